@@ -1,0 +1,1 @@
+"""Checks: pure functions from the inventory to findings."""

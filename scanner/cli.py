@@ -1,0 +1,167 @@
+"""The command line. Thin: it parses options, calls the library, renders, and is the only
+place that turns outcomes into exit codes.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or configuration error,
+3 the scan could not be completed (fail closed).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from scanner import __version__
+from scanner.errors import ConfigError, ScannerError
+from scanner.models import Report, Severity
+from scanner.options import ScanOptions
+from scanner.reporters import OutputFormat, renderer_for
+
+
+class ExitCode(enum.IntEnum):
+    """The gate's contract with whatever runs it."""
+
+    CLEAN = 0
+    FINDINGS = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: ExitCode, verbose: bool = False) -> NoReturn:
+    """Print one line to stderr (a traceback too with -v) and exit."""
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    line = " ".join(message.split())
+    click.echo(f"wormsign: error: {line}", err=True)
+    sys.exit(int(code))
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write the report to stdout or, atomically, to a file: never half-written."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    directory = output.parent if str(output.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def scan_options(func: F) -> F:
+    """The options `scan` and `run` share."""
+    decorators = [
+        click.argument("targets", nargs=-1, type=click.Path(exists=True, path_type=Path)),
+        click.option("--env", "env_paths", multiple=True,
+                     type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="A virtualenv or site-packages directory to scan (repeatable)."),
+        click.option("--python", "pythons", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Scan the environment of this interpreter (started isolated, "
+                          "without site hooks)."),
+        click.option("--db", "db_path", type=click.Path(path_type=Path),
+                     help="OSV database (SQLite) or an OSV export zip."),
+        click.option("--offline/--online", default=True, show_default=True,
+                     help="Use network sources (OSV API, PyPI) with --online."),
+        click.option("--fail-on", type=click.Choice([s.label for s in Severity]),
+                     default=None, help="Lowest severity that blocks (default: high)."),
+        click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]),
+                     default=None, help="Report format (default: text)."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to this file instead of stdout."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Configuration file (default: wormsign.toml or pyproject.toml "
+                          "[tool.wormsign], searched upward)."),
+        click.option("--no-cache", is_flag=True, help="Re-hash everything; ignore the cache."),
+        click.option("--wheelhouse", "wheelhouses", multiple=True,
+                     type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Directory holding the locked artifacts, to verify their hashes."),
+        click.option("--attestations", "attestations_dir",
+                     type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Directory of PEP 740 attestations."),
+        click.option("--check", "checks", multiple=True,
+                     help="Run only these checks (repeatable)."),
+        click.option("-v", "--verbose", is_flag=True, help="Tracebacks and detail on errors."),
+    ]
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def build_options(params: dict[str, Any]) -> ScanOptions:
+    """ScanOptions from the command line."""
+    return ScanOptions(
+        fail_on=Severity.parse(params["fail_on"]) if params.get("fail_on") else Severity.HIGH,
+        online=not params["offline"],
+        db_path=params["db_path"],
+        use_cache=not params["no_cache"],
+        wheelhouses=tuple(params["wheelhouses"]),
+        attestations_dir=params["attestations_dir"],
+        checks=frozenset(params["checks"]) if params["checks"] else None,
+        verbose=params["verbose"],
+        progress=sys.stderr.isatty(),
+    )
+
+
+def run_scan(params: dict[str, Any]) -> Report:
+    """Scan as the command line asked; errors become exit codes."""
+    from scanner.gate import check
+
+    verbose = bool(params.get("verbose"))
+    try:
+        options = build_options(params)
+        return check(params["targets"], env_paths=params["env_paths"],
+                     pythons=params["pythons"], options=options)
+    except ConfigError as err:
+        fail(err.diagnostics(), ExitCode.USAGE, verbose)
+    except ScannerError as err:
+        fail(err.diagnostics(), ExitCode.INCOMPLETE, verbose)
+    except RecursionError:
+        fail("input nested too deeply to scan", ExitCode.INCOMPLETE, verbose)
+    except Exception as err:  # a bug of ours must still fail closed, on one line
+        fail(f"internal error: {type(err).__name__}: {err} (rerun with -v and report it)",
+             ExitCode.INCOMPLETE, verbose)
+
+
+def emit(report: Report, fmt: str | None, output: Path | None) -> None:
+    """Render the report in the chosen format."""
+    chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
+    if chosen is OutputFormat.TEXT:
+        from scanner.reporters.text import render_text
+
+        text = render_text(report, color=output is None and sys.stdout.isatty())
+    else:
+        text = renderer_for(chosen)(report)
+    try:
+        write_output(text, output)
+    except OSError as err:
+        fail(f"{output}: cannot write the report: {err.strerror or err}", ExitCode.INCOMPLETE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wormsign")
+def main() -> None:
+    """wormsign: a supply-chain integrity gate for Python ML environments."""
+
+
+@main.command()
+@scan_options
+def scan(**params: Any) -> None:
+    """Scan lock files, environments, distributions and model files; exit 1 if blocked."""
+    report = run_scan(params)
+    emit(report, params["fmt"], params["output"])
+    sys.exit(int(ExitCode.FINDINGS if report.blocked else ExitCode.CLEAN))

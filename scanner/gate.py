@@ -1,0 +1,116 @@
+"""The library entry point: targets -> Report. `wormsign scan`, `wormsign run` and
+launchers (a Lightning callback, a training script) all go through here.
+
+    from scanner.gate import check, require_clean
+    report = check(["."])            # a Report; report.blocked says if the job must not start
+    require_clean(["uv.lock"])       # raises GateBlocked with the findings
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from scanner.checks.interface import Check
+from scanner.errors import ConfigError
+from scanner.models import Finding, Inventory, Report, Severity
+from scanner.options import ScanOptions
+from scanner.sources.discover import collect, unverifiable
+
+# Check name -> "module:function". Names are what `checks = [...]` in config selects.
+CHECKS: dict[str, str] = {
+    "lock": "scanner.checks.lock_hygiene:check_lock_hygiene",
+}
+
+
+class GateBlocked(Exception):
+    """The gate refused: findings at or above the failing severity."""
+
+    def __init__(self, report: Report) -> None:
+        worst = max((f.severity for f in report.findings), default=Severity.INFO)
+        super().__init__(
+            f"wormsign blocked the job: {len(report.findings)} findings, worst {worst.label}"
+        )
+        self.report = report
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The findings that blocked the job."""
+        return tuple(f for f in self.report.findings if f.severity >= self.report.fail_on)
+
+
+def load_check(name: str) -> Check:
+    """The check function registered under `name`."""
+    try:
+        spec = CHECKS[name]
+    except KeyError:
+        known = ", ".join(sorted(CHECKS))
+        raise ConfigError(f"unknown check {name!r} (known: {known})") from None
+    module_name, func_name = spec.split(":")
+    func: Check = getattr(importlib.import_module(module_name), func_name)
+    return func
+
+
+def run_checks(inventory: Inventory, options: ScanOptions) -> list[Finding]:
+    """Every selected check over the inventory; duplicates removed, most severe first."""
+    names = sorted(CHECKS) if options.checks is None else sorted(options.checks)
+    findings: dict[tuple[object, ...], Finding] = {}
+    for name in names:
+        for f in load_check(name)(inventory, options):
+            key = (f.rule_id, f.package, f.version, f.path, f.line, f.references[:1], f.message)
+            findings.setdefault(key, f)
+    return sorted(findings.values(), key=Finding.sort_key)
+
+
+def files_hashed(inventory: Inventory) -> int:
+    """How many files the scan verified by hash."""
+    recorded = sum(
+        sum(1 for e in d.record or () if e.sha256) for d in inventory.installed
+    )
+    return recorded + len(inventory.distribution_files)
+
+
+def build_report(inventory: Inventory, findings: Iterable[Finding], options: ScanOptions,
+                 notes: Iterable[str] = ()) -> Report:
+    """Assemble the report the reporters render."""
+    packages = {(p.name, p.version) for p in inventory.locked_packages}
+    packages |= {(d.name, d.version) for d in inventory.installed}
+    return Report(
+        targets=inventory.targets,
+        findings=tuple(findings),
+        skipped=inventory.skipped + unverifiable(inventory),
+        fail_on=options.fail_on,
+        packages=len(packages),
+        files_hashed=files_hashed(inventory),
+        notes=tuple(notes),
+    )
+
+
+def check(
+    targets: Sequence[str | Path] = (),
+    *,
+    env_paths: Sequence[str | Path] = (),
+    pythons: Sequence[str | Path] = (),
+    options: ScanOptions | None = None,
+) -> Report:
+    """Scan the targets (default: the current directory) and return the Report."""
+    options = options or ScanOptions()
+    paths = [Path(t) for t in targets] or [Path.cwd()]
+    inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
+    findings = run_checks(inventory, options)
+    return build_report(inventory, findings, options)
+
+
+def require_clean(
+    targets: Sequence[str | Path] = (),
+    *,
+    env_paths: Sequence[str | Path] = (),
+    pythons: Sequence[str | Path] = (),
+    options: ScanOptions | None = None,
+) -> Report:
+    """Like `check`, but raise GateBlocked if the job must not start."""
+    report = check(targets, env_paths=env_paths, pythons=pythons, options=options)
+    if report.blocked:
+        raise GateBlocked(report)
+    return report

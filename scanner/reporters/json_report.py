@@ -1,0 +1,52 @@
+"""The JSON report: a contract other tools read. Bump SCHEMA_VERSION on any breaking change."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner import __version__
+from scanner.models import Finding, Report
+
+SCHEMA_VERSION = 1
+
+
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    """One finding in the report's stable shape (null where a field does not apply)."""
+    return {
+        "rule_id": f.rule_id,
+        "severity": f.severity.label,
+        "package": f.package,
+        "version": f.version,
+        "path": f.path,
+        "line": f.line,
+        "message": f.message,
+        "evidence": f.evidence,
+        "references": list(f.references),
+        "aliases": list(f.aliases),
+        "fix": f.fix,
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The whole report as plain data."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "wormsign", "version": __version__},
+        "targets": list(report.targets),
+        "summary": {
+            "packages": report.packages,
+            "files_hashed": report.files_hashed,
+            "findings": report.counts(),
+            "fail_on": report.fail_on.label,
+            "blocked": report.blocked,
+        },
+        "findings": [finding_to_dict(f) for f in report.findings],
+        "skipped": [{"target": s.target, "reason": s.reason} for s in report.skipped],
+        "notes": list(report.notes),
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as indented JSON text."""
+    return json.dumps(report_to_dict(report), indent=2, sort_keys=False) + "\n"

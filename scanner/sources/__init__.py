@@ -1,0 +1,1 @@
+"""Sources: turn targets (paths) into one Inventory. They only parse; they never judge."""

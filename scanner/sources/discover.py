@@ -1,0 +1,206 @@
+"""Targets -> one Inventory: decide what each path is and hand it to its source.
+
+A file is read by what it is (a wheel, an sdist, a model file, else a lock file
+sniffed by content); a directory is an environment (site-packages or a
+virtualenv) or a project, walked for all of the above.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from scanner.errors import SourceError
+from scanner.hashing import sha256_file
+from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped, canonical
+from scanner.sources.lockfiles import format_by_name, parse_lockfile
+
+# Directories never worth walking in a project: VCS metadata, caches, node modules.
+_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".mypy_cache", ".ruff_cache",
+              ".pytest_cache", ".tox", ".nox", ".hypothesis", ".idea", ".vscode"}
+_MAX_WALK_DEPTH = 12
+_MAX_WALK_ENTRIES = 500_000
+
+MODEL_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle", ".joblib", ".npy", ".npz",
+                  ".safetensors", ".keras", ".h5", ".hdf5", ".pb", ".onnx")
+_SDIST_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
+_WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+
+
+def distribution_kind(path: Path) -> tuple[str, str | None, str | None] | None:
+    """(wheel|sdist, name, version) if the file name is a distribution's, else None."""
+    if (m := _WHEEL_RE.match(path.name)) is not None:
+        return "wheel", canonical(m["name"]), m["version"]
+    if (m := _SDIST_RE.match(path.name)) is not None:
+        return "sdist", canonical(m["name"]), m["version"]
+    return None
+
+
+def is_model_candidate(path: Path) -> bool:
+    """A file that the model check should look at: by suffix, then by content.
+
+    A `.pth` in a project may be a checkpoint or a path file; the model check
+    decides from the bytes.
+    """
+    if not path.name.lower().endswith(MODEL_SUFFIXES):
+        return False
+    try:
+        from scanner.model_files import is_model_file
+    except ImportError:  # the model check is not part of this build
+        return True
+    return is_model_file(path)
+
+
+def is_environment_dir(path: Path) -> bool:
+    """A virtualenv root or a site-packages directory."""
+    if (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir():
+        return True
+    if path.name in ("site-packages", "dist-packages"):
+        return True
+    try:
+        return any(p.suffix == ".dist-info" for p in path.iterdir()) and not any(
+            format_by_name(p) for p in path.iterdir() if p.is_file()
+        )
+    except OSError as err:
+        raise SourceError(f"cannot list directory: {err.strerror or err}", path=str(path)) from err
+
+
+def _distribution_file(path: Path, kind: str, name: str | None, version: str | None
+                       ) -> DistributionFile:
+    try:
+        digest, size = sha256_file(path)
+    except OSError as err:
+        raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
+    return DistributionFile(path=path, kind=kind, name=name, version=version, sha256=digest,
+                            size=size)
+
+
+def _model_file(path: Path) -> ModelFile:
+    try:
+        return ModelFile(path=path, size=path.stat().st_size)
+    except OSError as err:
+        raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
+
+
+def collect_environments(path: Path) -> tuple[Environment, ...]:
+    """Every environment rooted at `path` (a venv may have several site-packages)."""
+    from scanner.sources.environment import collect_environment, find_site_packages
+
+    site_dirs = find_site_packages(path)
+    if not site_dirs:
+        raise SourceError("no site-packages directory found", path=str(path))
+    return tuple(collect_environment(sp) for sp in site_dirs)
+
+
+def collect_interpreter(python: Path) -> tuple[Environment, ...]:
+    """The environments of an interpreter, learnt without running its site hooks."""
+    from scanner.sources.environment import collect_environment, site_packages_of_interpreter
+
+    return tuple(collect_environment(sp, python=python)
+                 for sp in site_packages_of_interpreter(python))
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
+    """(path, is_environment_dir) for every file of a project, never following symlinks."""
+    seen = 0
+    base_depth = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=_raise_walk):
+        current = Path(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            sub = current / d
+            if d in _SKIP_DIRS or sub.is_symlink():
+                continue
+            if (sub / "pyvenv.cfg").is_file():
+                yield sub, True
+                continue
+            kept.append(d)
+        dirnames[:] = kept if len(current.parts) - base_depth < _MAX_WALK_DEPTH else []
+        for f in sorted(filenames):
+            seen += 1
+            if seen > _MAX_WALK_ENTRIES:
+                raise SourceError(f"more than {_MAX_WALK_ENTRIES} files; name narrower targets",
+                                  path=str(root))
+            p = current / f
+            if not p.is_symlink():
+                yield p, False
+
+
+def _raise_walk(err: OSError) -> None:
+    raise SourceError(f"cannot read directory: {err.strerror or err}",
+                      path=str(err.filename)) from err
+
+
+def collect_project(root: Path) -> Inventory:
+    """Lock files, distribution files, model files and virtualenvs inside a project."""
+    lockfiles = []
+    dists = []
+    models = []
+    envs: list[Environment] = []
+    included: set[Path] = set()
+    for path, is_env in _walk(root):
+        if is_env:
+            envs.extend(collect_environments(path))
+            continue
+        if (dk := distribution_kind(path)) is not None:
+            dists.append(_distribution_file(path, *dk))
+        elif format_by_name(path) is not None:
+            if path.resolve() in included:
+                continue
+            lf = parse_lockfile(path)
+            included.update(p.resolve() for p in lf.includes)
+            lockfiles.append(lf)
+        elif is_model_candidate(path):
+            models.append(_model_file(path))
+    # A file pulled in with -r by another lock file is reported once, as part of it.
+    lockfiles = [lf for lf in lockfiles if lf.path.resolve() not in included]
+    return Inventory(targets=(str(root),), lockfiles=tuple(lockfiles), environments=tuple(envs),
+                     distribution_files=tuple(dists), model_files=tuple(models))
+
+
+def collect_target(path: Path) -> Inventory:
+    """One target given on the command line."""
+    if not path.exists() and not path.is_symlink():
+        raise SourceError("no such file or directory", path=str(path))
+    if path.is_dir():
+        if is_environment_dir(path):
+            return Inventory(targets=(str(path),), environments=collect_environments(path))
+        return collect_project(path)
+    if (dk := distribution_kind(path)) is not None:
+        return Inventory(targets=(str(path),),
+                         distribution_files=(_distribution_file(path, *dk),))
+    if path.name.lower().endswith(MODEL_SUFFIXES) and format_by_name(path) is None:
+        return Inventory(targets=(str(path),), model_files=(_model_file(path),))
+    return Inventory(targets=(str(path),), lockfiles=(parse_lockfile(path),))
+
+
+def collect(
+    targets: Sequence[Path],
+    env_paths: Iterable[Path] = (),
+    pythons: Iterable[Path] = (),
+) -> Inventory:
+    """Everything the targets, environments and interpreters hold, as one Inventory."""
+    inventory = Inventory()
+    for target in targets:
+        inventory = inventory.merge(collect_target(target))
+    for env in env_paths:
+        inventory = inventory.merge(
+            Inventory(targets=(str(env),), environments=collect_environments(env)))
+    for python in pythons:
+        inventory = inventory.merge(
+            Inventory(targets=(str(python),), environments=collect_interpreter(python)))
+    return inventory
+
+
+def unverifiable(inventory: Inventory) -> tuple[Skipped, ...]:
+    """Lock entries that no hash can verify, reported rather than dropped."""
+    out = []
+    for pkg in inventory.locked_packages:
+        if pkg.kind.value != "pinned":
+            where = f"{pkg.lockfile}:{pkg.line}" if pkg.line else str(pkg.lockfile)
+            what = pkg.requirement or pkg.source_url or pkg.name
+            out.append(Skipped(target=where, reason=f"{pkg.kind.value} entry {what!r} "
+                                                    "cannot be verified by version or hash"))
+    return tuple(out)
