@@ -15,7 +15,13 @@ from pathlib import Path
 
 from scanner.errors import SourceError
 from scanner.models import Lockfile
+from scanner.sources.conda_lock import parse_conda_lock
+from scanner.sources.pdm import parse_pdm_lock
+from scanner.sources.pipfile import parse_pipfile_lock
+from scanner.sources.poetry import parse_poetry_lock
+from scanner.sources.pylock import parse_pylock
 from scanner.sources.requirements import parse_requirements
+from scanner.sources.uv import parse_uv_lock
 
 LockfileParser = Callable[[Path], Lockfile]
 
@@ -23,6 +29,12 @@ LockfileParser = Callable[[Path], Lockfile]
 # (naming the file and the problem) on input it cannot accept.
 PARSERS: dict[str, LockfileParser] = {
     "requirements": parse_requirements,
+    "poetry": parse_poetry_lock,
+    "uv": parse_uv_lock,
+    "pipfile": parse_pipfile_lock,
+    "pylock": parse_pylock,
+    "pdm": parse_pdm_lock,
+    "conda-lock": parse_conda_lock,
 }
 
 # File-name patterns discovery looks for inside a project directory.
