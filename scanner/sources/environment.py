@@ -1,0 +1,440 @@
+"""Installed environments: a site-packages directory, a virtualenv, a prefix, an interpreter.
+
+Everything is read as data: METADATA with `email.parser`, RECORD with `csv`,
+entry_points.txt with `configparser` (no interpolation). Nothing from the
+environment is imported or run. The one process started is the interpreter the
+user named, as `python -I -S -c <probe>`: isolated (no PYTHON* variables, no
+user site) and without `site`, so no `.pth` file of that environment executes.
+"""
+
+from __future__ import annotations
+
+import binascii
+import configparser
+import csv
+import json
+import os
+import posixpath
+import re
+import subprocess
+from email.parser import HeaderParser
+from pathlib import Path
+
+from scanner.errors import SourceError
+from scanner.models import EntryPoint, Environment, InstalledDistribution, RecordEntry, canonical
+
+# Files larger than this are not metadata; refusing them keeps a hostile
+# environment from making us read gigabytes into memory.
+_MAX_METADATA_BYTES = 16 << 20
+_PROBE_TIMEOUT_S = 20.0
+_DIST_DIR = re.compile(
+    r"^(?P<name>.+?)-(?P<version>[^-]+?)(-py\d[^-]*)?(-[^-]+)?\.(dist|egg)-info$"
+)
+
+# Printed by the interpreter under -I -S. It re-implements the few lines of
+# site.venv() that find pyvenv.cfg, because -S skips site (and with it every .pth).
+_PROBE = r"""
+import json, os, sys, sysconfig
+exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+venv = None
+system_site = False
+for d in (exe_dir, os.path.dirname(exe_dir)):
+    cfg = os.path.join(d, "pyvenv.cfg")
+    if os.path.isfile(cfg):
+        venv = os.path.dirname(exe_dir)
+        with open(cfg, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                key, sep, value = line.partition("=")
+                if sep and key.strip().lower() == "include-system-site-packages":
+                    system_site = value.strip().lower() == "true"
+        break
+paths = []
+if venv is not None:
+    p = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
+    paths += [p["purelib"], p["platlib"]]
+if venv is None or system_site:
+    p = sysconfig.get_paths()
+    paths += [p["purelib"], p["platlib"]]
+print(json.dumps({"paths": paths, "version": "%d.%d.%d" % sys.version_info[:3],
+                  "venv": venv}))
+"""
+
+
+# -- locating site-packages ------------------------------------------------------------
+
+
+def find_site_packages(path: Path) -> list[Path]:
+    """The site-packages directories of `path`: itself, a virtualenv root, or a prefix.
+
+    Raises SourceError if `path` does not exist or contains no site-packages.
+    """
+    root = _resolve(path)
+    if not root.is_dir():
+        raise SourceError("not a directory", path=str(path))
+    if root.name in ("site-packages", "dist-packages") or _has_distributions(root):
+        return [root]
+    found: list[Path] = []
+    for pattern in ("lib/python*/site-packages", "lib64/python*/site-packages",
+                    "Lib/site-packages", "lib/site-packages"):
+        for candidate in sorted(root.glob(pattern)):
+            real = _resolve(candidate)
+            # lib64 is often a symlink to lib: one directory, listed once.
+            if real.is_dir() and real not in found and _is_inside(real, root):
+                found.append(real)
+    if not found:
+        raise SourceError(
+            "no site-packages directory found",
+            path=str(path),
+            hint="pass a site-packages directory, a virtualenv, or --python",
+        )
+    return found
+
+
+def _has_distributions(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as it:
+            return any(e.name.endswith((".dist-info", ".egg-info")) for e in it)
+    except OSError as err:
+        raise SourceError(f"cannot list: {err.strerror or err}", path=str(directory)) from err
+
+
+def site_packages_of_interpreter(python: Path) -> list[Path]:
+    """Ask `python` (run as `python -I -S -c <probe>`) where its site-packages are."""
+    paths, _version = interpreter_paths(python)
+    return paths
+
+
+def interpreter_paths(python: Path) -> tuple[list[Path], str]:
+    """Existing site-packages directories of `python` and its version (`3.11.7`).
+
+    The interpreter is started isolated and without `site`, with no shell and an
+    empty environment, so nothing in the scanned environment runs.
+    """
+    # Absolute but not resolved: a venv's bin/python is a symlink to the base interpreter,
+    # and the probe finds pyvenv.cfg through the path it was started as.
+    python = Path(os.path.abspath(python))
+    if not python.is_file():
+        raise SourceError("interpreter not found", path=str(python))
+    env = {k: os.environ[k] for k in ("SYSTEMROOT",) if k in os.environ}  # Windows needs it
+    try:
+        proc = subprocess.run(
+            [str(python), "-I", "-S", "-c", _PROBE],
+            capture_output=True,
+            timeout=_PROBE_TIMEOUT_S,
+            env=env,
+            check=False,
+            shell=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise SourceError(f"interpreter did not answer within {_PROBE_TIMEOUT_S:.0f} s",
+                          path=str(python)) from err
+    except OSError as err:
+        raise SourceError(f"cannot run interpreter: {err.strerror or err}",
+                          path=str(python)) from err
+    if proc.returncode != 0:
+        last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        raise SourceError(f"interpreter failed (exit {proc.returncode}): {last[0]}",
+                          path=str(python))
+    try:
+        data = json.loads(proc.stdout.decode("utf-8"))
+        raw_paths = [str(p) for p in data["paths"]]
+        version = str(data["version"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise SourceError("interpreter printed something unexpected (is it Python 3?)",
+                          path=str(python)) from err
+    out: list[Path] = []
+    for raw in raw_paths:
+        p = Path(raw)
+        if p.is_dir() and p not in out:
+            out.append(p)
+    return out, version
+
+
+def environment_prefix(site_packages: Path) -> Path:
+    """The prefix a site-packages directory belongs to (where `bin/` and `share/` live)."""
+    parent = site_packages.parent
+    if parent.name.lower().startswith("python") and parent.parent.name.lower() in ("lib", "lib64"):
+        return parent.parent.parent
+    if parent.name.lower() == "lib":
+        return parent.parent
+    return site_packages
+
+
+def python_version_of(site_packages: Path) -> str | None:
+    """The X.Y version a site-packages path or its pyvenv.cfg announces, if any."""
+    match = re.fullmatch(r"python(\d+\.\d+)t?", site_packages.parent.name)
+    if match:
+        return match.group(1)
+    cfg = environment_prefix(site_packages) / "pyvenv.cfg"
+    try:
+        text = cfg.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() in ("version", "version_info"):
+            return value.strip() or None
+    return None
+
+
+# -- reading one environment -----------------------------------------------------------
+
+
+def collect_environment(
+    site_packages: Path,
+    python: Path | None = None,
+    python_version: str | None = None,
+) -> Environment:
+    """Read every distribution and every loose top-level file of one site-packages."""
+    root = _resolve(site_packages)
+    try:
+        with os.scandir(root) as it:
+            entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it)
+    except OSError as err:
+        raise SourceError(f"cannot list: {err.strerror or err}", path=str(site_packages)) from err
+    distributions: list[InstalledDistribution] = []
+    metadata_dirs: set[str] = set()
+    for name, is_dir in entries:
+        if name.endswith(".dist-info") and is_dir:
+            distributions.append(_read_dist_info(root, name))
+            metadata_dirs.add(name)
+        elif name.endswith(".egg-info"):
+            distributions.append(_read_egg_info(root, name, is_dir))
+            metadata_dirs.add(name)
+    owned = {top for dist in distributions for top in dist.top_level}
+    loose = [
+        root / name
+        for name, _is_dir in entries
+        if name not in metadata_dirs and name not in owned and name != "__pycache__"
+    ]
+    return Environment(
+        site_packages=root,
+        distributions=tuple(distributions),
+        loose_files=tuple(loose),
+        python=python,
+        python_version=python_version or python_version_of(root),
+    )
+
+
+def _read_dist_info(site: Path, dirname: str) -> InstalledDistribution:
+    directory = site / dirname
+    metadata = _read_text(directory / "METADATA")
+    name, version, summary = _parse_metadata(metadata, dirname, directory / "METADATA")
+    record_text = _read_text(directory / "RECORD")
+    record: tuple[RecordEntry, ...] | None
+    record_error: str | None = None
+    if record_text is None:
+        record, record_error = None, "RECORD is missing"
+    else:
+        try:
+            record = parse_record(record_text)
+        except ValueError as err:
+            record, record_error = None, f"RECORD is malformed: {err}"
+    top_level = _top_level_from_record(record, dirname) if record else ()
+    if not top_level:
+        top_level = _top_level_from_file(directory / "top_level.txt")
+    installer = _read_text(directory / "INSTALLER")
+    return InstalledDistribution(
+        name=name,
+        version=version,
+        metadata_dir=directory,
+        site_packages=site,
+        metadata_kind="dist-info",
+        record=record,
+        record_error=record_error,
+        entry_points=parse_entry_points(_read_text(directory / "entry_points.txt") or ""),
+        installer=installer.strip().splitlines()[0] if installer and installer.strip() else None,
+        direct_url=_read_text(directory / "direct_url.json"),
+        top_level=top_level,
+        summary=summary,
+    )
+
+
+def _read_egg_info(site: Path, name: str, is_dir: bool) -> InstalledDistribution:
+    path = site / name
+    # A plain-file .egg-info (old distutils) is the PKG-INFO itself and lists no files.
+    pkg_info = path / "PKG-INFO" if is_dir else path
+    dist_name, version, summary = _parse_metadata(_read_text(pkg_info), name, pkg_info)
+    record: tuple[RecordEntry, ...] | None = None
+    record_error: str | None = "egg-info lists no installed files: its files cannot be verified"
+    installed_files = _read_text(path / "installed-files.txt") if is_dir else None
+    if installed_files is not None:
+        entries: list[RecordEntry] = []
+        for line in installed_files.splitlines():
+            line = line.strip()
+            if line:
+                # installed-files.txt is relative to the egg-info directory itself.
+                rel = posixpath.normpath(posixpath.join(name, line.replace("\\", "/")))
+                entries.append(RecordEntry(path=rel, sha256=None, size=None))
+        record, record_error = tuple(entries), None
+    top_level = _top_level_from_file(path / "top_level.txt") if is_dir else ()
+    if not top_level and record:
+        top_level = _top_level_from_record(record, name)
+    return InstalledDistribution(
+        name=dist_name,
+        version=version,
+        metadata_dir=path,
+        site_packages=site,
+        metadata_kind="egg-info",
+        record=record,
+        record_error=record_error,
+        entry_points=parse_entry_points(
+            (_read_text(path / "entry_points.txt") if is_dir else None) or ""),
+        installer=None,
+        direct_url=None,
+        top_level=top_level,
+        summary=summary,
+    )
+
+
+def _parse_metadata(text: str | None, dirname: str, path: Path) -> tuple[str, str, str | None]:
+    """(canonical name, version, summary) from METADATA, else from the directory name."""
+    name = version = summary = None
+    if text is not None:
+        # Only the header block matters; long descriptions follow the first blank line.
+        head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+        headers = HeaderParser().parsestr(head, headersonly=True)
+        name = _header(headers.get("Name"))
+        version = _header(headers.get("Version"))
+        summary = _header(headers.get("Summary"))
+    if not name or not version:
+        match = _DIST_DIR.match(dirname)
+        if match is None:
+            raise SourceError("distribution metadata has no name and version", path=str(path))
+        name = name or match.group("name")
+        version = version or match.group("version")
+    return canonical(name), version, summary
+
+
+def _header(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def parse_record(text: str) -> tuple[RecordEntry, ...]:
+    """Parse RECORD text; raise ValueError with the row number on anything malformed."""
+    entries: list[RecordEntry] = []
+    append = entries.append
+    try:
+        rows = list(csv.reader(text.splitlines()))
+    except csv.Error as err:
+        raise ValueError(f"not valid CSV ({err})") from err
+    # This loop runs for every installed file (tens of thousands for an ML stack),
+    # so it stays free of per-row regex and base64-module overhead.
+    for number, row in enumerate(rows, start=1):
+        if len(row) != 3:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            raise ValueError(f"row {number} has {len(row)} fields, expected 3")
+        path, hash_field, size_field = row
+        if not path:
+            raise ValueError(f"row {number} has an empty path")
+        sha256 = _record_sha256(hash_field, number) if hash_field else None
+        size: int | None = None
+        if size_field:
+            if not size_field.isdigit():
+                raise ValueError(f"row {number} has a size that is not a number: {size_field!r}")
+            size = int(size_field)
+        append(RecordEntry(path=path, sha256=sha256, size=size))
+    return tuple(entries)
+
+
+_B64_SHA256 = re.compile(r"[A-Za-z0-9_-]{43}=?")
+
+
+def _record_sha256(field: str, number: int) -> str:
+    algorithm, sep, b64 = field.partition("=")
+    if algorithm != "sha256" or not sep:
+        if not sep:
+            raise ValueError(f"row {number} has a hash without an algorithm: {field!r}")
+        raise ValueError(f"row {number} uses hash algorithm {algorithm!r}; sha256 is checked")
+    if _B64_SHA256.fullmatch(b64) is None:
+        raise ValueError(f"row {number} has a sha256 that is not 43 base64url characters: "
+                         f"{field!r}")
+    return binascii.a2b_base64(b64[:43].replace("-", "+").replace("_", "/") + "=").hex()
+
+
+def parse_entry_points(text: str) -> tuple[EntryPoint, ...]:
+    """Entry points as written; tolerant: the parts that parse are kept."""
+    parser = _entry_points_parser(text)
+    return tuple(
+        EntryPoint(group=group, name=name, value=" ".join(value.split()))
+        for group in parser.sections()
+        for name, value in parser.items(group)
+    )
+
+
+def _entry_points_parser(text: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",),
+                                       comment_prefixes=("#", ";"))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
+    try:
+        parser.read_string(text)
+    except configparser.MissingSectionHeaderError:
+        # Lines before the first [group] belong to no group; read from the first header on.
+        first = re.search(r"^\s*\[", text, re.M)
+        return _entry_points_parser(text[first.start():]) if first else parser
+    except configparser.Error:
+        pass  # ParsingError comes after the whole text was read: what parsed is kept
+    return parser
+
+
+def _top_level_from_record(record: tuple[RecordEntry, ...], metadata_dir: str) -> tuple[str, ...]:
+    tops: set[str] = set()
+    skip = {metadata_dir, "__pycache__", ".", "..", ""}
+    for entry in record:
+        top = entry.path.replace("\\", "/").split("/", 1)[0]
+        if top not in skip and ":" not in top:  # ":" : a Windows drive, not a name we own
+            tops.add(top)
+    return tuple(sorted(tops))
+
+
+def _top_level_from_file(path: Path) -> tuple[str, ...]:
+    text = _read_text(path)
+    if not text:
+        return ()
+    names: set[str] = set()
+    for line in text.splitlines():
+        top = line.strip().replace("\\", "/").split("/", 1)[0]
+        if top and top not in (".", ".."):
+            names.add(top)
+    return tuple(sorted(names))
+
+
+def _read_text(path: Path) -> str | None:
+    """A metadata file's text, None if it does not exist; SourceError if it cannot be read."""
+    try:
+        if path.is_symlink():
+            raise SourceError("metadata file is a symbolic link (not followed)", path=str(path))
+        with path.open("rb") as fh:
+            data = fh.read(_MAX_METADATA_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+    except OSError as err:
+        raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
+    if len(data) > _MAX_METADATA_BYTES:
+        raise SourceError(f"metadata file larger than {_MAX_METADATA_BYTES >> 20} MiB",
+                          path=str(path))
+    return data.decode("utf-8", errors="replace")
+
+
+def _resolve(path: Path) -> Path:
+    """`path` with symlinks resolved; SourceError on a loop or a missing path."""
+    try:
+        return path.resolve(strict=True)
+    except FileNotFoundError as err:
+        raise SourceError("does not exist", path=str(path)) from err
+    except (RuntimeError, OSError) as err:  # RuntimeError: symlink loop before 3.13
+        raise SourceError(f"cannot resolve (symlink loop?): {err}", path=str(path)) from err
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
