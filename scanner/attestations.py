@@ -446,9 +446,12 @@ def verify_attestation(found: FoundAttestation, filename: str, sha256: str,
         # Tell "valid but by someone else" apart from "not valid at all".
         actual = _verify_once(found, dist, None, offline=offline)
         if isinstance(actual, Verified):
-            return Rejected(found.origin, f"signed by {actual.identity}, but the policy "
+            signed_by = actual.identity
+            if actual.environment:
+                signed_by += f" (environment {actual.environment})"
+            return Rejected(found.origin, f"signed by {signed_by}, but the policy "
                             f"requires {required}", wrong_publisher=True,
-                            signed_by=actual.identity, subject=subject)
+                            signed_by=signed_by, subject=subject)
         return Rejected(found.origin, "; ".join(dict.fromkeys(reasons)), subject=subject)
     identity = found.claimed if found.claimed is not None else None
     outcome = _verify_once(found, dist, identity, offline=offline)
