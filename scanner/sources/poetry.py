@@ -133,7 +133,10 @@ def parse_poetry_lock(path: Path) -> Lockfile:
     """Parse a poetry.lock file."""
     root, text = load_toml(path)
     metadata = root.table("metadata", "[metadata]")
-    lock_version = metadata.string("lock-version") if metadata else None
+    if metadata is None:
+        # Poetry always writes [metadata] (content-hash, python-versions).
+        root.fail("missing [metadata] (is this a poetry.lock?)")
+    lock_version = metadata.string("lock-version")
     if lock_version is not None and lock_version.split(".")[0] not in _SUPPORTED_MAJORS:
         root.fail(f"unsupported poetry lock-version {lock_version!r} (wormsign reads 1.x and 2.x)")
     raw_packages = root.tables("package")
