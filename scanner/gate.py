@@ -16,6 +16,7 @@ from scanner.checks.interface import Check
 from scanner.errors import ConfigError
 from scanner.models import Finding, Inventory, Report, Severity
 from scanner.options import ScanOptions
+from scanner.progress import advance
 from scanner.sources.discover import collect, unverifiable
 
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
@@ -56,7 +57,8 @@ def run_checks(inventory: Inventory, options: ScanOptions) -> list[Finding]:
     """Every selected check over the inventory; duplicates removed, most severe first."""
     names = sorted(CHECKS) if options.checks is None else sorted(options.checks)
     findings: dict[tuple[object, ...], Finding] = {}
-    for name in names:
+    for done, name in enumerate(names):
+        advance("checks", done, len(names))
         for f in load_check(name)(inventory, options):
             key = (f.rule_id, f.package, f.version, f.path, f.line, f.references[:1], f.message)
             findings.setdefault(key, f)
