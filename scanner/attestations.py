@@ -316,8 +316,8 @@ class IntegrityClient:
     def provenance(self, project: str, version: str, filename: str) -> list[FoundAttestation]:
         """The attestations PyPI holds for a file; [] when it has none (404)."""
         url = self.provenance_url(project, version, filename)
-        body = self._get(url, ("integrity", project, version, filename),
-                         accept=INTEGRITY_MEDIA_TYPE)
+        key = ("integrity", project, version, filename)
+        body = self._get(url, key, accept=INTEGRITY_MEDIA_TYPE)
         if body is None:
             return []
         found = parse_attestation_document(body, url)
@@ -325,17 +325,19 @@ class IntegrityClient:
             reason = found[0].error if found else "empty"
             raise ServiceError(f"the integrity API returned malformed provenance: {reason}",
                                path=url)
+        self._cache_write(key, body)  # only what parsed is remembered
         return found
 
     def release_files(self, project: str) -> dict[str, tuple[ReleaseFile, ...]]:
         """Every release of a project and its files (PyPI JSON API); {} if unknown."""
         url = f"{self.index_url}/pypi/{quote(project, safe='')}/json"
-        body = self._get(url, ("json", project), accept="application/json", ttl=3600)
+        key = ("json", project)
+        body = self._get(url, key, accept="application/json", ttl=3600)
         if body is None:
             return {}
         try:
             releases = json.loads(body)["releases"]
-            return {
+            parsed = {
                 str(version): tuple(
                     ReleaseFile(str(f["filename"]), str(f.get("packagetype", "")),
                                 (f.get("digests") or {}).get("sha256"), bool(f.get("yanked")))
@@ -346,10 +348,13 @@ class IntegrityClient:
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise ServiceError(f"PyPI's JSON API returned an unexpected document ({err!r})",
                                path=url) from err
+        self._cache_write(key, body)
+        return parsed
 
     def _get(self, url: str, key: tuple[str, ...], *, accept: str,
              ttl: float = ABSENT_TTL_SECONDS) -> bytes | None:
-        """GET with the cache: the body, or None for a 404."""
+        """GET through the cache: the body, or None for a 404 (cached here; a body is
+        cached by the caller once it has parsed)."""
         cached = self._cache_read(key, ttl)
         if cached is not None:
             return cached[1] if cached[0] else None
@@ -365,7 +370,6 @@ class IntegrityClient:
         if response.status_code != 200:
             raise ServiceError(f"HTTP {response.status_code}", path=url,
                                hint="retry later or run with --offline")
-        self._cache_write(key, response.content)
         return response.content
 
     def _cache_path(self, key: tuple[str, ...]) -> Path | None:

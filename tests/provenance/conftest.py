@@ -110,7 +110,7 @@ def fake_pypi() -> Iterator[FakePyPI]:
             pass  # keep test output quiet
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield FakePyPI(f"http://127.0.0.1:{server.server_address[1]}", routes, seen)
