@@ -226,9 +226,7 @@ def build_database(records: RecordSource, target: Path, *, source: str,
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         # mkstemp creates 0600; the database holds public data, readable like any cache file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):

@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from scanner import __version__
+from scanner.cli_db import db
 from scanner.errors import ConfigError, ScannerError
 from scanner.models import Report, Severity
 from scanner.options import ScanOptions
@@ -156,6 +157,9 @@ def emit(report: Report, fmt: str | None, output: Path | None) -> None:
 @click.version_option(__version__, prog_name="wormsign")
 def main() -> None:
     """wormsign: a supply-chain integrity gate for Python ML environments."""
+
+
+main.add_command(db)
 
 
 @main.command()

@@ -230,8 +230,11 @@ def _summary(data: Mapping[str, object]) -> str:
     if isinstance(details, str):
         for line in details.splitlines():
             if line.strip() and not line.startswith(("---", "_-=")):
-                text = " ".join(line.split())
-                return text if len(text) <= 200 else text[:197] + "..."
+                # One sentence: the first one, cut at a word if it runs long.
+                text = re.split(r"(?<=[a-z0-9)])\.\s", " ".join(line.split()), maxsplit=1)[0]
+                if len(text) > 200:
+                    text = text[:200].rsplit(" ", 1)[0] + "..."
+                return text
     return ""
 
 
