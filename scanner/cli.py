@@ -169,3 +169,9 @@ def scan(**params: Any) -> None:
     report = run_scan(params)
     emit(report, params["fmt"], params["output"])
     sys.exit(int(ExitCode.FINDINGS if report.blocked else ExitCode.CLEAN))
+
+
+# `wormsign run` lives in its own module; imported last because it builds on the above.
+from scanner.cli_run import run as _run  # noqa: E402
+
+main.add_command(_run)
