@@ -48,7 +48,7 @@ from pypi_attestations import Publisher as _ClaimedPublisher
 from sigstore.models import Bundle
 from sigstore.verify import policy as sigstore_policy
 
-from scanner.errors import ServiceError
+from scanner.errors import ServiceError, SourceError
 
 ATTESTATION_SUFFIXES = (".provenance", ".attestation", ".sigstore", ".sigstore.json")
 """A file `<dist file name>.<anything>` ending in one of these is an attestation candidate."""
@@ -252,25 +252,30 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-@dataclass(frozen=True, slots=True)
 class AttestationDirectory:
-    """A directory of attestations (searched recursively), indexed by distribution file name."""
+    """A directory of attestations (searched recursively), indexed by distribution file name
+    and, on first need, by the sha256 their statements name (for locks that pin hashes
+    without file names, as requirements files do)."""
 
-    root: Path
-    by_dist: Mapping[str, tuple[Path, ...]]
+    def __init__(self, root: Path, by_dist: Mapping[str, tuple[Path, ...]]) -> None:
+        self.root = root
+        self.by_dist = by_dist
+        self._by_digest: dict[str, list[str]] | None = None
 
     @classmethod
     def scan(cls, root: Path) -> AttestationDirectory:
         """Index every attestation file under `root` (bounded; symlinks are not followed)."""
+        if not root.is_dir():
+            raise SourceError("the attestations directory does not exist", path=str(root))
         index: dict[str, list[Path]] = {}
         seen = 0
         for dirpath, _dirnames, filenames in os.walk(root):
             for name in sorted(filenames):
                 seen += 1
                 if seen > MAX_DIRECTORY_FILES:
-                    raise ServiceError(f"more than {MAX_DIRECTORY_FILES} files",
-                                       path=str(root),
-                                       hint="point --attestations at the attestations only")
+                    raise SourceError(f"more than {MAX_DIRECTORY_FILES} files",
+                                      path=str(root),
+                                      hint="point --attestations at the attestations only")
                 key = attestation_key(name)
                 if key is not None:
                     index.setdefault(key, []).append(Path(dirpath) / name)
@@ -279,6 +284,32 @@ class AttestationDirectory:
     def files_for(self, dist_file_name: str) -> tuple[Path, ...]:
         """Attestation files for one distribution file name."""
         return self.by_dist.get(dist_file_name, ())
+
+    def names_for_digest(self, sha256: str) -> tuple[str, ...]:
+        """Distribution file names whose attestation statements name this sha256.
+
+        The statements are not verified here; this only finds candidates, which are
+        then verified like any other attestation.
+        """
+        if self._by_digest is None:
+            self._by_digest = {}
+            for dist_name, paths in self.by_dist.items():
+                for path in paths:
+                    for found in read_attestation_file(path):
+                        digest = _subject_digest(found.attestation)
+                        if digest is not None and dist_name not in self._by_digest.get(digest,
+                                                                                      []):
+                            self._by_digest.setdefault(digest, []).append(dist_name)
+        return tuple(self._by_digest.get(sha256.lower(), ()))
+
+
+def _subject_digest(att: Attestation | None) -> str | None:
+    if att is None:
+        return None
+    try:
+        return str(att.statement["subject"][0]["digest"]["sha256"]).lower()
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
 # --------------------------------------------------------------------------- online

@@ -221,7 +221,9 @@ def _config_error(message: str, key: str, hint: str | None = None) -> ConfigErro
 class _Subject:
     """One artifact whose attestation is judged."""
 
-    filename: str
+    filename: str | None
+    """None for a hash a lock pins without naming its file (requirements files), when
+    neither the attestations directory nor PyPI could name it."""
     sha256: str | None
     package: str | None
     version: str | None
@@ -232,6 +234,13 @@ class _Subject:
     """The artifact on disk, where its bytes are at hand."""
     on_pypi: bool = True
     """Whether PyPI's integrity API can know this file (not from another index)."""
+
+    @property
+    def label(self) -> str:
+        """The file name, or what stands for it in messages."""
+        if self.filename:
+            return self.filename
+        return f"{self.package} {self.version} (sha256:{(self.sha256 or '?')[:16]}…)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +287,8 @@ class _Context:
 
     def attestations_for(self, subject: _Subject) -> list[FoundAttestation]:
         """Local attestations first; the integrity API only when none is at hand."""
+        if subject.filename is None:
+            return []
         paths: list[Path] = []
         if subject.file is not None:
             paths.extend(files_beside(subject.file))
@@ -290,13 +301,32 @@ class _Context:
             return found
         return self.client.provenance(subject.package, subject.version, subject.filename)
 
+    def filename_for_digest(self, locked: LockedPackage, sha256: str, on_pypi: bool
+                            ) -> str | None:
+        """Name the file a lock pins only by hash: from the attestations directory, or
+        from PyPI's release listing (online). The name must be of this package version."""
+        wanted = (locked.name, _normal_version(locked.version))
+        if self.directory is not None:
+            for name in self.directory.names_for_digest(sha256):
+                parsed = distribution_name_version(name)
+                if parsed is not None and (parsed[0], _normal_version(parsed[1])) == wanted:
+                    return name
+        if self.client is not None and on_pypi:
+            for version, files in self.client.release_files(locked.name).items():
+                if _normal_version(version) != wanted[1]:
+                    continue
+                for release_file in files:
+                    if (release_file.sha256 or "").lower() == sha256.lower():
+                        return release_file.filename
+        return None
+
     def verify(self, found: FoundAttestation, subject: _Subject, sha256: str) -> VerifyOutcome:
         specs = self.policy.publishers.get(subject.package or "", ())
-        key = (found.origin, id(found.attestation), subject.filename + sha256,
+        key = (found.origin, id(found.attestation), f"{subject.filename}{sha256}",
                "|".join(s.describe() for s in specs))
         if key not in self._verified:
-            self._verified[key] = verify_attestation(found, subject.filename, sha256, specs,
-                                                     offline=self.offline)
+            self._verified[key] = verify_attestation(found, subject.filename or "", sha256,
+                                                     specs, offline=self.offline)
         return self._verified[key]
 
 
@@ -331,15 +361,21 @@ def _locked_group(locked: LockedPackage, context: _Context) -> _Group:
     on_pypi = locked.index is None or _same_host(locked.index, context.policy.index_url)
     subjects = []
     for artifact in locked.artifacts:
+        sha256s = [h.value.lower() for h in artifact.hashes if h.algorithm == "sha256"]
         if not artifact.filename:
+            # requirements files: hashes without file names; each hash is one artifact.
+            for pinned in sha256s:
+                name = context.filename_for_digest(locked, pinned, on_pypi)
+                subjects.append(_Subject(name, pinned, locked.name, locked.version, where,
+                                         locked.line, None, on_pypi))
             continue
         file = context.wheelhouse_file(artifact.filename)
-        sha256 = next((h.value for h in artifact.hashes if h.algorithm == "sha256"), None)
+        sha256 = sha256s[0] if sha256s else None
         if sha256 is None and file is not None:
             sha256 = sha256_file(file)[0]
         subjects.append(_Subject(artifact.filename, sha256, locked.name, locked.version, where,
                                  locked.line, file, on_pypi))
-    reason = None if subjects else "the lock names no artifact files with hashes to verify"
+    reason = None if subjects else "the lock pins no artifact hashes to verify against"
     return _Group(locked.name, locked.version, where, locked.line, tuple(subjects), reason)
 
 
@@ -386,7 +422,7 @@ def _outcome_findings(subject: _Subject, sha256: str,
         kind = outcome.predicate_type.rstrip("/").rsplit("/", 2)[-2:]
         yield Finding(
             rule_id=RULE_VERIFIED, severity=Severity.INFO,
-            message=(f"{subject.filename}: attestation ({'/'.join(kind)}) verified, "
+            message=(f"{subject.label}: attestation ({'/'.join(kind)}) verified, "
                      f"published by {identity}{ref}{env}."),
             package=subject.package, version=subject.version, path=subject.path,
             line=subject.line, evidence=identity, references=(PEP_740,),
@@ -395,13 +431,13 @@ def _outcome_findings(subject: _Subject, sha256: str,
 
 def _rejected_finding(subject: _Subject, sha256: str, outcome: Rejected) -> Finding:
     if outcome.wrong_publisher:
-        message = f"{subject.filename}: wrong publisher: {outcome.reason}."
+        message = f"{subject.label}: wrong publisher: {outcome.reason}."
         fix = ("Do not install this artifact unless the project really moved its publishing; "
                "then update [tool.wormsign.provenance.publishers].")
     else:
-        message = f"{subject.filename}: attestation does not verify: {outcome.reason}."
+        message = f"{subject.label}: attestation does not verify: {outcome.reason}."
         fix = "Do not install this artifact until the attestation is explained."
-    evidence = f"attestation: {outcome.origin}; artifact: {subject.filename} sha256:{sha256}"
+    evidence = f"attestation: {outcome.origin}; artifact: {subject.label} sha256:{sha256}"
     if outcome.subject:
         evidence += f"; attestation subject: {outcome.subject}"
     if outcome.signed_by:
@@ -429,10 +465,10 @@ def _missing_finding(group: _Group, missing: list[_Subject], requirement: Requir
                    f"{len(missing)} artifact(s), so no attestation can be verified.")
     else:
         total = len(group.subjects)
-        message = (f"{group.package or missing[0].filename} {group.version or ''}: "
+        message = (f"{group.package or missing[0].label} {group.version or ''}: "
                    f"{len(missing)} of {total} artifact(s) carry no attestation "
                    f"(looked in {', '.join(looked)}).").replace("  ", " ")
-    names = ", ".join(s.filename for s in missing[:5])
+    names = ", ".join(s.label for s in missing[:5])
     if len(missing) > 5:
         names += f" and {len(missing) - 5} more"
     hint = ("Run with --online or --attestations DIR; or ask the project to publish with "
@@ -477,7 +513,7 @@ def _regression_finding(group: _Group, unattested: list[_Subject],
                 line=group.line,
                 evidence=(f"{version}: {release_file.filename} attested by {claim}; "
                           f"{group.version}: no provenance for "
-                          f"{', '.join(s.filename for s in unattested[:3])}"),
+                          f"{', '.join(s.label for s in unattested[:3])}"),
                 references=(PEP_740,),
                 fix=f"Pin {group.package}=={version} until the project explains the release.",
             )
@@ -501,8 +537,15 @@ def _nearest_earlier_release(releases: Mapping[str, tuple[ReleaseFile, ...]],
     return text, files
 
 
-def _packagetype(filename: str) -> str:
-    return "bdist_wheel" if filename.endswith(".whl") else "sdist"
+def _normal_version(text: str | None) -> str | None:
+    try:
+        return str(Version(text)) if text is not None else None
+    except InvalidVersion:
+        return text
+
+
+def _packagetype(filename: str | None) -> str:
+    return "bdist_wheel" if filename and filename.endswith(".whl") else "sdist"
 
 
 def distribution_name_version(filename: str) -> tuple[str, str] | None:

@@ -275,3 +275,43 @@ def test_verification_uses_the_bundled_trust_root_only(
     # No TUF metadata was fetched: offline mode never builds an updater.
     assert not list(sigstore_home.rglob("timestamp.json"))
     assert no_sockets.attempts == []
+
+
+def test_requirements_style_hashes_without_file_names(
+        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
+    # As pip-compile writes it: one entry, several hashes, no file names.
+    lock = tmp_path / "requirements.txt"
+    rfc_sha = hashlib.sha256((assets / RFC8785).read_bytes()).hexdigest()
+    entries = (
+        LockedPackage(name="pypi-attestations", version="0.0.19", kind=PinKind.PINNED,
+                      lockfile=lock, line=1, artifacts=(LockedArtifact(None, hashes=(
+                          Hash("sha256", SDIST_SHA256), Hash("sha256", "cd" * 32))),)),
+        LockedPackage(name="rfc8785", version="0.1.2", kind=PinKind.PINNED, lockfile=lock,
+                      line=4, artifacts=(LockedArtifact(None, hashes=(
+                          Hash("sha256", rfc_sha),)),)),
+        # A hash some attestation names, but for another package: never borrowed.
+        LockedPackage(name="impostor", version="0.0.19", kind=PinKind.PINNED, lockfile=lock,
+                      line=6, artifacts=(LockedArtifact(None, hashes=(
+                          Hash("sha256", SDIST_SHA256),)),)),
+    )
+    inventory = Inventory(lockfiles=(Lockfile(lock, "requirements", entries),))
+    options = ScanOptions(attestations_dir=assets, extra={"provenance": {"default": "warn"}})
+    findings = list(check_provenance(inventory, options))
+    [ok] = by_rule(findings, "WS-PROV-OK")
+    assert (ok.package, ok.evidence, ok.line) == ("pypi-attestations", PUBLISHER, 1)
+    assert SDIST in ok.message
+    bad = by_rule(findings, "WS-PROV-001")
+    assert {f.package for f in bad} == {"rfc8785"} and len(bad) == 3
+    missing = {f.package: f for f in by_rule(findings, "WS-PROV-002")}
+    assert set(missing) == {"pypi-attestations", "impostor"}
+    assert "1 of 2 artifact(s)" in missing["pypi-attestations"].message
+    assert "cdcdcdcdcdcdcdcd" in (missing["pypi-attestations"].evidence or "")
+    assert no_sockets.attempts == []
+
+
+def test_missing_attestations_directory_is_a_source_error(tmp_path: Path) -> None:
+    from scanner.errors import SourceError
+
+    options = ScanOptions(attestations_dir=tmp_path / "nope")
+    with pytest.raises(SourceError, match="does not exist"):
+        list(check_provenance(Inventory(), options))

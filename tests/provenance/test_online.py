@@ -189,3 +189,19 @@ def test_other_indexes_are_not_asked(tmp_path: Path, fake_pypi: FakePyPI) -> Non
     [missing] = run(inventory, fake_pypi, None, default="warn")
     assert (missing.rule_id, missing.severity) == ("WS-PROV-002", Severity.LOW)
     assert fake_pypi.requests == []
+
+
+def test_hash_only_entry_is_named_from_pypis_listing(
+        assets: Path, tmp_path: Path, fake_pypi: FakePyPI) -> None:
+    listing = json.dumps({"info": {}, "releases": {"0.0.19": [
+        {"filename": SDIST, "packagetype": "sdist", "yanked": False,
+         "digests": {"sha256": SDIST_SHA256}}]}}).encode()
+    fake_pypi.routes["/pypi/pypi-attestations/json"] = (200, listing)
+    fake_pypi.routes[SDIST_PATH] = (200, (assets / (SDIST + ".provenance")).read_bytes())
+    lock = tmp_path / "requirements.txt"
+    entry = LockedPackage(name="pypi-attestations", version="0.0.19", kind=PinKind.PINNED,
+                          lockfile=lock, line=7, artifacts=(LockedArtifact(None, hashes=(
+                              Hash("sha256", SDIST_SHA256),)),))
+    [ok] = run(Inventory(lockfiles=(Lockfile(lock, "requirements", (entry,)),)), fake_pypi,
+               None, require=["pypi-attestations"])
+    assert (ok.rule_id, ok.evidence, ok.line) == ("WS-PROV-OK", PUBLISHER, 7)
