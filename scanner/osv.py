@@ -29,11 +29,15 @@ EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 _DIRTY_VERSION = re.compile(r"^\s*v?(\d+(?:\.\d+)+)[-+_.~](.+)$|^\s*v?(\d+)[-+_.~]([A-Za-z].*)$")
 
 # Summaries of records that announce malware (PYSEC copies of MAL records, the
-# ultralytics and litellm compromises). Matched on the summary only: "details" talk of
-# "a malicious user" in thousands of ordinary vulnerabilities.
+# ultralytics, ctx, num2words and litellm compromises). Matched on the summary only:
+# "details" talk of "a malicious user" in thousands of ordinary vulnerabilities. Checked
+# against every PYSEC summary of the 2026-07 PyPA snapshot: no vulnerability matches.
 _MALWARE_SUMMARY = re.compile(
-    r"^\s*malicious code in\b|\bmalware\b|\bcontain(?:s|ed|ing)?\s+malicious\b"
-    r"|\bmalicious\s+(?:package|release|version)s?\b",
+    r"^\s*malicious code in\b"
+    r"|(?<![-\w])malware\b(?!\s+analy)"  # not "Anti-Malware", not "malware analysis"
+    r"|\bcontain(?:s|ed|ing)?\s+(?:\w+\s+){0,3}?"
+    r"(?:malicious\s+(?:\w+\s+){0,3}?(?:code|software|payload)|credential[- ]harvesting)"
+    r"|\breplaced\s+with\s+a\s+malicious\b",
     re.IGNORECASE,
 )
 _MALWARE_KEYS = ("malicious-packages-origins", "malicious", "malware")
