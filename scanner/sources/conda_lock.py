@@ -34,14 +34,61 @@ _PLATFORM_MARKERS = {
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
 
 
+_MAX_DEPTH = 64
+"""conda-lock nests four levels deep; hostile nesting is refused long before recursion hurts."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose plain scalars never become numbers or dates."""
+    """SafeLoader whose plain scalars never become numbers or dates, with bounded nesting."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > _MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {_MAX_DEPTH} levels deep", self.get_mark())
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
-_Loader.yaml_implicit_resolvers = {
+_STRING_RESOLVERS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NUMBER_TAGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.yaml_implicit_resolvers = _STRING_RESOLVERS
+
+_FastLoader: type[yaml.CSafeLoader] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's safe loader (about 7x faster), same string-only scalars."""
+
+    _CLoader.yaml_implicit_resolvers = _STRING_RESOLVERS
+    _FastLoader = _CLoader
+
+
+def _nesting_bound(text: str) -> tuple[int, int]:
+    """(deepest bracket nesting, an upper bound on the document's nesting depth).
+
+    Linear, on the raw text: block nesting needs deeper indentation or another
+    `- ` / `key: ` / `? ` on the same line, so indentation plus those markers
+    plus bracket depth bounds it.
+    """
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    indent = markers = 0
+    for line in text.splitlines():
+        indent = max(indent, len(line) - len(line.lstrip(" ")))
+        markers = max(markers, line.count("- ") + line.count(": ") + line.count("? "))
+    return deepest, deepest + indent + markers + 1
 
 
 @dataclass
@@ -59,7 +106,17 @@ class _Merged:
 def _load(path: Path) -> tuple[object, list[int]]:
     """The parsed document and the 1-based line of each `package:` item."""
     text = read_text(path)
-    loader = _Loader(text)
+    # PyYAML's scanner looks ahead across a whole flow collection, which is
+    # quadratic on hostile `[[[[...`: bound bracket nesting in one linear pass first.
+    brackets, bound = _nesting_bound(text)
+    if brackets > _MAX_DEPTH:
+        raise SourceError(f"invalid YAML: brackets nested more than {_MAX_DEPTH} levels deep",
+                          path=str(path))
+    # libyaml composes recursively in C with no depth check: use it only where
+    # the depth is known to be small; otherwise the Python loader, which counts.
+    loader: yaml.SafeLoader | yaml.CSafeLoader = (
+        _FastLoader(text) if _FastLoader is not None and bound <= 4 * _MAX_DEPTH
+        else _Loader(text))
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
