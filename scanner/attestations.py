@@ -338,6 +338,8 @@ class IntegrityClient:
         self.timeout = timeout
         self.session = session or requests.Session()
         self.requests_made = 0
+        self._memo: dict[tuple[str, ...], bytes | None] = {}
+        """Answers already fetched in this run (the disk cache may be off)."""
 
     def provenance_url(self, project: str, version: str, filename: str) -> str:
         """The integrity API address for one file."""
@@ -386,6 +388,8 @@ class IntegrityClient:
              ttl: float = ABSENT_TTL_SECONDS) -> bytes | None:
         """GET through the cache: the body, or None for a 404 (cached here; a body is
         cached by the caller once it has parsed)."""
+        if key in self._memo:
+            return self._memo[key]
         cached = self._cache_read(key, ttl)
         if cached is not None:
             return cached[1] if cached[0] else None
@@ -397,6 +401,7 @@ class IntegrityClient:
                                path=url, hint="check the network or run with --offline") from err
         if response.status_code == 404:
             self._cache_write(key, None)
+            self._memo[key] = None
             return None
         if response.status_code != 200:
             raise ServiceError(f"HTTP {response.status_code}", path=url,
@@ -425,6 +430,7 @@ class IntegrityClient:
         return present, body
 
     def _cache_write(self, key: tuple[str, ...], body: bytes | None) -> None:
+        self._memo[key] = body
         path = self._cache_path(key)
         if path is None:
             return

@@ -315,3 +315,17 @@ def test_missing_attestations_directory_is_a_source_error(tmp_path: Path) -> Non
     options = ScanOptions(attestations_dir=tmp_path / "nope")
     with pytest.raises(SourceError, match="does not exist"):
         list(check_provenance(Inventory(), options))
+
+
+def test_trust_root_refresh_without_network_fails_closed(
+        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
+    from scanner.errors import ServiceError
+
+    dist = copy_dist(assets, SDIST, tmp_path, with_attestations=(".publish.attestation",))
+    options = ScanOptions(online=True, use_cache=False,
+                          extra={"provenance": {"refresh-trust-root": True}})
+    with pytest.raises(ServiceError) as caught:
+        list(check_provenance(Inventory(distribution_files=(dist,)), options))
+    assert "cannot refresh sigstore's trust root" in caught.value.diagnostics()
+    assert "--offline" in caught.value.diagnostics()
+    assert no_sockets.attempts  # it did try: only the refresh reaches for the network
