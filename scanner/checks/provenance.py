@@ -401,9 +401,12 @@ def _judge_group(group: _Group, context: _Context) -> Iterator[Finding]:
     missing = unattested + unverifiable
     if requirement is not Requirement.IGNORE and (missing or not group.subjects):
         yield _missing_finding(group, missing, requirement, context)
-    if (unattested and len(unattested) == len(group.subjects) and context.client is not None
+    # A regression needs PyPI to have said "no provenance" for every artifact of the release;
+    # an artifact never asked about (no file name, another index) proves nothing.
+    asked = [s for s in unattested if s.filename is not None and s.on_pypi]
+    if (asked and len(asked) == len(group.subjects) and context.client is not None
             and context.policy.regression):
-        regression = _regression_finding(group, unattested, context)
+        regression = _regression_finding(group, asked, context)
         if regression is not None:
             yield regression
 

@@ -205,3 +205,22 @@ def test_hash_only_entry_is_named_from_pypis_listing(
     [ok] = run(Inventory(lockfiles=(Lockfile(lock, "requirements", (entry,)),)), fake_pypi,
                None, require=["pypi-attestations"])
     assert (ok.rule_id, ok.evidence, ok.line) == ("WS-PROV-OK", PUBLISHER, 7)
+
+
+def test_no_regression_claimed_for_artifacts_never_asked_about(
+        assets: Path, tmp_path: Path, fake_pypi: FakePyPI) -> None:
+    # The lock pins a hash PyPI's listing does not know: the file cannot be named, so the
+    # integrity API was never asked about it and nothing can be said about a regression.
+    fake_pypi.routes["/pypi/demo/json"] = (200, history(**{
+        "1_0": [release("demo-1.0-py3-none-any.whl")],
+        "1_1": [release("demo-1.1-py3-none-any.whl")]}))
+    fake_pypi.routes["/integrity/demo/1.0/demo-1.0-py3-none-any.whl/provenance"] = (
+        200, (assets / (SDIST + ".provenance")).read_bytes())
+    lock = tmp_path / "requirements.txt"
+    entry = LockedPackage(name="demo", version="1.1", kind=PinKind.PINNED, lockfile=lock,
+                          line=1, artifacts=(LockedArtifact(None, hashes=(
+                              Hash("sha256", "ee" * 32),)),))
+    findings = run(Inventory(lockfiles=(Lockfile(lock, "requirements", (entry,)),)), fake_pypi,
+                   None, default="warn")
+    assert [f.rule_id for f in findings] == ["WS-PROV-002"]
+    assert not any("/integrity/demo/1.1/" in r for r in fake_pypi.requests)
