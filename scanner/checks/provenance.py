@@ -124,10 +124,22 @@ _PUBLISHER_KEYS: dict[str, set[str]] = {
 }
 
 
-def parse_provenance_policy(raw: object) -> ProvenancePolicy:
-    """Parse `[tool.wormsign.provenance]` (None = the default policy); raise ConfigError."""
+def parse_provenance_policy(raw: object, *, path: str | None = None) -> ProvenancePolicy:
+    """Parse `[tool.wormsign.provenance]` (None = the default policy); raise ConfigError.
+
+    `path` (the config file) is named in the error, where the caller knows it.
+    """
     if raw is None:
         return ProvenancePolicy()
+    try:
+        return _parse_policy(raw)
+    except ConfigError as err:
+        if path is None or err.path is not None:
+            raise
+        raise ConfigError(err.message, path=path, hint=err.hint) from None
+
+
+def _parse_policy(raw: object) -> ProvenancePolicy:
     table = _table(raw, "tool.wormsign.provenance")
     unknown = set(table) - _POLICY_KEYS
     if unknown:
@@ -198,7 +210,7 @@ def _parse_publisher(table: dict[str, object], where: str) -> PublisherSpec:
 
 
 def _table(value: object, where: str) -> dict[str, object]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ConfigError(f"[{where}] must be a table", hint="see the provenance docs")
     return {str(k).replace("_", "-"): v for k, v in value.items()}
 

@@ -84,3 +84,16 @@ def test_bad_shapes_raise_config_error(raw: object, fragment: str) -> None:
         parse_provenance_policy(raw)
     assert fragment in caught.value.diagnostics()
     assert "\n" not in caught.value.diagnostics()
+
+
+def test_config_file_is_named_in_the_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_provenance_policy({"default": "always"}, path="pyproject.toml")
+    assert caught.value.diagnostics().startswith("pyproject.toml: [tool.wormsign.provenance.")
+
+
+def test_any_mapping_is_accepted() -> None:
+    from types import MappingProxyType
+
+    policy = parse_provenance_policy(MappingProxyType({"default": "require"}))
+    assert policy.default is Requirement.REQUIRE
