@@ -1,0 +1,406 @@
+"""Metadata check: typosquats, dependency confusion (offline and against a local PyPI),
+sdist-only pins."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from scanner.checks.metadata import (
+    CONFUSION_PUBLIC_RULE,
+    CONFUSION_STRATEGY_RULE,
+    CONFUSION_UNBOUND_RULE,
+    CONFUSION_UNHASHED_RULE,
+    SDIST_RULE,
+    TYPO_RULE,
+    TyposquatIndex,
+    check_confusion_online,
+    check_metadata,
+    default_index,
+    edit_distance,
+    fetch_public_release,
+    load_name_list,
+    rules_dir,
+    skeleton,
+)
+from scanner.errors import RuleError, ServiceError, SourceError
+from scanner.models import (
+    DistributionFile,
+    Environment,
+    Hash,
+    InstalledDistribution,
+    Inventory,
+    LockedArtifact,
+    LockedPackage,
+    Lockfile,
+    PinKind,
+    Severity,
+)
+from scanner.options import ScanOptions
+from scanner.sources.lockfiles import parse_lockfile
+from scanner.sources.requirements import parse_requirements
+
+LOCK = Path("requirements.txt")
+SHA = "a" * 64
+
+
+def pin(name: str, version: str = "1.0", *, index: str | None = None, hashed: bool = True,
+        kind: PinKind = PinKind.PINNED, files: tuple[str, ...] = ("x-1.0-py3-none-any.whl",),
+        url: str | None = None) -> LockedPackage:
+    artifacts = tuple(LockedArtifact(filename=f, url=url,
+                                     hashes=(Hash("sha256", SHA),) if hashed else ())
+                      for f in files)
+    return LockedPackage(name=name, version=version if kind is PinKind.PINNED else None,
+                         kind=kind, lockfile=LOCK, line=3, index=index, artifacts=artifacts)
+
+
+def lock(*packages: LockedPackage, fmt: str = "uv", indexes: tuple[str, ...] = (),
+         options: tuple[tuple[str, str], ...] = ()) -> Inventory:
+    return Inventory(lockfiles=(Lockfile(path=LOCK, format=fmt, packages=packages,
+                                         indexes=indexes, options=options),))
+
+
+def findings(inventory: Inventory, **extra: object) -> list:
+    return list(check_metadata(inventory, ScanOptions(extra=dict(extra))))
+
+
+# --- typosquats -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "popular"), [
+    ("pytorch-lightening", "pytorch-lightning"),
+    ("torchvison", "torchvision"),
+    ("transfomers", "transformers"),
+    ("tensorfow", "tensorflow"),
+    ("nump y", "numpy"),          # a space, invisible once read
+    ("torch-vision", "torchvision"),  # a separator
+    ("Torch_Vision", "torchvision"),
+    ("t0rch", "torch"),           # a digit for a letter
+    ("requеsts", "requests"),     # Cyrillic е
+    ("hugginface-hub", "huggingface-hub"),
+    ("sci-kit-learn", "scikit-learn"),
+    ("boto33", "boto3"),
+    ("trasnformers", "transformers"),  # two letters swapped
+    ("py-torch", "pytorch"),
+])
+def test_typosquats_of_popular_names_are_found(name: str, popular: str) -> None:
+    found = default_index().match(name)
+    assert found is not None, name
+    assert found.popular == popular
+
+
+@pytest.mark.parametrize("name", [
+    "torch", "torchvision", "torchaudio", "torchtext", "torchdata", "numpy", "transformers",
+    "pytorch-lightning", "lightning", "huggingface-hub", "Huggingface_Hub", "boto3", "botocore",
+    # legitimate neighbours: each an established project of its own
+    "psycopg-binary", "authlib", "dataset", "markdown2", "torch-summary", "fastai",
+    # short names: one edit makes another word, never a squat by distance alone
+    "six", "sip", "tox", "type", "tombi",
+    # far from everything
+    "my-internal-trainer", "zzzz",
+    # family siblings and plugins
+    "nvidia-cusparse-cu13", "jax-cuda13-plugin", "opt-einsum-fx", "x-transformers",
+    "gsutil",  # a new first letter is another project (psutil)
+])
+def test_legitimate_names_are_not_flagged(name: str) -> None:
+    assert default_index().match(name) is None
+
+
+def test_a_name_on_the_list_is_never_flagged_even_if_close_to_another() -> None:
+    index = TyposquatIndex(["torchtext", "torchtest"])
+    assert index.match("torchtext") is None
+    assert index.match("torchtest") is None
+    assert index.match("torchtexts") is not None
+
+
+def test_edit_distance_counts_a_transposition_as_one() -> None:
+    assert edit_distance("abcd", "abdc", 3) == 1
+    assert edit_distance("kitten", "sitting", 5) == 3
+    assert edit_distance("kitten", "sitting", 1) == 2  # capped at limit + 1
+    assert edit_distance("", "abc", 5) == 3
+
+
+def test_skeleton_folds_separators_and_lookalikes() -> None:
+    assert skeleton("Py-Torch_Lightning.") == "pytorchlightning"
+    assert skeleton("c0l0rama") == "colorama"
+    assert skeleton("rnatplotlib") == "matplotlib"
+
+
+def test_shipped_popular_list_holds_the_torch_family_and_no_duplicates() -> None:
+    path = rules_dir() / "typosquat" / "popular-names.txt"
+    names = [line.strip() for line in path.read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(names) == len(set(names))
+    assert len(names) >= 300
+    assert {"torch", "torchvision", "torchaudio", "torchtext", "transformers", "numpy",
+            "boto3", "requests", "urllib3", "cryptography", "colorama"} <= set(names)
+
+
+def test_name_list_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="cannot read"):
+        load_name_list(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n")
+    with pytest.raises(RuleError, match="empty") as err:
+        load_name_list(empty)
+    assert err.value.path == str(empty)
+
+
+def test_typosquat_findings_in_locks_environments_and_files(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    inventory = Inventory(
+        lockfiles=lock(pin("torchvison"), pin("torch")).lockfiles,
+        environments=(Environment(site_packages=site, distributions=(
+            InstalledDistribution(name="transfomers", version="4.0", metadata_dir=site / "m",
+                                  site_packages=site, metadata_kind="dist-info", record=()),
+        )),),
+        distribution_files=(DistributionFile(path=tmp_path / "tensorfow-1.0.tar.gz",
+                                             kind="sdist", name="tensorfow", version="1.0",
+                                             sha256=SHA, size=1),),
+    )
+    typo = [f for f in findings(inventory) if f.rule_id == TYPO_RULE]
+    assert sorted(f.package for f in typo) == ["tensorfow", "torchvison", "transfomers"]
+    assert all(f.severity is Severity.HIGH for f in typo)
+    lock_finding = next(f for f in typo if f.package == "torchvison")
+    assert lock_finding.path == str(LOCK) and lock_finding.line == 3
+    assert "torchvision" in lock_finding.message
+
+
+def test_url_and_path_entries_are_not_judged_by_name() -> None:
+    inventory = lock(pin("torchvison", kind=PinKind.PATH), pin("transfomers", kind=PinKind.GIT))
+    assert not [f for f in findings(inventory) if f.rule_id == TYPO_RULE]
+
+
+def test_benign_lists_raise_no_typosquat(shared_data: Path) -> None:
+    index = default_index()
+    for listing in sorted((shared_data / "benign").glob("*.txt")):
+        for line in listing.read_text().splitlines():
+            name = line.split("==")[0].strip()
+            if name and not name.startswith("#"):
+                assert index.match(name) is None, (listing.name, name)
+
+
+@pytest.fixture(scope="module")
+def corpus_lockfiles(lock_corpus: Path) -> list[Lockfile]:
+    """Every corpus file a parser accepts (environment.yml files and files whose -r
+    includes were flattened away are refused by the parsers, and skipped here)."""
+    parsed = []
+    for path in sorted(p for p in lock_corpus.rglob("*") if p.is_file()):
+        if path.name.startswith("LICENSE") or path.suffix == ".md":
+            continue
+        try:
+            parsed.append(parse_lockfile(path))
+        except SourceError:
+            continue
+    return parsed
+
+
+def test_real_lock_corpus_raises_no_typosquat(corpus_lockfiles: list[Lockfile]) -> None:
+    parsed = corpus_lockfiles
+    assert len(parsed) >= 10
+    inventory = Inventory(lockfiles=tuple(parsed))
+    assert len(inventory.locked_packages) > 1000
+    typo = [f for f in findings(inventory) if f.rule_id == TYPO_RULE]
+    assert typo == []
+
+
+def test_real_lock_corpus_confusion_findings_only_where_indexes_mix(
+        corpus_lockfiles: list[Lockfile]) -> None:
+    for lockfile in corpus_lockfiles:
+        got = [f for f in findings(Inventory(lockfiles=(lockfile,)))
+               if f.rule_id.startswith("WS-CONFUSION")]
+        # uv locks bind torch to download.pytorch.org with hashes: no finding.
+        if lockfile.format == "uv":
+            assert got == [], lockfile.path.name
+
+
+# --- dependency confusion, offline -------------------------------------------------------
+
+def test_requirements_with_extra_index_and_no_hashes_is_high(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("--extra-index-url https://download.pytorch.org/whl/nightly/cu118\n"
+                   "torch==2.0.0.dev20221230\ntorchtriton==2.0.0\n")
+    got = findings(Inventory(lockfiles=(parse_requirements(req),)))
+    high = [f for f in got if f.rule_id == CONFUSION_UNHASHED_RULE]
+    assert sorted(f.package for f in high) == ["torch", "torchtriton"]
+    assert all(f.severity is Severity.HIGH for f in high)
+    assert "download.pytorch.org" in (high[0].evidence or "")
+
+
+def test_hashed_requirements_under_two_indexes_is_one_medium(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("--extra-index-url https://download.pytorch.org/whl/cu121\n"
+                   f"torch==2.4.0 --hash=sha256:{SHA}\nnumpy==1.26.4 --hash=sha256:{SHA}\n")
+    got = [f for f in findings(Inventory(lockfiles=(parse_requirements(req),)))
+           if f.rule_id.startswith("WS-CONFUSION")]
+    assert [f.rule_id for f in got] == [CONFUSION_UNBOUND_RULE]
+    assert got[0].severity is Severity.MEDIUM
+    assert "not which" in got[0].message and "numpy" in (got[0].evidence or "")
+
+
+def test_single_index_is_no_confusion(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("--index-url https://pypi.org/simple\ntorch==2.4.0\n")
+    assert not [f for f in findings(Inventory(lockfiles=(parse_requirements(req),)))
+                if f.rule_id.startswith("WS-CONFUSION")]
+
+
+def test_same_index_spelled_twice_is_one_index() -> None:
+    inventory = lock(pin("torch", hashed=False, index="https://PyPI.org/simple/"),
+                     fmt="requirements", indexes=("https://pypi.org/simple",))
+    assert not [f for f in findings(inventory) if f.rule_id.startswith("WS-CONFUSION")]
+
+
+def test_uv_lock_bound_and_hashed_is_clean_but_unsafe_strategy_is_flagged() -> None:
+    packages = (pin("torch", "2.7.0+cu128", index="https://download.pytorch.org/whl/cu128"),
+                pin("numpy", index="https://pypi.org/simple"))
+    assert not [f for f in findings(lock(*packages)) if f.rule_id.startswith("WS-CONFUSION")]
+    unsafe = findings(lock(*packages, options=(("index-strategy", "unsafe-best-match"),)))
+    assert [f.rule_id for f in unsafe] == [CONFUSION_STRATEGY_RULE]
+    assert unsafe[0].severity is Severity.MEDIUM
+
+
+def test_unbound_entry_in_multi_index_lock_is_medium_and_unhashed_is_high() -> None:
+    inventory = lock(pin("torch", index="https://download.pytorch.org/whl/cu128"),
+                     pin("numpy"), pin("tqdm", hashed=False, index="https://pypi.org/simple"),
+                     pin("scipy", kind=PinKind.UNPINNED, hashed=False),
+                     pin("mine", kind=PinKind.PATH, hashed=False), fmt="poetry")
+    got = {(f.rule_id, f.package) for f in findings(inventory)}
+    assert (CONFUSION_UNHASHED_RULE, "tqdm") in got
+    assert (CONFUSION_UNHASHED_RULE, "scipy") in got
+    assert (CONFUSION_UNBOUND_RULE, None) in got
+    assert not any(p in {"torch", "mine"} for r, p in got if r == CONFUSION_UNHASHED_RULE)
+
+
+def test_find_links_count_as_a_second_source() -> None:
+    inventory = Inventory(lockfiles=(Lockfile(
+        path=LOCK, format="requirements", packages=(pin("torch", hashed=False),),
+        indexes=("https://pypi.org/simple",), find_links=("https://example.org/wheels/",)),))
+    assert [f.rule_id for f in findings(inventory)] == [CONFUSION_UNHASHED_RULE]
+
+
+# --- dependency confusion, online against a local PyPI ------------------------------------
+
+PUBLIC = {
+    # the torchtriton shape: the public name never published the private version
+    "torchtriton": {"3.0.0": [{"yanked": False}]},
+    # a vendor that publishes to both indexes
+    "torch": {"2.4.0": [{"yanked": False}], "2.9.1": [{"yanked": False}]},
+    # only a yanked higher release
+    "yanked-only": {"0.1.0": [{"yanked": False}], "9.0.0": [{"yanked": True}]},
+    "broken": None,
+}
+
+
+class _PyPI(BaseHTTPRequestHandler):
+    requests_seen: list[str] = []  # noqa: RUF012 - shared on purpose, reset per test
+
+    def do_GET(self) -> None:
+        _PyPI.requests_seen.append(self.path)
+        name = self.path.removeprefix("/pypi/").removesuffix("/json")
+        if name not in PUBLIC:
+            self.send_error(404)
+            return
+        releases = PUBLIC[name]
+        body = b"not json" if releases is None else json.dumps(
+            {"info": {"name": name}, "releases": releases}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        del args
+
+
+@pytest.fixture
+def local_pypi() -> Iterator[str]:
+    _PyPI.requests_seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PyPI)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+PRIVATE = "https://download.pytorch.org/whl/nightly/cu118"
+
+
+def online(inventory: Inventory, url: str) -> list:
+    return list(check_confusion_online(inventory, ScanOptions(online=True,
+                                                              extra={"pypi_url": url})))
+
+
+def test_private_name_public_at_higher_version_is_critical(local_pypi: str) -> None:
+    got = online(lock(pin("torchtriton", "2.0.0+0d7e753227", index=PRIVATE)), local_pypi)
+    assert [f.rule_id for f in got] == [CONFUSION_PUBLIC_RULE]
+    assert got[0].severity is Severity.CRITICAL
+    assert "3.0.0" in got[0].message and "never published 2.0.0" in got[0].message
+
+
+def test_vendor_publishing_the_same_release_publicly_is_not_critical(local_pypi: str) -> None:
+    assert online(lock(pin("torch", "2.4.0+cu121", index=PRIVATE)), local_pypi) == []
+
+
+def test_private_only_names_and_yanked_releases_are_fine(local_pypi: str) -> None:
+    inventory = lock(pin("our-internal-lib", index=PRIVATE),
+                     pin("yanked-only", "0.1.0", index=PRIVATE))
+    assert online(inventory, local_pypi) == []
+
+
+def test_pypi_names_are_not_queried(local_pypi: str) -> None:
+    assert online(lock(pin("torchtriton", index="https://pypi.org/simple"),
+                       pin("numpy")), local_pypi) == []
+    assert _PyPI.requests_seen == []
+
+
+def test_private_artifact_url_counts_as_private_source(local_pypi: str) -> None:
+    entry = pin("torchtriton", "2.0.0", url=f"{PRIVATE}/torchtriton-2.0.0-cp310-linux.whl")
+    assert [f.rule_id for f in online(lock(entry), local_pypi)] == [CONFUSION_PUBLIC_RULE]
+
+
+def test_each_name_is_queried_once(local_pypi: str) -> None:
+    online(lock(pin("torchtriton", index=PRIVATE), pin("torchtriton", "1.0", index=PRIVATE)),
+           local_pypi)
+    assert _PyPI.requests_seen == ["/pypi/torchtriton/json"]
+
+
+def test_malformed_answer_and_unreachable_pypi_are_service_errors(local_pypi: str) -> None:
+    with requests.Session() as session:
+        with pytest.raises(ServiceError, match="unexpected JSON"):
+            fetch_public_release("broken", local_pypi, session)
+        with pytest.raises(ServiceError, match="unreachable"):
+            fetch_public_release("torch", "http://127.0.0.1:9", session)
+
+
+def test_check_metadata_goes_online_only_when_asked(local_pypi: str) -> None:
+    inventory = lock(pin("torchtriton", "2.0.0", index=PRIVATE))
+    offline = list(check_metadata(inventory, ScanOptions(extra={"pypi_url": local_pypi})))
+    assert CONFUSION_PUBLIC_RULE not in {f.rule_id for f in offline}
+    assert _PyPI.requests_seen == []
+    on = list(check_metadata(inventory, ScanOptions(online=True,
+                                                    extra={"pypi_url": local_pypi})))
+    assert CONFUSION_PUBLIC_RULE in {f.rule_id for f in on}
+
+
+# --- sdist-only pins ------------------------------------------------------------------------
+
+def test_sdist_only_pin_in_a_lock_with_wheels_is_low() -> None:
+    inventory = lock(pin("numpy"), pin("oldlib", files=("oldlib-1.0.tar.gz",)))
+    got = [f for f in findings(inventory) if f.rule_id == SDIST_RULE]
+    assert [(f.package, f.severity) for f in got] == [("oldlib", Severity.LOW)]
+
+
+def test_sdist_only_lock_without_any_wheel_is_not_flagged() -> None:
+    inventory = lock(pin("a", files=("a-1.0.tar.gz",)), pin("b", files=("b-1.0.zip",)))
+    assert not [f for f in findings(inventory) if f.rule_id == SDIST_RULE]
