@@ -22,6 +22,7 @@ from scanner.sources.discover import collect, unverifiable
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
 CHECKS: dict[str, str] = {
     "lock": "scanner.checks.lock_hygiene:check_lock_hygiene",
+    "provenance": "scanner.checks.provenance:check_provenance",
 }
 
 
