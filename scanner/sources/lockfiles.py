@@ -77,6 +77,9 @@ def format_by_content(path: Path) -> str | None:
         return "pipfile" if isinstance(data, dict) and "_meta" in data else None
     if re.search(r"^lock-version\s*=", head, re.M) and "[[packages]]" in head:
         return "pylock"
+    # PEP 751 requires top-level `created-by`; packages may be an inline array.
+    if re.search(r"^lock-version\s*=", head, re.M) and re.search(r"^created-by\s*=", head, re.M):
+        return "pylock"
     if re.search(r"^lock[-_]version\s*=", head, re.M) and "[[packages]]" in head:
         return "pylock"
     if "[[package]]" in head or "[metadata]" in head:
