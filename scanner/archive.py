@@ -243,6 +243,47 @@ class SafeArchive:
             raise ArchiveError(f"member {name!r} has no data", path=str(self.path))
         return fh
 
+    def iter_chunks(self, name: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The bytes of one regular file member in chunks (bounded memory for any size).
+
+        Raises ArchiveError like `read`, including when the member decompresses to
+        more than its header declares.
+        """
+        member = self._members.get(name)
+        if member is None:
+            raise ArchiveError(f"no member {name!r}", path=str(self.path))
+        if member.kind != "file":
+            raise ArchiveError(f"member {name!r} is a {member.kind}, not read", path=str(self.path))
+        total = 0
+        try:
+            with self._open_member(name) as fh:
+                while chunk := fh.read(chunk_size):
+                    total += len(chunk)
+                    if total > member.size or total > self.limits.max_member_size:
+                        raise ArchiveError(f"member {name!r} is larger than its header says",
+                                           path=str(self.path))
+                    yield chunk
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError,
+                RuntimeError) as err:
+            raise ArchiveError(f"cannot read member {name!r}: {err}", path=str(self.path)) from err
+
+    def open_stream(self, name: str) -> IO[bytes]:
+        """A read-only stream over one regular file member; the caller closes it.
+
+        For walking a large member without holding it in memory (a legacy torch
+        `storages` member). The stream ends at the member's declared size (tar) or fails
+        on a CRC / size mismatch (zip); it can seek forward.
+        """
+        member = self._members.get(name)
+        if member is None:
+            raise ArchiveError(f"no member {name!r}", path=str(self.path))
+        if member.kind != "file":
+            raise ArchiveError(f"member {name!r} is a {member.kind}, not read", path=str(self.path))
+        try:
+            return self._open_member(name)
+        except (zipfile.BadZipFile, tarfile.TarError, OSError, ValueError, RuntimeError) as err:
+            raise ArchiveError(f"cannot read member {name!r}: {err}", path=str(self.path)) from err
+
     def iter_files(self, limit: int | None = None) -> Iterator[tuple[Member, bytes]]:
         """Every regular file with its bytes (each capped at `limit` when given)."""
         for member in self.files():
