@@ -21,7 +21,9 @@ from scanner.sources.discover import collect, unverifiable
 
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
 CHECKS: dict[str, str] = {
+    "advisories": "scanner.checks.advisories:check_advisories",
     "lock": "scanner.checks.lock_hygiene:check_lock_hygiene",
+    "metadata": "scanner.checks.metadata:check_metadata",
     "provenance": "scanner.checks.provenance:check_provenance",
 }
 

@@ -69,3 +69,24 @@ def lock_corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with tarfile.open(archive) as tf:
         tf.extractall(dest, filter="data")
     yield dest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory,
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches and the default advisory database live in a per-session temporary directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+TINY_OSV_RECORD = """{"id": "MAL-2099-1", "modified": "2026-01-01T00:00:00Z",
+ "summary": "Malicious code in evilpkg (PyPI)",
+ "affected": [{"package": {"ecosystem": "PyPI", "name": "evilpkg"}, "versions": ["1.0"]}]}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-record OSV directory: `evilpkg==1.0` is known malicious."""
+    path = tmp_path_factory.mktemp("tiny-osv")
+    (path / "MAL-2099-1.json").write_text(TINY_OSV_RECORD)
+    return path

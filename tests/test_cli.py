@@ -15,8 +15,19 @@ from scanner.cli import main
 H = "c" * 64
 
 
+@pytest.fixture(autouse=True)
+def _db(tiny_osv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tests.test_cli.DB", str(tiny_osv))
+
+
+DB = ""
+
+
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    argv = list(args)
+    if argv and argv[0] == "scan" and DB:
+        argv[1:1] = ["--db", DB]
+    result = CliRunner().invoke(main, argv)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -108,9 +119,28 @@ def test_failed_scan_leaves_previous_output(tmp_path: Path) -> None:
     assert out.read_text() == "previous"
 
 
-def test_python_dash_m_is_the_same_program(clean_lock: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "scanner", "scan", "--format", "json",
-                           str(clean_lock)], capture_output=True, text=True, check=False)
+def test_known_malicious_pin_blocks(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(f"evilpkg==1.0 --hash=sha256:{H}\n")
+    code, out, _ = run("scan", "--format", "json", str(lock))
+    assert code == 1
+    finding = json.loads(out)["findings"][0]
+    assert (finding["rule_id"], finding["severity"], finding["references"][0]) == (
+        "WS-ADV-MAL", "critical", "MAL-2099-1")
+
+
+def test_missing_database_fails_closed(clean_lock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tests.test_cli.DB", "")
+    code, out, err = run("scan", str(clean_lock))
+    assert code == 3
+    assert out == ""
+    assert "no advisory database" in err and "wormsign db update" in err
+
+
+def test_python_dash_m_is_the_same_program(clean_lock: Path, tiny_osv: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "scanner", "scan", "--db", str(tiny_osv),
+                           "--format", "json", str(clean_lock)],
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["blocked"] is False
 
