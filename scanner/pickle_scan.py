@@ -111,6 +111,11 @@ class PickleScan:
     nested: tuple[NestedPickle, ...] = ()
     skipped_literals: int = 0
     """Literals over MAX_LITERAL bytes skipped unread (tensor data)."""
+    result_int: int | None = None
+    """The unpickled value when it is a plain int (legacy torch writes counts this way)."""
+    result_globals: tuple[str, ...] = ()
+    """Qualnames of globals that appear directly in a tuple result (legacy torch storage
+    records: `(key, location, torch.FloatStorage)`)."""
 
     @property
     def broken(self) -> bool:
@@ -632,11 +637,16 @@ def _walk(walker: _Walker) -> PickleScan:
             if inner.broken:
                 fail("joblib object array pickle is broken", at)
                 break
+    top = walker.stack[-1] if end is not None and walker.stack else None
+    result_int = top if isinstance(top, int) and not isinstance(top, bool) else None
+    result_globals = tuple(q for q in (walker.qualname(v) for v in top) if q) \
+        if isinstance(top, tuple) else ()
     return PickleScan(
         start=walker.start, end=end, protocol=walker.protocol, opcodes=walker.opcodes,
         globals=tuple(walker.globals), calls=tuple(walker.calls), error=error,
         error_offset=error_offset, anomalies=tuple(walker.anomalies),
         nested=tuple(walker.nested), skipped_literals=walker.skipped_literals,
+        result_int=result_int, result_globals=result_globals,
     )
 
 
