@@ -25,6 +25,12 @@ from scanner.options import ScanOptions
 REPO = Path(__file__).resolve().parents[1]
 H = "c" * 64
 SIDE_EFFECT = "open('ran', 'w').write('yes')"
+DB = ""  # the one-record OSV database (conftest's tiny_osv): `evilpkg==1.0` is malicious
+
+
+@pytest.fixture(autouse=True)
+def _db(tiny_osv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(f"{__name__}.DB", str(tiny_osv))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +56,8 @@ def wormsign_run(cwd: Path, job_venv: Path, *args: str, timeout: float = 60
                  ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1",
                PATH=f"{job_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([sys.executable, "-m", "scanner", "run", *args], cwd=cwd, env=env,
+    argv = [sys.executable, "-m", "scanner", "run", "--db", DB, *args]
+    return subprocess.run(argv, cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -74,6 +81,14 @@ def test_blocked_project_does_not_run_the_command(tmp_path: Path, job_venv: Path
     assert "WS-LOCK-001" in out.stderr and "BLOCKED" in out.stderr
     assert "not running python" in out.stderr
     assert out.stdout == ""  # the report is on stderr; stdout belongs to the command
+
+
+def test_known_malicious_pin_does_not_run(tmp_path: Path, job_venv: Path) -> None:
+    proj = project(tmp_path, f"evilpkg==1.0 --hash=sha256:{H}\n")
+    out = wormsign_run(proj, job_venv, "--", "python", "-c", SIDE_EFFECT)  # default fail-on
+    assert out.returncode == 1
+    assert not (proj / "ran").exists()
+    assert "WS-ADV-MAL" in out.stderr
 
 
 def test_below_fail_on_runs(tmp_path: Path, job_venv: Path) -> None:
@@ -104,7 +119,8 @@ def test_command_replaces_the_process_and_signals_pass_through(tmp_path: Path,
     env = dict(os.environ, PYTHONPATH=str(REPO),
                PATH=f"{job_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
     code = "import os; print(os.getpid(), flush=True); os.kill(os.getpid(), 15)"
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", "run", "--", "python", "-c", code],
+    proc = subprocess.Popen([sys.executable, "-m", "scanner", "run", "--db", DB, "--", "python",
+                             "-c", code],
                             cwd=proj, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     out, err = proc.communicate(timeout=60)
@@ -194,7 +210,7 @@ def test_interpreter_for_keeps_venv_symlinks(job_venv: Path) -> None:
 def test_callback_blocks_a_trainer(tmp_path: Path) -> None:
     proj = project(tmp_path, LOOSE)
     callback = WormsignCallback([proj / "requirements.txt"], pythons=(),
-                                options=ScanOptions(fail_on=Severity.MEDIUM))
+                                options=ScanOptions(fail_on=Severity.MEDIUM, db_path=Path(DB)))
     with pytest.raises(GateBlocked) as caught:
         callback.setup(trainer=None, pl_module=None, stage="fit")
     assert [f.rule_id for f in caught.value.findings] == ["WS-LOCK-001"]
@@ -203,7 +219,7 @@ def test_callback_blocks_a_trainer(tmp_path: Path) -> None:
 def test_callback_passes_a_clean_target_once(tmp_path: Path, job_venv: Path) -> None:
     proj = project(tmp_path, CLEAN)
     callback = WormsignCallback([proj / "requirements.txt"], pythons=[job_venv / "bin" / "python"],
-                                options=ScanOptions(fail_on=Severity.MEDIUM))
+                                options=ScanOptions(fail_on=Severity.MEDIUM, db_path=Path(DB)))
     callback.setup(None, None, "fit")
     assert callback.report is not None and not callback.report.blocked
     first = callback.report
