@@ -191,7 +191,7 @@ def corpus_lockfiles(lock_corpus: Path) -> list[Lockfile]:
     includes were flattened away are refused by the parsers, and skipped here)."""
     parsed = []
     for path in sorted(p for p in lock_corpus.rglob("*") if p.is_file()):
-        if path.name.startswith("LICENSE") or path.suffix == ".md":
+        if "LICENSE" in path.name or path.suffix == ".md":
             continue
         try:
             parsed.append(parse_lockfile(path))
