@@ -34,6 +34,8 @@ from scanner.osv import Advisory, Affected, Event, Range, parse_record
 
 DEFAULT_SOURCE_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 SCHEMA_VERSION = "1"
+KEY_SEPARATOR = "\x1f"
+"""Joins `affected.version_keys` (ASCII unit separator, a control character no version has)."""
 STALE_AFTER_DAYS = 7
 DB_FILENAME = "osv.sqlite"
 _BUSY_TIMEOUT_S = 30.0
@@ -50,9 +52,9 @@ CREATE TABLE advisory (
     published TEXT,
     withdrawn TEXT,
     summary TEXT NOT NULL,
-    aliases TEXT NOT NULL,      -- JSON list
+    aliases TEXT NOT NULL,      -- joined by KEY_SEPARATOR (cheaper to read back than JSON)
     severity TEXT NOT NULL,     -- JSON list of [type, score]
-    refs TEXT NOT NULL,         -- JSON list of URLs
+    refs TEXT NOT NULL,         -- URLs joined by KEY_SEPARATOR
     malware INTEGER NOT NULL    -- the record's database_specific marks malware
 );
 CREATE TABLE affected (
@@ -60,7 +62,7 @@ CREATE TABLE affected (
     package TEXT NOT NULL,      -- PEP 503 canonical name
     ranges TEXT NOT NULL,       -- JSON [[type, [[kind, value], ...]], ...]
     versions TEXT NOT NULL,     -- JSON list, as written in the record
-    version_keys TEXT NOT NULL, -- JSON list, normalised for comparison (scanner.osv.version_key)
+    version_keys TEXT NOT NULL, -- normalised (scanner.osv.version_key), joined by KEY_SEPARATOR
     malware INTEGER NOT NULL
 );
 CREATE TABLE alias (alias TEXT NOT NULL, advisory_id TEXT NOT NULL);
@@ -169,14 +171,23 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 def _advisory_row(adv: Advisory) -> tuple[object, ...]:
     return (adv.id, adv.modified, adv.published, adv.withdrawn, adv.summary,
-            json.dumps(list(adv.aliases)), json.dumps([list(s) for s in adv.severity]),
-            json.dumps(list(adv.references)), int(adv.malware_marker))
+            _join(adv.aliases), json.dumps([list(s) for s in adv.severity]),
+            _join(adv.references), int(adv.malware_marker))
+
+
+def _join(items: Iterable[str]) -> str:
+    # A separator inside an item (only conceivable in garbage data) would split it; drop it.
+    return KEY_SEPARATOR.join(i.replace(KEY_SEPARATOR, "") for i in items)
+
+
+def _split(text: object) -> tuple[str, ...]:
+    return tuple(str(text).split(KEY_SEPARATOR)) if text else ()
 
 
 def _affected_row(adv_id: str, entry: Affected) -> tuple[object, ...]:
     ranges = [[r.type, [[e.kind, e.value] for e in r.events]] for r in entry.ranges]
     return (adv_id, entry.name, json.dumps(ranges), json.dumps(list(entry.versions)),
-            json.dumps(sorted(entry.version_keys)), int(entry.malware_marker))
+            _join(sorted(entry.version_keys)), int(entry.malware_marker))
 
 
 def build_database(records: RecordSource, target: Path, *, source: str,
@@ -384,7 +395,7 @@ class AdvisoryDatabase:
         try:
             rows = self._conn.execute(
                 "SELECT a.id, a.modified, a.published, a.withdrawn, a.summary, a.aliases, "
-                "a.severity, a.refs, a.malware, f.ranges, f.versions, f.version_keys, "
+                "a.severity, a.refs, a.malware, f.ranges, f.version_keys, "
                 "f.malware FROM affected f JOIN advisory a ON a.id = f.advisory_id "
                 "WHERE f.package = ? ORDER BY a.id",
                 (key,),
@@ -398,18 +409,17 @@ class AdvisoryDatabase:
                 name=key,
                 ranges=tuple(Range(t, tuple(Event(k, v) for k, v in evs))
                              for t, evs in json.loads(row[9])),
-                versions=tuple(json.loads(row[10])),
-                version_keys=frozenset(json.loads(row[11])),
-                malware_marker=bool(row[12]),
+                version_keys=frozenset(_split(row[10])),
+                malware_marker=bool(row[11]),
             )
             by_id.setdefault(row[0], (row, []))[1].append(entry)
         result = tuple(
             Advisory(
                 id=str(row[0]), modified=str(row[1]),
                 published=_opt(row[2]), withdrawn=_opt(row[3]), summary=str(row[4]),
-                aliases=tuple(json.loads(str(row[5]))),
+                aliases=_split(row[5]),
                 severity=tuple((str(t), str(s)) for t, s in json.loads(str(row[6]))),
-                references=tuple(json.loads(str(row[7]))),
+                references=_split(row[7]),
                 malware_marker=bool(row[8]),
                 affected=tuple(entries),
             )

@@ -68,7 +68,8 @@ class Affected:
     """PEP 503 canonical name."""
     ranges: tuple[Range, ...] = ()
     versions: tuple[str, ...] = ()
-    """The enumerated versions exactly as the record writes them."""
+    """The enumerated versions exactly as the record writes them (left empty by the
+    database reader, which loads only `version_keys`: matching needs nothing else)."""
     version_keys: frozenset[str] = frozenset()
     """`versions` normalised with `version_key` (precomputed: the database stores them)."""
     malware_marker: bool = False
@@ -294,6 +295,7 @@ def is_malicious(advisory: Advisory) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)
 def cvss_score(kind: str, vector: str) -> float | None:
     """Base score of a CVSS v2/v3/v4 vector with the `cvss` library; None if unreadable."""
     # The cvss package is a maintained calculator for all three versions: its
@@ -470,10 +472,21 @@ def smallest_clearing_upgrade(
                 continue
             if current is None or parsed > current:
                 candidates.setdefault(parsed, text)
+    live = [a for a in advisories if not a.withdrawn]
     for cand in sorted(candidates):
-        if not match_version(advisories, name, str(cand)).matches:
+        if not _affects_any(live, name, candidates[cand]):
             return candidates[cand]
     return None
+
+
+def _affects_any(advisories: Sequence[Advisory], name: str, version: str) -> bool:
+    scratch: list[str] = []  # notes about candidates are not the pin's notes
+    return any(
+        affected_entry_matches(entry, version, adv.id, scratch)
+        for adv in advisories
+        for entry in adv.affected
+        if entry.name == name
+    )
 
 
 # -- aliases ----------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_every_record_of_the_export_can_be_evaluated(real_db: RealDb) -> None:
     assert len(names) > 10000
     for name in names:
         advs = real_db.db.advisories_for(name)
-        probe = next((v for a in advs for e in a.affected for v in e.versions), "1.0")
+        probe = next((v for a in advs for e in a.affected for v in e.version_keys), "1.0")
         match_version(advs, name, probe)
 
 
