@@ -275,6 +275,8 @@ class _Walker:
         self.calls: list[CallSite] = []
         self.anomalies: list[str] = []
         self.nested: list[NestedPickle] = []
+        # id() of literals already walked; the literals stay alive on the stack or the memo
+        self.nested_index: dict[int, int] = {}
         self.protocol = 0
         self.opcodes = 0
         self.skipped_literals = 0
@@ -330,9 +332,17 @@ class _Walker:
         return target
 
     def maybe_nested(self, value: object, offset: int, passed_to: str | None) -> None:
-        if isinstance(value, bytes | bytearray) and self.depth < MAX_NESTING and (
-                _looks_like_pickle_bytes(bytes(value)) or passed_to is not None):
-            inner = scan_pickle(io.BytesIO(bytes(value)), depth=self.depth + 1)
+        if not isinstance(value, bytes) or self.depth >= MAX_NESTING:
+            return
+        seen = self.nested_index.get(id(value))
+        if seen is not None:  # walked when the literal was pushed: now we know who loads it
+            if passed_to is not None:
+                old = self.nested[seen]
+                self.nested[seen] = NestedPickle(old.offset, passed_to, old.scan)
+            return
+        if _looks_like_pickle_bytes(value) or passed_to is not None:
+            inner = scan_pickle(io.BytesIO(value), depth=self.depth + 1)
+            self.nested_index[id(value)] = len(self.nested)
             self.nested.append(NestedPickle(offset=offset, passed_to=passed_to, scan=inner))
 
     # the opcodes ---------------------------------------------------------------------------
@@ -500,7 +510,9 @@ class _Walker:
             self.protocol = int(arg) if isinstance(arg, int) else 0
             if self.protocol not in PICKLE_PROTOCOLS:
                 raise _VMError(f"unsupported pickle protocol {self.protocol}")
-        elif name in ("FRAME", "STOP"):
+        elif name == "STOP":
+            self.top()  # the real unpickler pops its result here: an empty stack is an error
+        elif name == "FRAME":
             pass
         else:  # pragma: no cover - every pickletools opcode is handled above
             raise _VMError(f"unhandled opcode {name}")

