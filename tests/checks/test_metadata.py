@@ -4,6 +4,8 @@ sdist-only pins."""
 from __future__ import annotations
 
 import json
+import re
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +47,11 @@ from scanner.models import (
 from scanner.options import ScanOptions
 from scanner.sources.lockfiles import parse_lockfile
 from scanner.sources.requirements import parse_requirements
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 LOCK = Path("requirements.txt")
 SHA = "a" * 64
@@ -404,3 +411,59 @@ def test_sdist_only_pin_in_a_lock_with_wheels_is_low() -> None:
 def test_sdist_only_lock_without_any_wheel_is_not_flagged() -> None:
     inventory = lock(pin("a", files=("a-1.0.tar.gz",)), pin("b", files=("b-1.0.zip",)))
     assert not [f for f in findings(inventory) if f.rule_id == SDIST_RULE]
+
+
+# --- the rule files' own examples ------------------------------------------------------------
+
+RULE_FILES = sorted((rules_dir() / "typosquat").glob("rule-*.toml")) + sorted(
+    (rules_dir() / "confusion").glob("rule-*.toml"))
+_RULE_KEYS = {"id", "title", "severity", "identifies", "description", "references",
+              "matcher", "tests"}
+
+
+def test_every_rule_id_the_check_emits_has_a_rule_file() -> None:
+    ids = {tomllib.loads(p.read_text(encoding="utf-8"))["id"] for p in RULE_FILES}
+    assert ids == {TYPO_RULE, CONFUSION_UNHASHED_RULE, CONFUSION_UNBOUND_RULE,
+                   CONFUSION_STRATEGY_RULE, CONFUSION_PUBLIC_RULE, SDIST_RULE}
+
+
+def _example_inventory(example: dict, tmp_path: Path) -> Inventory:
+    if "package" in example:
+        return lock(pin(example["package"]))
+    path = tmp_path / example["lock_name"]
+    path.write_text(example["lock"], encoding="utf-8")
+    return Inventory(lockfiles=(parse_lockfile(path),))
+
+
+@pytest.mark.parametrize("rule_file", RULE_FILES, ids=lambda p: p.stem)
+def test_rule_file_examples(rule_file: Path, tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = tomllib.loads(rule_file.read_text(encoding="utf-8"))
+    assert set(rule) == _RULE_KEYS
+    assert re.fullmatch(r"WS-[A-Z0-9]+-\d{3}", rule["id"])
+    assert rule_file.stem == f"rule-{rule['id']}"
+    assert rule["matcher"]["kind"] == "metadata"
+    expects = [t["expect"] for t in rule["tests"]]
+    assert "match" in expects and "no-match" in expects
+    for n, example in enumerate(rule["tests"]):
+        inventory = _example_inventory(example, tmp_path)
+        public = example.get("public")
+        if public is not None:
+            for name, versions in public.items():
+                monkeypatch.setitem(PUBLIC, name, {v: [{"yanked": False}] for v in versions})
+            server = ThreadingHTTPServer(("127.0.0.1", 0), _PyPI)
+            thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+            thread.start()
+            try:
+                url = f"http://127.0.0.1:{server.server_address[1]}"
+                got = list(check_metadata(inventory, ScanOptions(online=True,
+                                                                 extra={"pypi_url": url})))
+            finally:
+                server.shutdown()
+                server.server_close()
+                thread.join()
+        else:
+            got = list(check_metadata(inventory, ScanOptions()))
+        hits = [f for f in got if f.rule_id == rule["id"]]
+        assert bool(hits) == (example["expect"] == "match"), (n, example.get("note"), got)
+        assert all(f.severity.label == rule["severity"] for f in hits)
