@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from scanner.advisory_db import AdvisoryDatabase, build_database, iter_source  # noqa: E402
 from scanner.checks.advisories import check_advisories  # noqa: E402
 from scanner.errors import ScannerError  # noqa: E402
-from scanner.models import Inventory, Lockfile, PinKind  # noqa: E402
+from scanner.models import Inventory, LockedPackage, Lockfile, PinKind  # noqa: E402
 from scanner.options import ScanOptions  # noqa: E402
 from scanner.sources.lockfiles import parse_lockfile  # noqa: E402
 
@@ -128,7 +128,7 @@ def main() -> None:
                   f"({total_ms / total_pins:.3f} ms per pin)")
 
         # A 150-package lock: the first 150 distinct pins of the corpus, in one lock file.
-        seen: dict[str, object] = {}
+        seen: dict[str, LockedPackage] = {}
         for lock in locks:
             for pkg in lock.packages:
                 if pkg.kind is PinKind.PINNED and pkg.version and pkg.name not in seen:
@@ -136,13 +136,12 @@ def main() -> None:
         pins150 = tuple(list(seen.values())[:150])
         if len(pins150) == 150:
             lock150 = Lockfile(path=tmp / "requirements.txt", format="requirements",
-                               packages=pins150)  # type: ignore[arg-type]
+                               packages=pins150)
             cold, warm, found = time_match(lock150, db_path, repeats=10)
             print(f"150-package lock: {cold:.1f} ms cold, {warm:.1f} ms warm (median of 10), "
                   f"{found} findings [target < 50 ms]")
             scan_lock = tmp / "requirements-150.txt"
-            scan_lock.write_text("".join(f"{p.name}=={p.version}\n"  # type: ignore[attr-defined]
-                                         for p in pins150))
+            scan_lock.write_text("".join(f"{p.name}=={p.version}\n" for p in pins150))
             _full_scan(scan_lock, db_path)
         else:
             print(f"only {len(pins150)} distinct pins in the corpus; no 150-package figure")

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 import platformdirs
 
 from scanner.advisory_db import AdvisoryDatabase, open_database
+from scanner.errors import ServiceError
 from scanner.models import Finding, Inventory, PinKind, Severity, canonical
 from scanner.options import ScanOptions
 from scanner.osv import (
@@ -114,6 +115,28 @@ def check_advisories(inventory: Inventory, options: ScanOptions) -> Iterator[Fin
         yield from _advisory_findings(pins, db, online, options.verbose)
         if http is not None:
             yield from _release_findings(pins, PyPIJson(http, pypi_url))
+
+
+def database_notes(options: ScanOptions) -> tuple[str, ...]:
+    """Notes for Report.notes: the database the scan would use is old, or absent.
+
+    Separate from the check because a stale database is a warning for humans, not
+    a finding about the scanned packages.
+    """
+    try:
+        db = open_database(options.db_path, cache_dir=options.cache_dir, required=False)
+    except ServiceError as err:
+        return (err.diagnostics(),)
+    if db is None:
+        return ("no advisory database: known vulnerabilities and malicious releases were "
+                "not checked (run `wormsign db update` or pass --db)",)
+    with db:
+        status = db.status()
+    if not status.stale:
+        return ()
+    age = f"{status.age_days:.0f} days old" if status.age_days is not None else "of unknown age"
+    return (f"the advisory database {status.path} is {age} (newest record "
+            f"{status.newest_modified or 'none'}); run `wormsign db update`",)
 
 
 def _http_client(options: ScanOptions) -> HttpClient:

@@ -21,7 +21,7 @@ from scanner.advisory_db import (
     open_database,
     update_database,
 )
-from scanner.checks.advisories import check_advisories
+from scanner.checks.advisories import check_advisories, database_notes
 from scanner.errors import ArchiveError, ServiceError, SourceError
 from scanner.models import Inventory, LockedPackage, Lockfile, PinKind
 from scanner.options import ScanOptions
@@ -222,3 +222,13 @@ def test_built_file_is_readable_and_uses_wal(tmp_path: Path) -> None:
         assert any("affected_package" in str(row) for row in plan)
     finally:
         conn.close()
+
+
+def test_database_notes_for_the_report(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert "no advisory database" in database_notes(ScanOptions(cache_dir=cache))[0]
+    assert "not found" in database_notes(ScanOptions(db_path=tmp_path / "x.sqlite"))[0]
+    fresh = rec("MAL-5", "evil", ["1"],
+                modified=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    update_database(write_dir(tmp_path / "osv", [fresh]), cache / "osv.sqlite")
+    assert database_notes(ScanOptions(cache_dir=cache)) == ()

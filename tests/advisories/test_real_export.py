@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.advisories import check_advisories
+from scanner.checks.advisories import check_advisories, database_notes
 from scanner.models import (
     Environment,
     Finding,
@@ -145,6 +145,9 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
     assert mal[0].severity is Severity.CRITICAL and "known malicious" in mal[0].message
     assert mal[0].references[0] == "MAL-2024-10573" and mal[0].line == 3
 
+    notes = database_notes(ScanOptions(db_path=real_db.path))
+    assert len(notes) == 1 and "days old" in notes[0] and "wormsign db update" in notes[0]
+
     lightning = {f.references[0] for f in findings if f.package == "pytorch-lightning"}
     assert {"PYSEC-2021-874", "PYSEC-2022-181"} <= lightning
     assert not [f for f in findings if f.package == "requests"]
@@ -153,6 +156,7 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
     crlf = next(f for f in installed if f.references[0] == "PYSEC-2023-29")
     assert crlf.line is None and "2.2.1" in (crlf.fix or "")
     assert all(f.fix for f in findings)
+    assert all(f.references for f in findings if f.rule_id.startswith("WS-ADV-VULN"))
     # Every matched group of one pin is one finding per location.
     groups = collapse_aliases(match_version(real_db.db.advisories_for("mlflow"), "mlflow",
                                             "2.2.0").matches)
