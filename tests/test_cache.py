@@ -182,3 +182,4 @@ def test_empty_and_single(tmp_path: Path, count: int) -> None:
     assert cache is not None
     with cache:
         assert hash_files(paths, cache) == {p: expected(p) for p in paths}
+
