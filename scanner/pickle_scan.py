@@ -195,22 +195,22 @@ class _Reader:
         except (OSError, ValueError):
             self._end = None
 
-    def tell(self) -> int:
-        return self._stream.tell()
+        self.tell = stream.tell  # genops asks for the position before every opcode
 
     def _check_limit(self) -> None:
         if self._limit is not None and self._stream.tell() > self._limit:
             raise ValueError(f"stream longer than the {self._limit}-byte limit")
 
     def read(self, n: int = -1) -> bytes:
-        if n < 0 or n > self._max_literal:
-            if n < 0:
-                raise ValueError("unbounded read")
-            self.skip(n)
-            raise _LargeLiteral(n)
-        data = self._stream.read(n)
-        self._check_limit()
-        return data
+        if 0 <= n <= self._max_literal:
+            data = self._stream.read(n)
+            if self._limit is not None:
+                self._check_limit()
+            return data
+        if n < 0:
+            raise ValueError("unbounded read")
+        self.skip(n)
+        raise _LargeLiteral(n)
 
     def skip(self, n: int) -> None:
         """Move forward n bytes without keeping them; ValueError if the stream is shorter."""
@@ -597,11 +597,10 @@ def _walk(walker: _Walker) -> PickleScan:
         ops = pickletools.genops(reader)  # type: ignore[arg-type]
         restart = False
         while True:
-            pos = reader.tell()
             try:
                 opcode, arg, op_pos = next(ops)
             except StopIteration:  # pragma: no cover - genops stops only after STOP
-                fail("pickle ends before STOP", pos)
+                fail("pickle ends before STOP", reader.tell())
                 break
             except _LargeLiteral:
                 walker.skipped_literals += 1
@@ -611,10 +610,11 @@ def _walk(walker: _Walker) -> PickleScan:
                 break
             except (ValueError, EOFError, OverflowError, MemoryError, IndexError,
                     KeyError, TypeError) as err:
-                fail(f"{type(err).__name__}: {err}", pos)
+                # the offset where reading stopped: at or just past the bad opcode
+                fail(f"{type(err).__name__}: {err}", reader.tell())
                 break
             walker.opcodes += 1
-            offset = op_pos if isinstance(op_pos, int) else pos
+            offset = op_pos if op_pos is not None else 0  # always set: the reader has tell()
             if not vm_broken:
                 try:
                     walker.step(opcode.name, arg, offset)
