@@ -93,6 +93,7 @@ _TOLERATED_METADATA = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "R
                                  "RECORD.jws", "RECORD.p7s"})
 _HASHLESS_OK = (".pyc", ".pyo", "/RECORD", "/RECORD.jws", "/RECORD.p7s")
 _MAX_EXAMPLES = 5
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,10 +171,11 @@ class _Run:
         site = str(env.site_packages)
         prefix = os.path.normpath(str(environment_prefix(env.site_packages)))
         record_paths: list[tuple[InstalledDistribution, dict[str, RecordEntry]]] = []
-        to_hash: dict[str, list[tuple[InstalledDistribution, RecordEntry]]] = defaultdict(list)
         owned: set[str] = set()
         walk_roots: set[str] = set()
         unwalkable: set[str] = set()
+        wanted: dict[str, tuple[InstalledDistribution, RecordEntry]] = {}
+        shared: list[tuple[str, InstalledDistribution, RecordEntry]] = []
         for dist in env.distributions:
             if dist.record is None:
                 self.findings.append(_record_problem(dist))
@@ -184,10 +186,13 @@ class _Run:
             owned.update(paths)
             hashless: list[str] = []
             for path, entry in paths.items():
-                if entry.sha256 is not None or entry.size is not None:
-                    to_hash[path].append((dist, entry))
-                elif not entry.path.endswith(_HASHLESS_OK) and dist.metadata_kind == "dist-info":
-                    hashless.append(entry.path)
+                if entry.sha256 is None and entry.size is None:
+                    if dist.metadata_kind == "dist-info" and not entry.path.endswith(_HASHLESS_OK):
+                        hashless.append(entry.path)
+                elif path in wanted:
+                    shared.append((path, dist, entry))  # two RECORDs list one file
+                else:
+                    wanted[path] = (dist, entry)
             if hashless:
                 self.findings.append(Finding(
                     rule_id="WS-INT-003", severity=Severity.LOW, package=dist.name,
@@ -201,13 +206,19 @@ class _Run:
             for top in dist.top_level:
                 walk_roots.add(site + os.sep + top)
         walk_roots = {r for r in walk_roots if r.rpartition(os.sep)[2] not in unwalkable}
-        hashes = hash_files(list(to_hash), self.cache)
-        for path, result in hashes.items():
-            for dist, entry in to_hash[path]:
-                self._judge_hash(dist, entry, path, result)
-            if not isinstance(result, OSError):
-                self.files_hashed += 1
-        self._find_injected(walk_roots, owned)
+        hashes = hash_files(wanted, self.cache)
+        self.files_hashed += sum(1 for r in hashes.values() if not isinstance(r, OSError))
+        judge = self._judge_hash
+        for path, (dist, entry) in wanted.items():
+            result = hashes[path]
+            # The common case stays in this loop: a tuple whose digest and size agree.
+            if type(result) is tuple and result[0] == entry.sha256 and (
+                    entry.size is None or result[1] == entry.size):
+                continue
+            judge(dist, entry, path, result)
+        for path, dist, entry in shared:
+            judge(dist, entry, path, hashes[path])
+        self._find_injected(site, walk_roots, owned)
         self._report_loose(env)
         return _EnvState(env=env, hashes=hashes, record_paths=record_paths)
 
@@ -260,32 +271,96 @@ class _Run:
                          f"file sha256={digest} size={size}",
                 fix=f"reinstall {dist.name}=={dist.version} from a trusted source"))
 
-    def _find_injected(self, roots: Iterable[str], owned: set[str]) -> None:
-        for root in sorted(roots):
-            stack = [root]
-            is_metadata = root.endswith(".dist-info")
-            while stack:
-                directory = stack.pop()
-                try:
-                    with os.scandir(directory) as it:
-                        entries = list(it)
-                except FileNotFoundError:
-                    continue  # a top-level module file, or removed meanwhile
-                except NotADirectoryError:
-                    continue
-                except OSError as err:
-                    self.findings.append(Finding(
-                        rule_id="WS-INT-011", severity=Severity.HIGH, path=directory,
-                        message=f"Directory cannot be listed: {err.strerror or err}; "
-                                "files in it cannot be checked."))
-                    continue
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.path not in owned:
-                        finding = _injected(entry, is_metadata)
-                        if finding is not None:
-                            self.findings.append(finding)
+    def _find_injected(self, site: str, roots: set[str], owned: set[str]) -> None:
+        """Report files in the distributions' directories that no RECORD lists.
+
+        Works per directory with set differences (one listdir each) instead of per
+        file: only the few unknown names cost Python time.
+        """
+        known: dict[str, set[str]] = defaultdict(set)  # directory -> names RECORDs own
+        for path in owned:
+            directory, _, name = path.rpartition(os.sep)
+            known[directory].add(name)
+        subdirs: dict[str, list[str]] = defaultdict(list)
+        for directory in list(known):
+            # Register each directory with its parent, up to the walk roots, so that
+            # directories holding only directories are known and descended too.
+            while directory not in roots:
+                parent, _, name = directory.rpartition(os.sep)
+                if not parent.startswith(site) or name in known[parent]:
+                    break
+                known[parent].add(name)
+                subdirs[parent].append(directory)
+                directory = parent
+        stack = sorted(roots)
+        seen: set[str] = set()
+        while stack:
+            directory = stack.pop()
+            if directory in seen:
+                continue
+            seen.add(directory)
+            names = self._list_directory(directory)
+            if names is None:
+                continue
+            in_metadata = directory.endswith(".dist-info")
+            for name in sorted(set(names) - known.get(directory, set())):
+                self._judge_unknown(directory, name, names, in_metadata)
+            stack.extend(subdirs.get(directory, ()))
+
+    def _list_directory(self, directory: str) -> list[str] | None:
+        """Names in a directory, never through a symbolic link; None (reported) on failure."""
+        try:
+            fd = os.open(directory, _DIR_FLAGS)
+        except FileNotFoundError:
+            return None  # gone (the RECORD comparison reports missing files)
+        except OSError as err:
+            # O_DIRECTORY | O_NOFOLLOW on a link fails with ENOTDIR on Linux, ELOOP elsewhere
+            st = _lstat_or_none(directory)
+            if st is not None and not stat.S_ISLNK(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+                return None  # a top-level module file: nothing to list
+            if st is not None and stat.S_ISLNK(st.st_mode):
+                self.findings.append(Finding(
+                    rule_id="WS-INT-002", severity=Severity.CRITICAL, path=directory,
+                    evidence=f"symbolic link to {_readlink(directory)}",
+                    message="A distribution's directory is a symbolic link (its files may "
+                            "live anywhere)."))
+            else:
+                self.findings.append(Finding(
+                    rule_id="WS-INT-011", severity=Severity.HIGH, path=directory,
+                    message=f"Directory cannot be listed: {err.strerror or err}; files in it "
+                            "cannot be checked."))
+            return None
+        try:
+            return os.listdir(fd)
+        except OSError as err:
+            self.findings.append(Finding(
+                rule_id="WS-INT-011", severity=Severity.HIGH, path=directory,
+                message=f"Directory cannot be listed: {err.strerror or err}."))
+            return None
+        finally:
+            os.close(fd)
+
+    def _judge_unknown(self, directory: str, name: str, siblings: list[str],
+                       in_metadata: bool) -> None:
+        """Report one name no RECORD lists (`siblings`: everything in `directory`)."""
+        path = directory + os.sep + name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return  # gone meanwhile
+        if stat.S_ISDIR(st.st_mode):
+            if name == "__pycache__":
+                for pyc in sorted(self._list_directory(path) or ()):
+                    finding = _injected(path + os.sep + pyc, None, siblings, in_metadata)
+                    if finding is not None:
+                        self.findings.append(finding)
+                return
+            self.findings.append(_injected_directory(path))
+            return
+        in_pycache = directory.endswith(os.sep + "__pycache__")
+        finding = _injected(path, st, None if in_pycache else siblings, in_metadata)
+        if finding is not None:
+            self.findings.append(finding)
 
     def _report_loose(self, env: Environment) -> None:
         for path in env.loose_files:
@@ -479,38 +554,66 @@ def _is_code(path: str, mode: int | None) -> bool:
     return suffix in CODE_SUFFIXES or (mode is not None and bool(mode & 0o111))
 
 
-def _injected(entry: os.DirEntry[str], in_metadata: bool) -> Finding | None:
-    """A finding for one unlisted file, or None where it is tolerated."""
-    name = entry.name
-    directory = os.path.dirname(entry.path)
-    if os.path.basename(directory) == "__pycache__" and name.endswith((".pyc", ".pyo")):
-        module = name.split(".", 1)[0]
-        source_dir = os.path.dirname(directory)
-        if os.path.exists(os.path.join(source_dir, module + ".py")):
-            return None
-        return Finding(rule_id="WS-INT-002", severity=Severity.LOW, path=entry.path,
-                       message="Orphaned bytecode (its source is gone; Python does not load it).")
-    if in_metadata and name in _TOLERATED_METADATA and os.path.basename(directory).endswith(
-            ".dist-info"):
+def _injected(path: str, st: os.stat_result | None, source_names: list[str] | None,
+              in_metadata: bool) -> Finding | None:
+    """A finding for one unlisted file, or None where it is tolerated.
+
+    `source_names` lists the directory above a `__pycache__` (None: look on disk).
+    """
+    directory, _, name = path.rpartition(os.sep)
+    if directory.endswith(os.sep + "__pycache__"):
+        if name.endswith((".pyc", ".pyo")):
+            # `mod.cpython-311.pyc` belongs to `mod.py` in the parent directory
+            source = name.split(".", 1)[0] + ".py"
+            if (source in source_names if source_names is not None
+                    else os.path.exists(os.path.join(os.path.dirname(directory), source))):
+                return None
+            return Finding(rule_id="WS-INT-002", severity=Severity.LOW, path=path,
+                           message="Orphaned bytecode (its source is gone; Python does not "
+                                   "load it).")
+        st = _lstat_or_none(path)
+    if in_metadata and name in _TOLERATED_METADATA:
         return None
-    try:
-        st = entry.stat(follow_symlinks=False)
-    except OSError:
-        st = None
     link = st is not None and stat.S_ISLNK(st.st_mode)
-    code = link or _is_code(name, st.st_mode if st is not None else None)
-    if in_metadata:
-        code = name == "entry_points.txt"
-    evidence = None
-    if link:
-        try:
-            evidence = f"symbolic link to {os.readlink(entry.path)}"
-        except OSError:
-            evidence = "symbolic link"
+    code = name == "entry_points.txt" if in_metadata else (
+        link or _is_code(name, st.st_mode if st is not None else None))
     return Finding(
         rule_id="WS-INT-002", severity=Severity.CRITICAL if code else Severity.HIGH,
-        path=entry.path, evidence=evidence,
+        path=path, evidence=f"symbolic link to {_readlink(path)}" if link else None,
         message="File inside a distribution's directory that no RECORD lists (injected?).")
+
+
+def _injected_directory(path: str) -> Finding:
+    """One finding for a whole directory no RECORD knows, with what is inside it."""
+    files: list[str] = []
+    code = False
+    for root, dirs, names in os.walk(path, followlinks=False):
+        dirs.sort()
+        for name in names:
+            files.append(os.path.join(root, name))
+            code = code or _is_code(name, None)
+        if len(files) > 10_000:
+            break
+    shown = ", ".join(os.path.relpath(f, path) for f in files[:_MAX_EXAMPLES])
+    return Finding(
+        rule_id="WS-INT-002", severity=Severity.CRITICAL if code else Severity.HIGH,
+        path=path, evidence=f"{len(files)} file(s): {shown}" if files else "empty",
+        message="Directory inside a distribution's directory that no RECORD lists "
+                "(injected?).")
+
+
+def _lstat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def _artifact_files(directory: Path) -> list[Path]:

@@ -17,6 +17,7 @@ import os
 import posixpath
 import re
 import subprocess
+import sys
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -321,8 +322,8 @@ def parse_record(text: str) -> tuple[RecordEntry, ...]:
         rows = list(csv.reader(text.splitlines()))
     except csv.Error as err:
         raise ValueError(f"not valid CSV ({err})") from err
-    # This loop runs for every installed file (tens of thousands for an ML stack),
-    # so it stays free of per-row regex and base64-module overhead.
+    # This loop runs for every installed file (tens of thousands for an ML stack), so
+    # the common row (`path,sha256=<43 chars>,size`) takes a fast path decoded in C.
     for number, row in enumerate(rows, start=1):
         if len(row) != 3:
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -331,7 +332,14 @@ def parse_record(text: str) -> tuple[RecordEntry, ...]:
         path, hash_field, size_field = row
         if not path:
             raise ValueError(f"row {number} has an empty path")
-        sha256 = _record_sha256(hash_field, number) if hash_field else None
+        sha256: str | None = None
+        if len(hash_field) == 50 and hash_field.startswith("sha256="):
+            try:
+                sha256 = _b64_strict(hash_field[7:].replace("-", "+").replace("_", "/") + "=")
+            except ValueError:
+                sha256 = _record_sha256(hash_field, number)  # raises with the reason
+        elif hash_field:
+            sha256 = _record_sha256(hash_field, number)
         size: int | None = None
         if size_field:
             if not size_field.isdigit():
@@ -344,6 +352,19 @@ def parse_record(text: str) -> tuple[RecordEntry, ...]:
 _B64_SHA256 = re.compile(r"[A-Za-z0-9_-]{43}=?")
 
 
+def _b64_strict(b64: str) -> str:
+    """Standard base64 of 32 bytes -> hex; ValueError (binascii.Error) on anything else."""
+    if sys.version_info >= (3, 11):
+        digest = binascii.a2b_base64(b64, strict_mode=True)
+    else:  # no strict mode: the slow path's regex has already vetted the characters
+        if _B64_SHA256.fullmatch(b64.replace("+", "-").replace("/", "_")) is None:
+            raise ValueError("not base64")
+        digest = binascii.a2b_base64(b64)
+    if len(digest) != 32:
+        raise ValueError("not 32 bytes")
+    return digest.hex()
+
+
 def _record_sha256(field: str, number: int) -> str:
     algorithm, sep, b64 = field.partition("=")
     if algorithm != "sha256" or not sep:
@@ -353,7 +374,7 @@ def _record_sha256(field: str, number: int) -> str:
     if _B64_SHA256.fullmatch(b64) is None:
         raise ValueError(f"row {number} has a sha256 that is not 43 base64url characters: "
                          f"{field!r}")
-    return binascii.a2b_base64(b64[:43].replace("-", "+").replace("_", "/") + "=").hex()
+    return _b64_strict(b64[:43].replace("-", "+").replace("_", "/") + "=")
 
 
 def parse_entry_points(text: str) -> tuple[EntryPoint, ...]:
@@ -382,13 +403,12 @@ def _entry_points_parser(text: str) -> configparser.ConfigParser:
 
 
 def _top_level_from_record(record: tuple[RecordEntry, ...], metadata_dir: str) -> tuple[str, ...]:
-    tops: set[str] = set()
-    skip = {metadata_dir, "__pycache__", ".", "..", ""}
-    for entry in record:
-        top = entry.path.replace("\\", "/").split("/", 1)[0]
-        if top not in skip and ":" not in top:  # ":" : a Windows drive, not a name we own
-            tops.add(top)
-    return tuple(sorted(tops))
+    tops = {e.path.partition("/")[0] for e in record}
+    if any("\\" in t for t in tops):  # Windows separators in a RECORD
+        tops = {t.partition("\\")[0] for t in tops}
+    # ":" : a Windows drive, not a name the distribution owns
+    tops = {t for t in tops if ":" not in t}
+    return tuple(sorted(tops - {metadata_dir, "__pycache__", ".", "..", ""}))
 
 
 def _top_level_from_file(path: Path) -> tuple[str, ...]:

@@ -299,3 +299,41 @@ def test_no_cache_option_runs_without_a_cache_dir(world: World, tmp_path: Path) 
     options = ScanOptions(use_cache=False, cache_dir=tmp_path / "never")
     assert run_integrity(world.inventory(), options).findings == ()
     assert not (tmp_path / "never").exists()
+
+
+def test_injected_directories_and_listed_pycache(world: World, tmp_path: Path) -> None:
+    # pip lists the bytecode it compiles (hashless); Python may add more next to it
+    site = make_site_packages(tmp_path / "env2")
+    wheel = make_wheel(tmp_path, "gamma", "1.0", {"gamma/__init__.py": "", "gamma/m.py": ""})
+    dist_info = install_wheel(wheel, site)
+    pycache = site / "gamma" / "__pycache__"
+    pycache.mkdir()
+    (pycache / "m.cpython-311.pyc").write_bytes(b"\0" * 16)
+    with (dist_info / "RECORD").open("a") as fh:
+        fh.write("gamma/__pycache__/m.cpython-311.pyc,,\n")
+    (pycache / "m.cpython-311.opt-1.pyc").write_bytes(b"\0" * 16)  # source exists: fine
+    (pycache / "x.cpython-311.pyc").write_bytes(b"\0" * 16)  # orphan
+    nested = site / "gamma" / "sub" / "deeper"
+    nested.mkdir(parents=True)
+    (nested / "payload.py").write_text("import os\n")
+    (site / "gamma" / "assets").mkdir()
+    (site / "gamma" / "assets" / "a.bin").write_bytes(b"1")
+    inventory = Inventory(environments=(collect_environment(site),))
+    found = rules(run_integrity(inventory, ScanOptions(use_cache=False)).findings)
+    assert found == {
+        ("WS-INT-002", Severity.LOW, "x.cpython-311.pyc"),
+        ("WS-INT-002", Severity.CRITICAL, "sub"),
+        ("WS-INT-002", Severity.HIGH, "assets"),
+    }
+
+
+def test_symlinked_package_directory_is_critical(tmp_path: Path) -> None:
+    site = make_site_packages(tmp_path / "env")
+    wheel = make_wheel(tmp_path, "delta", "1.0", {"delta/__init__.py": "", "delta/sub/x.py": ""})
+    install_wheel(wheel, site)
+    real = tmp_path / "elsewhere"
+    shutil.move(site / "delta" / "sub", real)
+    (site / "delta" / "sub").symlink_to(real)
+    inventory = Inventory(environments=(collect_environment(site),))
+    found = run_integrity(inventory, ScanOptions(use_cache=False)).findings
+    assert ("WS-INT-002", Severity.CRITICAL, "sub") in rules(found)
