@@ -26,6 +26,9 @@ from typing import BinaryIO
 MAX_LITERAL = 32 << 20
 # A protocol-0 line (STRING, GLOBAL ...) longer than this is treated as a broken stream.
 MAX_LINE = 1 << 20
+# Containers are not kept whole (a pickled list of a billion floats must not live in memory):
+# lists are dropped, dicts and tuples kept up to this many items (joblib states, dtype args).
+MAX_KEPT = 256
 # How deep pickles nested in bytes literals are followed.
 MAX_NESTING = 4
 # Functions that unpickle their bytes argument: a literal passed to one is walked too.
@@ -237,6 +240,10 @@ class _Reader:
         return data
 
 
+def _small_tuple(items: list[object]) -> object:
+    return tuple(items) if len(items) <= MAX_KEPT else _Opaque("tuple")
+
+
 def _looks_like_pickle_bytes(data: bytes) -> bool:
     """Protocol 2+ header and a STOP at the end: worth walking as a nested pickle."""
     return len(data) >= 4 and data[0] == 0x80 and data[1] in PICKLE_PROTOCOLS \
@@ -366,8 +373,8 @@ class _Walker:
             push(True)
         elif name == "NEWFALSE":
             push(False)
-        elif name in ("EMPTY_LIST",):
-            push([])
+        elif name == "EMPTY_LIST":
+            push(_Opaque("list"))
         elif name == "EMPTY_TUPLE":
             push(())
         elif name == "EMPTY_DICT":
@@ -375,40 +382,38 @@ class _Walker:
         elif name == "EMPTY_SET":
             push(_Opaque("set"))
         elif name == "APPEND":
-            value = self.pop()
-            target = self.top()
-            if isinstance(target, list):
-                target.append(value)
+            self.pop()
+            self.top()
         elif name == "APPENDS":
-            items = self.pop_mark()
-            target = self.top()
-            if isinstance(target, list):
-                target.extend(items)
+            self.pop_mark()
+            self.top()
         elif name == "LIST":
-            push(list(self.pop_mark()))
+            self.pop_mark()
+            push(_Opaque("list"))
         elif name == "TUPLE":
-            push(tuple(self.pop_mark()))
+            push(_small_tuple(self.pop_mark()))
         elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
             n = int(name[-1])
             if len(self.stack) < n:
                 raise _VMError("stack underflow")
             items = self.stack[-n:]
             del self.stack[-n:]
-            push(tuple(items))
+            push(_small_tuple(items))
         elif name == "DICT":
             items = self.pop_mark()
-            push(_Dict(list(zip(items[::2], items[1::2], strict=False))))
+            push(_Dict(list(zip(items[::2], items[1::2], strict=False))[:MAX_KEPT]))
         elif name == "SETITEM":
             value = self.pop()
             key = self.pop()
             target = self.top()
-            if isinstance(target, _Dict):
+            if isinstance(target, _Dict) and len(target.items) < MAX_KEPT:
                 target.items.append((key, value))
         elif name == "SETITEMS":
             items = self.pop_mark()
             target = self.top()
-            if isinstance(target, _Dict):
+            if isinstance(target, _Dict) and len(target.items) < MAX_KEPT:
                 target.items.extend(zip(items[::2], items[1::2], strict=False))
+                del target.items[MAX_KEPT:]
         elif name == "ADDITEMS":
             self.pop_mark()
             self.top()
@@ -462,7 +467,14 @@ class _Walker:
             if target in LOADS_FUNCTIONS and isinstance(args, tuple):
                 for a in args:
                     self.maybe_nested(a, pos, target)
-            push(_Object(func, args))
+            if target == "_codecs.encode" and isinstance(args, tuple) and len(args) == 2 \
+                    and isinstance(args[0], str) and args[1] in ("latin1", "latin-1"):
+                # protocol 2 writes bytes this way: the result is a literal we can know
+                data = args[0].encode("latin-1", "replace")
+                self.maybe_nested(data, pos, None)
+                push(data)
+            else:
+                push(_Object(func, args))
         elif name == "BUILD":
             state = self.pop()
             inst = self.top()

@@ -155,3 +155,21 @@ def test_scan_leaves_the_stream_after_stop() -> None:
     stream = io.BytesIO(first + b"tail")
     scan = scan_pickle(stream)
     assert scan.end == len(first) and stream.read() == b"tail"
+
+
+def test_protocol2_bytes_through_codecs_encode_are_walked() -> None:
+    inner = kit.os_system(protocol=2).decode("latin-1")
+    encoded = kit.call("_codecs", "encode", b"X" + len(inner.encode()).to_bytes(4, "little")
+                       + inner.encode(), kit.ustr("latin1"))
+    data = kit.program(kit.glob("pickle", "loads") + kit.MARK + encoded + kit.TUPLE
+                       + kit.REDUCE, 2)
+    scan = scan_pickle_bytes(data)
+    (nested,) = scan.nested
+    assert nested.passed_to == "pickle.loads"
+    assert [g.qualname for g in nested.scan.globals] == ["posix.system"]
+
+
+def test_containers_are_not_kept_whole() -> None:
+    data = pickle.dumps([list(range(1000)) for _ in range(200)], protocol=4)
+    scan = scan_pickle_bytes(data)
+    assert not scan.broken and scan.globals == ()
