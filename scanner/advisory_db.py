@@ -30,7 +30,7 @@ from scanner.archive import Limits, SafeArchive, archive_kind
 from scanner.errors import ArchiveError, ServiceError, SourceError
 from scanner.hashing import sha256_file
 from scanner.models import canonical
-from scanner.osv import Advisory, Affected, Event, Range, parse_record
+from scanner.osv import Advisory, Affected, Event, JoinedKeys, Range, parse_record
 
 DEFAULT_SOURCE_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 SCHEMA_VERSION = "1"
@@ -385,48 +385,60 @@ class AdvisoryDatabase:
             raise ServiceError("advisory database has an unknown schema", path=str(path),
                                hint="run `wormsign db update` to rebuild it")
         self._cache: dict[str, tuple[Advisory, ...]] = {}
+        self._light_cache: dict[str, tuple[Advisory, ...]] = {}
 
-    def advisories_for(self, name: str) -> tuple[Advisory, ...]:
-        """Every record (withdrawn included) with an `affected` entry for `name`."""
+    def advisories_for(self, name: str, *, details: bool = True) -> tuple[Advisory, ...]:
+        """Every record (withdrawn included) with an `affected` entry for `name`.
+
+        With `details=False` the records carry only what matching reads (id,
+        modified, withdrawn, affected, malware flag): a package with hundreds of
+        records (tensorflow: 427) is then cheap to judge, and `with_details` fills
+        in the few that match.
+        """
         key = canonical(name)
-        cached = self._cache.get(key)
+        cache = self._cache if details else self._light_cache
+        cached = cache.get(key)
         if cached is not None:
             return cached
-        try:
-            rows = self._conn.execute(
-                "SELECT a.id, a.modified, a.published, a.withdrawn, a.summary, a.aliases, "
-                "a.severity, a.refs, a.malware, f.ranges, f.version_keys, "
-                "f.malware FROM affected f JOIN advisory a ON a.id = f.advisory_id "
-                "WHERE f.package = ? ORDER BY a.id",
-                (key,),
-            ).fetchall()
-        except sqlite3.DatabaseError as err:
-            raise ServiceError(f"cannot read the advisory database ({err})",
-                               path=str(self.path), hint="run `wormsign db update`") from err
+        columns = ("a.summary, a.aliases, a.severity, a.refs" if details
+                   else "'', '', '[]', ''")
+        rows = self._query(
+            f"SELECT a.id, a.modified, a.published, a.withdrawn, {columns}, a.malware, "
+            "f.ranges, f.version_keys, f.malware FROM affected f "
+            "JOIN advisory a ON a.id = f.advisory_id WHERE f.package = ? ORDER BY a.id",
+            (key,))
         by_id: dict[str, tuple[tuple[object, ...], list[Affected]]] = {}
         for row in rows:
             entry = Affected(
                 name=key,
                 ranges=tuple(Range(t, tuple(Event(k, v) for k, v in evs))
-                             for t, evs in json.loads(row[9])),
-                version_keys=frozenset(_split(row[10])),
+                             for t, evs in json.loads(str(row[9]))),
+                version_keys=JoinedKeys(str(row[10] or ""), KEY_SEPARATOR),
                 malware_marker=bool(row[11]),
             )
-            by_id.setdefault(row[0], (row, []))[1].append(entry)
-        result = tuple(
-            Advisory(
-                id=str(row[0]), modified=str(row[1]),
-                published=_opt(row[2]), withdrawn=_opt(row[3]), summary=str(row[4]),
-                aliases=_split(row[5]),
-                severity=tuple((str(t), str(s)) for t, s in json.loads(str(row[6]))),
-                references=_split(row[7]),
-                malware_marker=bool(row[8]),
-                affected=tuple(entries),
-            )
-            for row, entries in by_id.values()
-        )
-        self._cache[key] = result
+            by_id.setdefault(str(row[0]), (row, []))[1].append(entry)
+        result = tuple(_advisory(row, entries) for row, entries in by_id.values())
+        cache[key] = result
         return result
+
+    def with_details(self, advisories: Iterable[Advisory]) -> tuple[Advisory, ...]:
+        """The full records (summary, aliases, severity, references) for `advisories`."""
+        by_id = {a.id: a for a in advisories}
+        if not by_id:
+            return ()
+        marks = ", ".join("?" for _ in by_id)
+        rows = self._query(
+            "SELECT id, modified, published, withdrawn, summary, aliases, severity, refs, "
+            f"malware FROM advisory WHERE id IN ({marks}) ORDER BY id", tuple(by_id))
+        # The affected entries are those already loaded (for this package).
+        return tuple(_advisory(row, list(by_id[str(row[0])].affected)) for row in rows)
+
+    def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise ServiceError(f"cannot read the advisory database ({err})",
+                               path=str(self.path), hint="run `wormsign db update`") from err
 
     def ids_for_alias(self, ident: str) -> tuple[str, ...]:
         """Record ids known by `ident` (itself or an alias)."""
@@ -477,6 +489,15 @@ class AdvisoryDatabase:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _advisory(row: tuple[object, ...], entries: list[Affected]) -> Advisory:
+    return Advisory(
+        id=str(row[0]), modified=str(row[1]), published=_opt(row[2]), withdrawn=_opt(row[3]),
+        summary=str(row[4]), aliases=_split(row[5]),
+        severity=tuple((str(t), str(s)) for t, s in json.loads(str(row[6]))),
+        references=_split(row[7]), malware_marker=bool(row[8]), affected=tuple(entries),
+    )
 
 
 def _opt(value: object) -> str | None:

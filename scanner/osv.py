@@ -10,7 +10,7 @@ never a silent drop.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,6 +60,40 @@ class Range:
     events: tuple[Event, ...]
 
 
+class JoinedKeys(Collection[str]):
+    """Version keys kept as one separator-joined string, as the database stores them.
+
+    Membership is a substring search in C: no set of hundreds of strings is built
+    for each of the 427 tensorflow records a lookup loads.
+    """
+
+    __slots__ = ("_sep", "_text")
+
+    def __init__(self, joined: str, sep: str) -> None:
+        self._sep = sep
+        self._text = f"{sep}{joined}{sep}" if joined else ""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and f"{self._sep}{key}{self._sep}" in self._text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._text[1:-1].split(self._sep) if self._text else ())
+
+    def __len__(self) -> int:
+        return self._text.count(self._sep) - 1 if self._text else 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, JoinedKeys | frozenset | set):
+            return set(self) == set(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._text)
+
+    def __repr__(self) -> str:
+        return f"JoinedKeys({sorted(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Affected:
     """One `affected[]` entry, for one package."""
@@ -70,7 +104,7 @@ class Affected:
     versions: tuple[str, ...] = ()
     """The enumerated versions exactly as the record writes them (left empty by the
     database reader, which loads only `version_keys`: matching needs nothing else)."""
-    version_keys: frozenset[str] = frozenset()
+    version_keys: Collection[str] = frozenset()
     """`versions` normalised with `version_key` (precomputed: the database stores them)."""
     malware_marker: bool = False
     """`affected[].database_specific` marks this entry as malware."""

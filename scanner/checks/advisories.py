@@ -31,6 +31,7 @@ from scanner.options import ScanOptions
 from scanner.osv import (
     Advisory,
     MatchGroup,
+    MatchResult,
     collapse_aliases,
     cvss_score,
     is_malicious,
@@ -151,8 +152,10 @@ def _http_client(options: ScanOptions) -> HttpClient:
 
 def _advisories(name: str, db: AdvisoryDatabase | None,
                 online: Mapping[str, tuple[Advisory, ...]]) -> tuple[Advisory, ...]:
+    """Offline records (matching fields only) merged with online ones (full records)."""
     merged: dict[str, Advisory] = {}
-    for adv in (*(db.advisories_for(name) if db is not None else ()), *online.get(name, ())):
+    offline = db.advisories_for(name, details=False) if db is not None else ()
+    for adv in (*offline, *online.get(name, ())):
         known = merged.get(adv.id)
         if known is None or adv.modified > known.modified:
             merged[adv.id] = adv
@@ -168,6 +171,15 @@ def _advisory_findings(pins: Sequence[Pin], db: AdvisoryDatabase | None,
         if key not in judged:
             advisories = _advisories(pin.name, db, online)
             result = match_version(advisories, pin.name, pin.version)
+            if result.matches and db is not None:
+                # Only the records that match need their summary, aliases and scores.
+                matched = [m.advisory for m in result.matches]
+                full = {a.id: a for a in db.with_details(matched)}
+                detailed = [full[a.id] if a.id in full and full[a.id].modified == a.modified
+                            else a for a in matched]  # a newer online record stays
+                result = MatchResult(
+                    matches=match_version(detailed, pin.name, pin.version).matches,
+                    notes=result.notes)
             groups = collapse_aliases(result.matches)
             upgrade = (smallest_clearing_upgrade(advisories, pin.name, pin.version)
                        if groups else None)

@@ -232,3 +232,14 @@ def test_database_notes_for_the_report(tmp_path: Path) -> None:
                 modified=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     update_database(write_dir(tmp_path / "osv", [fresh]), cache / "osv.sqlite")
     assert database_notes(ScanOptions(cache_dir=cache)) == ()
+
+
+def test_light_lookup_then_details(tmp_path: Path) -> None:
+    update_database(write_dir(tmp_path / "osv", RECORDS), tmp_path / "db.sqlite")
+    with AdvisoryDatabase(tmp_path / "db.sqlite") as db:
+        light = db.advisories_for("demo-pkg", details=False)
+        assert {a.id for a in light} == {"PYSEC-1", "PYSEC-2"}
+        assert all(a.aliases == () for a in light)
+        full = db.with_details([a for a in light if a.id == "PYSEC-1"])
+        assert [(a.id, a.aliases) for a in full] == [("PYSEC-1", ("CVE-1",))]
+        assert full[0].affected == light[0].affected
