@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -64,30 +65,36 @@ def test_files_pattern_selects_lock_files() -> None:
             assert pattern.search(path)
 
 
-def run_entry(hook_id: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The hook's entry as pre-commit runs it, with `wormsign` meaning this checkout."""
+def run_entry(hook_id: str, cwd: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The hook's entry as pre-commit runs it, with `wormsign` meaning this checkout and the
+    one-record OSV database (conftest's tiny_osv: `evilpkg==1.0` is malicious)."""
     hook = hooks()[hook_id]
-    argv = [sys.executable, "-m", "scanner", *shlex.split(hook["entry"])[1:], *args]
+    argv = [sys.executable, "-m", "scanner", *shlex.split(hook["entry"])[1:], "--db", str(db),
+            *args]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
                           check=False)
 
 
-def test_lock_hook_entry(tmp_path: Path) -> None:
+def test_lock_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
     (tmp_path / "requirements.txt").write_text(CLEAN)
     (tmp_path / "requirements-dev.txt").write_text(LOOSE)
-    assert run_entry("wormsign", tmp_path, "requirements.txt").returncode == 0
-    out = run_entry("wormsign", tmp_path, "--fail-on", "medium", "requirements.txt",
+    (tmp_path / "requirements-evil.txt").write_text(f"evilpkg==1.0 --hash=sha256:{H}\n")
+    assert run_entry("wormsign", tmp_path, tiny_osv, "requirements.txt").returncode == 0
+    out = run_entry("wormsign", tmp_path, tiny_osv, "--fail-on", "medium", "requirements.txt",
                     "requirements-dev.txt")
     assert out.returncode == 1 and "WS-LOCK-001" in out.stdout
+    out = run_entry("wormsign", tmp_path, tiny_osv, "requirements-evil.txt")
+    assert out.returncode == 1 and "WS-ADV-MAL" in out.stdout
 
 
-def test_project_hook_entry(tmp_path: Path) -> None:
+def test_project_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
     (tmp_path / "requirements.txt").write_text(CLEAN)
-    assert run_entry("wormsign-project", tmp_path, "--fail-on", "medium").returncode == 0
+    assert run_entry("wormsign-project", tmp_path, tiny_osv, "--fail-on", "medium"
+                     ).returncode == 0
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "requirements.txt").write_text(LOOSE)
-    out = run_entry("wormsign-project", tmp_path, "--fail-on", "medium")
+    out = run_entry("wormsign-project", tmp_path, tiny_osv, "--fail-on", "medium")
     assert out.returncode == 1 and "WS-LOCK-001" in out.stdout
 
 
@@ -104,8 +111,19 @@ def head() -> str:
 
 @pytest.fixture(scope="module")
 def precommit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """One pre-commit home for the module (the hook env installs once); a private cache."""
+    """One pre-commit home for the module (the hook env installs once); a private cache
+    holding the default advisory database, built from two real OSV records with
+    `wormsign db update` as a user would before committing."""
+    if not OSV_EXPORT.is_file():
+        pytest.skip(f"OSV export not found at {OSV_EXPORT}")
     base = tmp_path_factory.mktemp("precommit")
+    subset = base / "osv-subset.zip"
+    with zipfile.ZipFile(OSV_EXPORT) as src, zipfile.ZipFile(subset, "w") as dst:
+        for name in ("PYSEC-2024-154.json", "MAL-2023-1354.json"):
+            dst.writestr(name, src.read(name))
+    subprocess.run([sys.executable, "-m", "scanner", "db", "update", "--source", str(subset)],
+                   env=dict(os.environ, XDG_CACHE_HOME=str(base / "cache"), PYTHONPATH=str(REPO)),
+                   check=True, capture_output=True, timeout=120)
     return dict(
         os.environ,
         PRE_COMMIT_HOME=str(base / "pre-commit-home"),
@@ -144,6 +162,18 @@ def test_try_repo_passes_a_clean_lock(tmp_path: Path, head: str,
     out = try_repo(proj, precommit_env, head, "wormsign", "requirements.txt")
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"wormsign \(lock files\)\.+Passed", out.stdout)
+
+
+@pytest.mark.online
+def test_try_repo_fails_a_known_malicious_pin(tmp_path: Path, head: str,
+                                              precommit_env: dict[str, str]) -> None:
+    """ultralytics 8.3.41 (PYSEC-2024-154, the poisoned-CI-cache crypto miner), default args."""
+    lock = f"click==8.1.7 --hash=sha256:{H}\nultralytics==8.3.41 --hash=sha256:{H}\n"
+    proj = git_project(tmp_path / "p", {"requirements.txt": lock}, precommit_env)
+    out = try_repo(proj, precommit_env, head, "wormsign", "requirements.txt")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "WS-ADV-MAL" in out.stdout and "ultralytics" in out.stdout
+    assert re.search(r"wormsign \(lock files\)\.+Failed", out.stdout)
 
 
 @pytest.mark.online
