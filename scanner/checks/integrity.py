@@ -366,12 +366,14 @@ class _Run:
         for path in env.loose_files:
             name = path.name
             if name.endswith(".pth") or name in STARTUP_FILES:
-                severity, what = Severity.MEDIUM, "a startup file Python runs at every start"
+                severity = Severity.MEDIUM
+                message = ("Startup file (Python runs it at every start) that belongs to no "
+                           "installed distribution.")
             else:
-                severity, what = Severity.LOW, "a module, package or file"
-            self.findings.append(Finding(
-                rule_id="WS-INT-004", severity=severity, path=str(path),
-                message=f"Top-level {what} that belongs to no installed distribution."))
+                severity = Severity.LOW
+                message = "Top-level file or directory that belongs to no installed distribution."
+            self.findings.append(Finding(rule_id="WS-INT-004", severity=severity,
+                                         path=str(path), message=message))
 
     # -- artifacts and locks ---------------------------------------------------------
 
