@@ -32,8 +32,13 @@ Rule ids (stable; ignores name them):
 - WS-INT-009 installed files vs the RECORD inside the locked wheel, used only once
   that wheel's bytes match the lock's hash: a file whose hash differs (critical),
   a file the installed RECORD lists that the wheel does not contain (critical for
-  code, high otherwise), a file of the wheel that is not installed (medium). This
-  catches an attacker who edits a file and rewrites the installed RECORD.
+  code, high otherwise), a file of the wheel that is not installed (medium); info
+  when the locked wheel could not be fetched. This catches an attacker who edits a
+  file and rewrites the installed RECORD. The wheel comes from the artifacts at
+  hand (targets, `--wheelhouse`, next to the lock) or, only with `online`, from the
+  URL the lock names or the lock's index (PEP 691 JSON), kept under the cache
+  directory by sha256. Scripts (`.data/scripts`, shebang rewritten by pip) and
+  headers are not compared.
 - WS-INT-010 (medium) a file RECORD lists is missing.
 - WS-INT-011 (high) a file or directory that cannot be verified: unreadable, a
   symbolic link where RECORD lists a file, not a regular file, a directory that
@@ -51,14 +56,18 @@ import hashlib
 import os
 import posixpath
 import stat
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from urllib.parse import urljoin
 
+import requests
 from packaging.markers import InvalidMarker, Marker, default_environment
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -67,8 +76,10 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from scanner import __version__
 from scanner.archive import Member, SafeArchive
-from scanner.cache import HashCache, open_cache
+from scanner.cache import HashCache, default_cache_dir, open_cache
+from scanner.errors import ServiceError
 from scanner.hashing import FileHash, hash_files
 from scanner.models import (
     Environment,
@@ -93,6 +104,10 @@ _TOLERATED_METADATA = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "R
                                  "RECORD.jws", "RECORD.p7s"})
 _HASHLESS_OK = (".pyc", ".pyo", "/RECORD", "/RECORD.jws", "/RECORD.p7s")
 _MAX_EXAMPLES = 5
+USER_AGENT = f"wormsign/{__version__}"
+_DOWNLOAD_TIMEOUT_S = 60.0
+_MAX_DOWNLOAD_BYTES = 8 << 30
+PYPI = "https://pypi.org/simple"
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -163,6 +178,7 @@ class _Run:
             self._check_lock_hashes(artifacts)
             if self.inventory.environments:
                 self._check_env_vs_lock()
+                artifacts += self._fetch_locked_wheels(artifacts)
                 self._check_env_vs_locked_wheels(artifacts)
 
     # -- one environment: RECORD hashes, injected files, loose files -----------------
@@ -538,6 +554,94 @@ class _Run:
                 evidence=f"wheel {wheel.path.name}")
 
 
+    # -- locked wheels from the index (only with options.online) ------------------------
+
+    def _fetch_locked_wheels(self, have: list[_Artifact]) -> list[_Artifact]:
+        """Download the locked wheels of installed distributions that are not at hand.
+
+        Only the wheel whose tags match the installed WHEEL file, only from the URL the
+        lock names or the lock's index (simple API, JSON), and only kept when its bytes
+        match the lock's sha256. Kept under the cache directory, keyed by that sha256.
+        """
+        if not self.options.online:
+            return []
+        have_names = {a.path.name for a in have}
+        locked: dict[str, list[LockedPackage]] = defaultdict(list)
+        for pkg in self.inventory.locked_packages:
+            locked[canonical(pkg.name)].append(pkg)
+        indexes = {lf.path: lf.indexes for lf in self.inventory.lockfiles}
+        store = (self.options.cache_dir or default_cache_dir()) / "wheels"
+        fetched: list[_Artifact] = []
+        with requests.Session() as session:
+            session.headers["User-Agent"] = USER_AGENT
+            for state in self.env_states:
+                for dist, _paths in state.record_paths:
+                    tags = _installed_tags(dist)
+                    for pkg in locked.get(dist.name, ()):
+                        if pkg.kind is not PinKind.PINNED or not _version_matches(
+                                pkg, dist.version):
+                            continue
+                        index = pkg.index or next(iter(indexes.get(pkg.lockfile, ())), PYPI)
+                        for filename, url, sha in _locked_wheel_sources(session, pkg, index):
+                            if filename in have_names or (tags and not tags & _wheel_tags(
+                                    filename)):
+                                continue
+                            art = self._download(session, pkg, url, filename, sha, store)
+                            if art is not None:
+                                fetched.append(art)
+                                have_names.add(filename)
+        return fetched
+
+    def _download(self, session: requests.Session, pkg: LockedPackage, url: str,
+                  filename: str, sha: str, store: Path) -> _Artifact | None:
+        name, version, kind = _parse_artifact_name(filename)
+        target = store / sha / filename
+        if target.is_file():
+            digest = hash_files([target], self.cache)[target]
+            if not isinstance(digest, OSError) and digest[0] == sha:
+                return _Artifact(target, sha, name, version, kind)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+        except OSError:
+            return None
+        digest_obj = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as fh, session.get(url, stream=True,
+                                                         timeout=_DOWNLOAD_TIMEOUT_S) as resp:
+                if resp.status_code != 200:
+                    self.findings.append(Finding(
+                        rule_id="WS-INT-009", severity=Severity.INFO, package=pkg.name,
+                        version=pkg.version, path=str(pkg.lockfile), line=pkg.line,
+                        message=f"Locked wheel {filename} could not be fetched "
+                                f"(HTTP {resp.status_code}); installed files were compared "
+                                "with the installed RECORD only.", evidence=url))
+                    return None
+                size = 0
+                for chunk in resp.iter_content(1 << 20):
+                    size += len(chunk)
+                    if size > _MAX_DOWNLOAD_BYTES:
+                        raise ServiceError("download larger than the limit", path=url)
+                    digest_obj.update(chunk)
+                    fh.write(chunk)
+            if digest_obj.hexdigest() != sha:
+                self.findings.append(Finding(
+                    rule_id="WS-INT-006", severity=Severity.CRITICAL, package=pkg.name,
+                    version=pkg.version, path=str(pkg.lockfile), line=pkg.line,
+                    message=f"The index served {filename} with bytes that do not match the "
+                            "lock's hash.",
+                    evidence=f"lock sha256:{sha}; served sha256:{digest_obj.hexdigest()} "
+                             f"from {url}"))
+                return None
+            os.replace(tmp, target)
+        except requests.RequestException as err:
+            raise ServiceError(f"cannot download the locked wheel: {err}", path=url,
+                               hint="run without --online to skip this comparison") from err
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return _Artifact(target, sha, name, version, kind)
+
+
 # -- helpers ---------------------------------------------------------------------------
 
 
@@ -730,6 +834,57 @@ def _installed_location(wheel_path: str, site: str, prefix: str) -> str | None:
     if scheme == "data":
         return os.path.normpath(os.path.join(prefix, inner))
     return None  # scripts get a new shebang; headers go to a version-specific place
+
+
+def _installed_tags(dist: InstalledDistribution) -> frozenset[Tag]:
+    """The wheel tags the installed WHEEL file names (empty if it names none)."""
+    try:
+        text = (dist.metadata_dir / "WHEEL").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    tags: set[Tag] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "tag":
+            tags |= parse_tag(value.strip())
+    return frozenset(tags)
+
+
+def _wheel_tags(filename: str) -> frozenset[Tag]:
+    try:
+        return parse_wheel_filename(filename)[3]
+    except (InvalidWheelFilename, InvalidVersion):
+        return frozenset()
+
+
+def _locked_wheel_sources(session: requests.Session, pkg: LockedPackage,
+                          index: str) -> list[tuple[str, str, str]]:
+    """(file name, URL, sha256) of the wheels the lock allows for `pkg`."""
+    pinned = {h.value.lower() for h in pkg.hashes if h.algorithm.lower() == "sha256"}
+    out = [(a.filename, a.url, h.value.lower()) for a in pkg.artifacts
+           if a.filename and a.filename.endswith(".whl") and a.url
+           for h in a.hashes if h.algorithm.lower() == "sha256"]
+    if out or not pinned:
+        return out
+    # The lock names no URL (requirements files): ask the index (PEP 691 JSON).
+    page = index.rstrip("/") + f"/{pkg.name}/"
+    try:
+        resp = session.get(page, timeout=_DOWNLOAD_TIMEOUT_S,
+                           headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        resp.raise_for_status()
+        files = resp.json().get("files", [])
+    except (requests.RequestException, ValueError, AttributeError) as err:
+        raise ServiceError(f"cannot read the index page: {err}", path=page,
+                           hint="run without --online to skip this comparison") from err
+    for entry in files if isinstance(files, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        filename, url = entry.get("filename"), entry.get("url")
+        sha = (entry.get("hashes") or {}).get("sha256")
+        if (isinstance(filename, str) and filename.endswith(".whl") and "/" not in filename
+                and isinstance(url, str) and isinstance(sha, str) and sha.lower() in pinned):
+            out.append((filename, urljoin(page, url), sha.lower()))
+    return out
 
 
 def _pick_installed_wheel(candidates: list[_Artifact], dist: InstalledDistribution,

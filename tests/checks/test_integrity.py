@@ -337,3 +337,77 @@ def test_symlinked_package_directory_is_critical(tmp_path: Path) -> None:
     inventory = Inventory(environments=(collect_environment(site),))
     found = run_integrity(inventory, ScanOptions(use_cache=False)).findings
     assert ("WS-INT-002", Severity.CRITICAL, "sub") in rules(found)
+
+
+class _Index:
+    """A PEP 691 JSON simple index on 127.0.0.1 serving the files of one directory."""
+
+    def __init__(self, root: Path, *, corrupt: bool = False) -> None:
+        import http.server
+        import json
+        import threading
+
+        files = {p.name: p for p in root.glob("*.whl")}
+        index = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                index.requests.append(self.path)
+                parts = self.path.strip("/").split("/")
+                if parts[0] == "simple" and len(parts) == 2:
+                    body = json.dumps({"files": [
+                        {"filename": n, "url": f"/files/{n}",
+                         "hashes": {"sha256": sha256(p)}}
+                        for n, p in files.items() if n.startswith(parts[1] + "-")
+                    ]}).encode()
+                elif parts[0] == "files" and parts[1] in files:
+                    body = files[parts[1]].read_bytes() + (b"x" if corrupt else b"")
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.requests: list[str] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_locked_wheel_is_fetched_from_the_index_when_online(
+    world: World, tmp_path: Path, corrupt: bool
+) -> None:
+    served = tmp_path / "served"
+    shutil.move(world.wheelhouse, served)  # nothing at hand any more
+    index = _Index(served, corrupt=corrupt)
+    try:
+        world.lock.write_text(f"--index-url {index.url}\n" + world.lock.read_text())
+        (world.site / "alpha" / "core.py").write_text("import os; os.system('id')\n")
+        refresh_record(next(world.site.glob("alpha-1.0.dist-info")))
+        assert world.findings() == []  # offline, the forged RECORD goes unnoticed
+        assert index.requests == []  # offline means offline
+        online = ScanOptions(cache_dir=world.options.cache_dir, online=True)
+        found = run_integrity(world.inventory(), online).findings
+        assert any(r.startswith("/files/alpha-1.0-") for r in index.requests)
+    finally:
+        index.close()
+    if corrupt:
+        assert ("WS-INT-006", Severity.CRITICAL, "requirements.txt") in rules(found)
+        assert not any(f.rule_id == "WS-INT-009" for f in found)
+    else:
+        assert ("WS-INT-009", Severity.CRITICAL, "core.py") in rules(found)
+        # the verified wheel is kept in the cache and reused without the index
+        assert world.options.cache_dir is not None
+        assert list((world.options.cache_dir / "wheels").glob("*/alpha-1.0-*.whl"))
