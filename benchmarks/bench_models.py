@@ -10,9 +10,11 @@ the opcodes torch.save uses, then `archive/data/<i>` members of tensor bytes) an
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import struct
+import subprocess
 import sys
 import time
 import zipfile
@@ -136,6 +138,55 @@ def sample_sets(workdir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     return malicious, benign
 
 
+# Each peer runs in its own virtualenv, in-process over the files (no interpreter start-up
+# per file), and reports per file: "caught" (it would fail the job), "clean", or "error".
+PEER_DRIVERS = {
+    "picklescan": """
+import json, sys, time
+from picklescan.scanner import scan_file_path
+for path in json.loads(sys.argv[1]):
+    start = time.perf_counter()
+    try:
+        r = scan_file_path(path)
+        verdict = "error" if r.scan_err else ("caught" if r.infected_files else "clean")
+    except Exception as err:
+        verdict = "error"
+    print(json.dumps([path, verdict, time.perf_counter() - start]))
+""",
+    "modelscan": """
+import json, sys, time
+from modelscan.modelscan import ModelScan
+for path in json.loads(sys.argv[1]):
+    start = time.perf_counter()
+    try:
+        r = ModelScan().scan(path)
+        if r["summary"]["total_issues"]:
+            verdict = "caught"
+        elif r.get("errors"):
+            verdict = "error"
+        elif not r["summary"]["scanned"]["total_scanned"]:
+            verdict = "skipped"
+        else:
+            verdict = "clean"
+    except Exception as err:
+        verdict = "error"
+    print(json.dumps([path, verdict, time.perf_counter() - start]))
+""",
+}
+
+
+def run_peer(python: Path, tool: str, paths: list[Path]) -> dict[str, tuple[str, float]]:
+    proc = subprocess.run([str(python), "-c", PEER_DRIVERS[tool],
+                           json.dumps([str(p) for p in paths])],
+                          capture_output=True, text=True, check=False, timeout=1800)
+    out: dict[str, tuple[str, float]] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("["):
+            path, verdict, seconds = json.loads(line)
+            out[path] = (verdict, seconds)
+    return out
+
+
 def blocking(path: Path) -> bool:
     return any(int(f.severity) >= 3 for f in judge_model(scan_model_file(path), default_policy()))
 
@@ -176,16 +227,41 @@ def main() -> None:
           f"{t_scan / t_read_all:.4f}x reading the file)")
 
     malicious, benign = sample_sets(args.data_dir / "samples")
-    start = time.perf_counter()
-    caught = [n for n, p in malicious.items() if blocking(p)]
-    false_pos = [n for n, p in benign.items() if blocking(p)]
-    elapsed = time.perf_counter() - start
-    missed = sorted(set(malicious) - set(caught))
-    print(f"malicious: {len(caught)}/{len(malicious)} caught; missed: {missed or 'none'}")
-    print(f"benign: {len(false_pos)}/{len(benign)} blocked (false positives): "
-          f"{false_pos or 'none'}")
-    print(f"sample sets scanned in {elapsed * 1000:.0f} ms "
-          f"({len(malicious) + len(benign)} files)")
+    results: dict[str, dict[str, tuple[str, float]]] = {"wormsign": {}}
+    for path in [*malicious.values(), *benign.values(), ckpt]:
+        start = time.perf_counter()
+        verdict = "caught" if blocking(path) else "clean"
+        results["wormsign"][str(path)] = (verdict, time.perf_counter() - start)
+    for tool in PEER_DRIVERS:
+        python = args.data_dir / f"{tool}-venv" / "bin" / "python"
+        if python.exists():
+            results[tool] = run_peer(python, tool,
+                                     [*malicious.values(), *benign.values(), ckpt])
+    print(f"\n{len(malicious)} malicious and {len(benign)} benign samples "
+          "(blocking = the tool would fail the job)")
+    print(f"{'tool':12} {'caught':>7} {'missed':>7} {'errors':>7} {'false+':>7} "
+          f"{'samples s':>10} {'3GB ckpt s':>11}")
+    for tool, res in results.items():
+        def verdict_of(p: Path, res: dict[str, tuple[str, float]] = res) -> str:
+            return res.get(str(p), ("error", 0.0))[0]
+        caught = [n for n, p in malicious.items() if verdict_of(p) == "caught"]
+        errors = [n for n, p in malicious.items() if verdict_of(p) == "error"]
+        missed = sorted(set(malicious) - set(caught) - set(errors))
+        false_pos = [n for n, p in benign.items() if verdict_of(p) == "caught"]
+        benign_errors = [f"{n} ({verdict_of(p)})" for n, p in benign.items()
+                         if verdict_of(p) not in ("caught", "clean")]
+        seconds = sum(res.get(str(p), ("", 0.0))[1] for p in [*malicious.values(),
+                                                                *benign.values()])
+        print(f"{tool:12} {len(caught):7} {len(missed):7} {len(errors):7} {len(false_pos):7} "
+              f"{seconds:10.3f} {res.get(str(ckpt), ('', float('nan')))[1]:11.3f}")
+        if missed:
+            print(f"  {tool} missed: {', '.join(missed)}")
+        if errors:
+            print(f"  {tool} errors on malicious: {', '.join(errors)}")
+        if false_pos:
+            print(f"  {tool} blocked benign: {', '.join(false_pos)}")
+        if benign_errors:
+            print(f"  {tool} did not scan benign: {', '.join(benign_errors)}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS: {peak / 1024:.0f} MiB")
 

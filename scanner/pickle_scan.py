@@ -42,6 +42,12 @@ JOBLIB_ARRAY_WRAPPERS = frozenset({
     "joblib.numpy_pickle.NumpyArrayWrapper",
     "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
 })
+_LITERAL_OPCODES = frozenset({
+    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT",
+    "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
+    "BINUNICODE8",
+})
+_PUT_OPCODES = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 CALL_OPCODES = frozenset({"REDUCE", "BUILD", "NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"})
 PICKLE_PROTOCOLS = range(0, 6)
 
@@ -199,6 +205,12 @@ class _Reader:
             self._end = None
 
         self.tell = stream.tell  # genops asks for the position before every opcode
+        # What genops reads from: the stream itself when nothing needs intercepting (an
+        # in-memory pickle no bigger than the literal limit, no size limit): C-speed reads.
+        self.source: object = self
+        if isinstance(stream, io.BytesIO) and limit is None \
+                and stream.getbuffer().nbytes <= max_literal:
+            self.source = stream
 
     def _check_limit(self) -> None:
         if self._limit is not None and self._stream.tell() > self._limit:
@@ -355,12 +367,24 @@ class _Walker:
     # the opcodes ---------------------------------------------------------------------------
 
     def step(self, name: str, arg: object, pos: int) -> None:
+        # The commonest opcodes first (a torch data.pkl is mostly these).
+        if name in _LITERAL_OPCODES:
+            self.stack.append(arg)
+            return
+        if name in _PUT_OPCODES:
+            if not isinstance(arg, int) or arg < 0:
+                raise _VMError("negative memo key")
+            self.memo[arg] = self.top()
+            return
+        if name == "MARK":
+            self.metastack.append(self.stack)
+            self.stack = []
+            return
+        self.step_rare(name, arg, pos)
+
+    def step_rare(self, name: str, arg: object, pos: int) -> None:
         push = self.push  # not self.stack.append: MARK and pop_mark swap the stack list
-        if name in ("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4",
-                    "FLOAT", "BINFLOAT", "STRING", "BINSTRING", "SHORT_BINSTRING",
-                    "UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"):
-            push(arg)
-        elif name in ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"):
+        if name in ("BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8"):
             data = bytes(arg) if isinstance(arg, bytes | bytearray) else b""
             self.maybe_nested(data, pos, None)
             push(data)
@@ -606,7 +630,7 @@ def _walk(walker: _Walker) -> PickleScan:
     while True:
         # genops keeps no state but the stream position: after a skipped literal or joblib's
         # inline array bytes, a fresh generator takes up the walk where the bytes end.
-        ops = pickletools.genops(reader)  # type: ignore[arg-type]
+        ops = pickletools.genops(reader.source)  # type: ignore[arg-type]
         restart = False
         while True:
             try:
