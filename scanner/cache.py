@@ -188,11 +188,11 @@ class HashCache:
 
 def _all_sha256_hex(digests: Collection[object]) -> bool:
     """True if every value is 64 hex digits (checked in C: fast for a whole environment)."""
-    if not all(isinstance(d, str) and len(d) == 64 for d in digests):
-        return False
     try:
-        bytes.fromhex("".join(digests))  # type: ignore[arg-type]  # all str, checked above
-    except ValueError:
+        if set(map(len, digests)) - {64}:  # type: ignore[arg-type]  # TypeError if not sized
+            return False
+        bytes.fromhex("".join(digests))  # type: ignore[arg-type]  # TypeError if not str
+    except (TypeError, ValueError):
         return False
     return True
 
