@@ -76,8 +76,9 @@ def scan_options(func: F) -> F:
                           "without site hooks)."),
         click.option("--db", "db_path", type=click.Path(path_type=Path),
                      help="OSV database (SQLite) or an OSV export zip."),
-        click.option("--offline/--online", default=True, show_default=True,
-                     help="Use network sources (OSV API, PyPI) with --online."),
+        click.option("--offline/--online", default=None,
+                     help="Use network sources (OSV API, PyPI) with --online (default: "
+                          "offline, or the config's setting)."),
         click.option("--fail-on", type=click.Choice([s.label for s in Severity]),
                      default=None, help="Lowest severity that blocks (default: high)."),
         click.option("--format", "fmt", type=click.Choice([f.value for f in OutputFormat]),
@@ -107,7 +108,7 @@ def build_options(params: dict[str, Any]) -> ScanOptions:
     """ScanOptions from the command line."""
     return ScanOptions(
         fail_on=Severity.parse(params["fail_on"]) if params.get("fail_on") else Severity.HIGH,
-        online=not params["offline"],
+        online=params["offline"] is False,
         db_path=params["db_path"],
         use_cache=not params["no_cache"],
         wheelhouses=tuple(params["wheelhouses"]),
@@ -118,6 +119,17 @@ def build_options(params: dict[str, Any]) -> ScanOptions:
     )
 
 
+def overridden(params: dict[str, Any]) -> frozenset[str]:
+    """The ScanOptions fields the command line set explicitly (they win over the config)."""
+    given = {
+        "fail_on": params.get("fail_on") is not None,
+        "online": params.get("offline") is not None,
+        "db_path": params.get("db_path") is not None,
+        "checks": bool(params.get("checks")),
+    }
+    return frozenset(name for name, set_here in given.items() if set_here)
+
+
 def run_scan(params: dict[str, Any]) -> Report:
     """Scan as the command line asked; errors become exit codes."""
     from scanner.gate import check
@@ -126,7 +138,8 @@ def run_scan(params: dict[str, Any]) -> Report:
     try:
         options = build_options(params)
         return check(params["targets"], env_paths=params["env_paths"],
-                     pythons=params["pythons"], options=options)
+                     pythons=params["pythons"], options=options,
+                     config_path=params.get("config_path"), overridden=overridden(params))
     except ConfigError as err:
         fail(err.diagnostics(), ExitCode.USAGE, verbose)
     except ScannerError as err:

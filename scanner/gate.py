@@ -9,13 +9,15 @@ launchers (a Lightning callback, a training script) all go through here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
 from scanner.checks.interface import Check
 from scanner.errors import ConfigError
 from scanner.models import Finding, Inventory, Report, Severity
 from scanner.options import ScanOptions
+from scanner.policy import apply_config, apply_policy, load_config
 from scanner.progress import advance
 from scanner.sources.discover import collect, unverifiable
 
@@ -77,7 +79,7 @@ def files_hashed(inventory: Inventory) -> int:
 
 
 def build_report(inventory: Inventory, findings: Iterable[Finding], options: ScanOptions,
-                 notes: Iterable[str] = ()) -> Report:
+                 notes: Iterable[str] = (), suppressed: Iterable[Finding] = ()) -> Report:
     """Assemble the report the reporters render."""
     packages = {(p.name, p.version) for p in inventory.locked_packages}
     packages |= {(d.name, d.version) for d in inventory.installed}
@@ -89,7 +91,14 @@ def build_report(inventory: Inventory, findings: Iterable[Finding], options: Sca
         packages=len(packages),
         files_hashed=files_hashed(inventory),
         notes=tuple(notes),
+        suppressed=tuple(suppressed),
     )
+
+
+def _config_start(paths: Sequence[Path]) -> Path:
+    """Where the config search starts: the first target's directory."""
+    first = paths[0]
+    return first if first.is_dir() else first.parent
 
 
 def check(
@@ -98,13 +107,35 @@ def check(
     env_paths: Sequence[str | Path] = (),
     pythons: Sequence[str | Path] = (),
     options: ScanOptions | None = None,
+    config_path: str | Path | None = None,
+    overridden: Collection[str] = (),
+    today: date | None = None,
 ) -> Report:
-    """Scan the targets (default: the current directory) and return the Report."""
+    """Scan the targets (default: the current directory) and return the Report.
+
+    The project's config (`wormsign.toml` or `[tool.wormsign]`, searched upward from
+    the first target, or `config_path`) fills in every option except those named in
+    `overridden` (what the caller set explicitly), and its ignores filter the findings.
+    """
     options = options or ScanOptions()
     paths = [Path(t) for t in targets] or [Path.cwd()]
+    config = load_config(_config_start(paths), Path(config_path) if config_path else None)
+    options = apply_config(options, config, overridden)
+    if "provenance" in options.extra:
+        # A bad provenance policy is a configuration error: refuse it before scanning.
+        from scanner.checks.provenance import parse_provenance_policy
+
+        parse_provenance_policy(options.extra["provenance"],
+                                path=str(config.source) if config.source else None)
     inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
     findings = run_checks(inventory, options)
-    return build_report(inventory, findings, options)
+    result = apply_policy(findings, config, today or date.today())
+    notes = list(result.notes)
+    if options.checks is None or "advisories" in options.checks:
+        from scanner.checks.advisories import database_notes
+
+        notes.extend(database_notes(options))
+    return build_report(inventory, result.kept, options, notes, result.suppressed)
 
 
 def require_clean(
@@ -113,9 +144,11 @@ def require_clean(
     env_paths: Sequence[str | Path] = (),
     pythons: Sequence[str | Path] = (),
     options: ScanOptions | None = None,
+    config_path: str | Path | None = None,
 ) -> Report:
     """Like `check`, but raise GateBlocked if the job must not start."""
-    report = check(targets, env_paths=env_paths, pythons=pythons, options=options)
+    report = check(targets, env_paths=env_paths, pythons=pythons, options=options,
+                   config_path=config_path)
     if report.blocked:
         raise GateBlocked(report)
     return report
