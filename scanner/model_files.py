@@ -648,11 +648,16 @@ def validate_safetensors(fh: BinaryIO | IO[bytes], size: int) -> list[str]:
             problems.append(f"tensor {name!r} offsets {begin}..{end} are outside the "
                             f"{buffer}-byte buffer")
             continue
-        numel = 1
+        numel = 0 if 0 in shape else 1
         for d in shape:
             numel *= d
+            if numel * bits > 8 * buffer:  # cannot fit: stop before the product explodes
+                break
         if numel * bits % 8 or numel * bits // 8 != end - begin:
-            problems.append(f"tensor {name!r}: {dtype} {shape} needs {numel * bits / 8:g} "
+            # A hostile shape ([10**18] * 20) overflows a float: say so without one.
+            need = f"{numel * bits / 8:g}" if numel * bits <= 8 * buffer else \
+                f"more than the {buffer}"
+            problems.append(f"tensor {name!r}: {dtype} {str(shape)[:80]} needs {need} "
                             f"bytes but its offsets span {end - begin}")
             continue
         spans.append((begin, end, name))

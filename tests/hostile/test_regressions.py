@@ -1,0 +1,38 @@
+"""Crashes and hangs found by the hostile-input work, one test each, so they stay fixed."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import time
+
+from scanner.model_files import validate_safetensors
+
+
+def _safetensors(header: dict[str, object], buffer: bytes = b"\0" * 4) -> bytes:
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + buffer
+
+
+def test_safetensors_shape_too_large_for_a_float_is_a_problem_not_a_crash() -> None:
+    # Was: OverflowError formatting the needed size (1e360 bytes) as a float.
+    data = _safetensors({"t": {"dtype": "F32", "shape": [10**18] * 20, "data_offsets": [0, 4]}})
+    problems = validate_safetensors(io.BytesIO(data), len(data))
+    assert len(problems) == 1 and "more than the 4" in problems[0]
+
+
+def test_safetensors_shape_with_many_huge_dims_is_quick() -> None:
+    # Was: quadratic big-integer product over 80,000 dimensions (minutes; a hang).
+    data = _safetensors({"t": {"dtype": "F32", "shape": [10**18] * 80_000,
+                               "data_offsets": [0, 4]}})
+    start = time.perf_counter()
+    problems = validate_safetensors(io.BytesIO(data), len(data))
+    assert time.perf_counter() - start < 5
+    assert len(problems) == 1 and len(problems[0]) < 300
+
+
+def test_safetensors_zero_dim_after_a_huge_one_is_still_zero_bytes() -> None:
+    data = _safetensors({"t": {"dtype": "F32", "shape": [10**18, 0], "data_offsets": [0, 0]}},
+                        buffer=b"")
+    assert validate_safetensors(io.BytesIO(data), len(data)) == []
