@@ -44,6 +44,10 @@ Rule ids (stable; ignores name them):
   symbolic link where RECORD lists a file, not a regular file, a directory that
   cannot be listed.
 
+Directories a distribution without a RECORD claims (egg-info `top_level.txt`) are
+not searched for injected files, even when they are shared with other
+distributions (namespace packages): their files cannot be told from injected ones.
+
 Compiled bytecode is never verified against its source: a crafted `.pyc` with a
 header matching its source would be loaded by Python instead of the source.
 `PYTHONDONTWRITEBYTECODE` / `python -B` plus removing `__pycache__` closes that gap.
