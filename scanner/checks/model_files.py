@@ -62,6 +62,7 @@ ISSUE_RULES: dict[str, tuple[str, Severity]] = {
     "python-code": ("WS-MODEL-007", Severity.MEDIUM),
 }
 MAX_LISTED = 8
+CLASS_NAME = re.compile(r"_?[A-Z][A-Za-z0-9_]*\Z")
 
 
 # -- the policy: allowlist and dangerous globals -----------------------------------------------
@@ -89,10 +90,27 @@ class GlobalPolicy:
     """(module, why): the module and its submodules."""
     dangerous_globals: Mapping[str, str]
     """qualname -> why."""
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(module, excluded submodules): CapWords classes of trusted libraries (sklearn)."""
 
-    def allowed(self, qualname: str, extra: Iterable[re.Pattern[str]] = ()) -> bool:
-        """On the shipped allowlist, or on `extra` (user patterns) and not dangerous."""
+    def trusted_class(self, module: str, name: str) -> bool:
+        """A class (by its CapWords name) of a library `[[classes]]` trusts."""
+        if not CLASS_NAME.match(name):
+            return False
+        for root, excluded in self.classes:
+            if (module == root or module.startswith(root + ".")) and not any(
+                    module == e or module.startswith(e + ".") for e in excluded):
+                return True
+        return False
+
+    def allowed(self, qualname: str, extra: Iterable[re.Pattern[str]] = (),
+                module: str | None = None, name: str | None = None) -> bool:
+        """On the shipped allowlist, a trusted library's class, or on `extra` (user patterns)
+        and not dangerous."""
         if any(p.match(qualname) for p in self.allow):
+            return True
+        if module is not None and name is not None and self.trusted_class(module, name) \
+                and self.danger(qualname, name) is None:
             return True
         return any(p.match(qualname) for p in extra) and self.danger(qualname) is None
 
@@ -159,7 +177,8 @@ def load_policy(directory: Path | None = None) -> GlobalPolicy:
     root = directory if directory is not None else _models_rules_dir()
     allow_path, danger_path = root / ALLOWLIST_FILE, root / DANGEROUS_FILE
     allow: list[re.Pattern[str]] = []
-    for table in _tables(_load_toml(allow_path), "allow", allow_path):
+    allow_data = _load_toml(allow_path)
+    for table in _tables(allow_data, "allow", allow_path):
         allow.extend(compile_pattern(g) for g in _strings(table, "globals", allow_path))
     modules: list[tuple[str, str]] = []
     named: dict[str, str] = {}
@@ -169,8 +188,12 @@ def load_policy(directory: Path | None = None) -> GlobalPolicy:
             raise RuleError("each [[group]] needs a `why`", path=str(danger_path))
         modules.extend((m, why) for m in _strings(table, "modules", danger_path))
         named.update((g, why) for g in _strings(table, "globals", danger_path))
+    classes: list[tuple[str, tuple[str, ...]]] = []
+    for table in _tables(allow_data, "classes", allow_path) if "classes" in allow_data else []:
+        excluded = tuple(_strings(table, "exclude", allow_path))
+        classes.extend((m, excluded) for m in _strings(table, "modules", allow_path))
     return GlobalPolicy(allow=tuple(allow), dangerous_modules=tuple(modules),
-                        dangerous_globals=named)
+                        dangerous_globals=named, classes=tuple(classes))
 
 
 @lru_cache(maxsize=1)
@@ -266,7 +289,7 @@ def _scan_findings(scan: PickleScan, where: str, policy: GlobalPolicy,
                 dangerous.setdefault(g.qualname, (g, "its module or name is built at run time, "
                                                      "so no static scanner can say what it is"))
             continue
-        if policy.allowed(g.qualname, extra):
+        if policy.allowed(g.qualname, extra, g.module, g.name):
             continue
         why = policy.danger(g.qualname, g.name)
         if why is not None:

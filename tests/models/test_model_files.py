@@ -256,7 +256,8 @@ def test_safetensors_valid() -> None:
     (struct.pack("<Q", 3) + b"{\xff}", "UTF-8"),
     (kit.safetensors({"a": ("F33", [2], 8)}), "unknown dtype"),
     (kit.safetensors({"a": ("F32", [2, -1], 8)}), "bad shape"),
-    (kit.safetensors({"a": ("F32", [3], 8)}), "needs 12"),
+    (kit.safetensors({"a": ("F32", [3], 8)}), "needs more than the 8"),
+    (kit.safetensors({"a": ("F32", [1], 8)}), "needs 4"),
     (kit.safetensors({"a": ("F32", [2], 8), "b": ("F32", [2], 8)},
                      offsets={"b": [4, 12]}), "overlaps"),
     (kit.safetensors({"a": ("F32", [2], 8)}, trailing=b"\x80\x04hidden"), "after the last"),
@@ -350,3 +351,68 @@ def test_vulnerable_torch_reads_installed_distributions(tmp_path: Path) -> None:
     assert vulnerable_torch(Inventory(environments=(env,))) == "torch 2.5.0 (installed)"
     assert vulnerable_torch(_torch_inventory("2.6.0-cu124", tmp_path)) is None
     assert vulnerable_torch(_torch_inventory("not-a-version", tmp_path)) is None
+
+
+def test_real_safetensors_files_pass(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    st = pytest.importorskip("safetensors.numpy")
+    st.save_file({"w": np.zeros((3, 5), dtype=np.float32), "b": np.arange(7, dtype=np.int64),
+                  "h": np.ones(9, dtype=np.float16), "flag": np.array([True, False]),
+                  "empty": np.zeros((0, 4), dtype=np.float64)},
+                 tmp_path / "model.safetensors", metadata={"format": "np"})
+    data = (tmp_path / "model.safetensors").read_bytes()
+    assert validate_safetensors(io.BytesIO(data), len(data)) == []
+    assert _check(tmp_path / "model.safetensors") == []
+
+
+def test_save_pretrained_style_directory_passes(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    sttorch = pytest.importorskip("safetensors.torch")
+    model = torch.nn.Linear(4, 2)
+    out = tmp_path / "checkpoint"
+    out.mkdir()
+    (out / "config.json").write_text('{"architectures": ["Linear"], "model_type": "toy"}')
+    sttorch.save_file(model.state_dict(), out / "model.safetensors", metadata={"format": "pt"})
+    torch.save(model.state_dict(), out / "pytorch_model.bin")  # save_pretrained(safe=False)
+    torch.save({"step": 3}, out / "training_args.bin")
+    paths = sorted(p for p in out.iterdir() if is_model_file(p))
+    assert [p.name for p in paths] == ["model.safetensors", "pytorch_model.bin",
+                                       "training_args.bin"]
+    assert _check(*paths) == []
+
+
+def test_real_sklearn_joblib_dumps_pass(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    x = np.random.default_rng(0).random((40, 3))
+    y = (x[:, 0] > 0.5).astype(int)
+    models = {
+        "forest": RandomForestClassifier(n_estimators=2).fit(x, y),
+        "hgb": HistGradientBoostingClassifier(max_iter=2).fit(x, y),
+        "pipeline": make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y),
+        "onehot": OneHotEncoder().fit([["a"], ["b"]]),
+    }
+    paths = []
+    for name, model in models.items():
+        joblib.dump(model, tmp_path / f"{name}.joblib")
+        paths.append(tmp_path / f"{name}.joblib")
+    assert _check(*paths) == []
+
+
+def test_trusted_library_functions_are_not_classes(tmp_path: Path) -> None:
+    # sklearn classes pass by naming convention; its functions and excluded modules do not.
+    cases = {
+        "fetch.pkl": kit.program(kit.call("sklearn.datasets", "fetch_openml", kit.ustr("x"))),
+        "testing.pkl": kit.program(kit.call("sklearn.utils._testing", "TempMemmap",
+                                            kit.ustr("x"))),
+        "walk.pkl": kit.program(kit.call("sklearn.base", "BaseEstimator.__init__")),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert _check(tmp_path / name), name
