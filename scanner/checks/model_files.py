@@ -37,7 +37,13 @@ from pathlib import Path, PurePath
 from packaging.version import InvalidVersion, Version
 
 from scanner.errors import RuleError
-from scanner.model_files import ContainerIssue, ModelScan, member_path, scan_model_file
+from scanner.model_files import (
+    ContainerIssue,
+    ModelScan,
+    is_model_file,
+    member_path,
+    scan_model_file,
+)
 from scanner.models import Finding, Inventory, Severity
 from scanner.options import ScanOptions
 from scanner.pickle_scan import PickleGlobal, PickleScan
@@ -46,6 +52,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
+
+__all__ = ["GlobalPolicy", "check_model_files", "default_policy", "is_model_file",
+           "judge_model", "load_policy", "user_allowlist", "vulnerable_torch"]
 
 PICKLE_DOCS = "https://docs.python.org/3/library/pickle.html"
 TORCH_CVE = "CVE-2025-32434"
