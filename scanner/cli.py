@@ -23,6 +23,7 @@ from scanner.cli_db import db
 from scanner.errors import ConfigError, ScannerError
 from scanner.models import Report, Severity
 from scanner.options import ScanOptions
+from scanner.progress import stderr_progress
 from scanner.reporters import OutputFormat, renderer_for
 
 
@@ -137,9 +138,10 @@ def run_scan(params: dict[str, Any]) -> Report:
     verbose = bool(params.get("verbose"))
     try:
         options = build_options(params)
-        return check(params["targets"], env_paths=params["env_paths"],
-                     pythons=params["pythons"], options=options,
-                     config_path=params.get("config_path"), overridden=overridden(params))
+        with stderr_progress(options.progress):
+            return check(params["targets"], env_paths=params["env_paths"],
+                         pythons=params["pythons"], options=options,
+                         config_path=params.get("config_path"), overridden=overridden(params))
     except ConfigError as err:
         fail(err.diagnostics(), ExitCode.USAGE, verbose)
     except ScannerError as err:
