@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -35,6 +36,7 @@ from scanner.errors import RuleError, ServiceError, SourceError
 from scanner.models import (
     DistributionFile,
     Environment,
+    Finding,
     Hash,
     InstalledDistribution,
     Inventory,
@@ -73,7 +75,7 @@ def lock(*packages: LockedPackage, fmt: str = "uv", indexes: tuple[str, ...] = (
                                          indexes=indexes, options=options),))
 
 
-def findings(inventory: Inventory, **extra: object) -> list:
+def findings(inventory: Inventory, **extra: object) -> list[Finding]:
     return list(check_metadata(inventory, ScanOptions(extra=dict(extra))))
 
 
@@ -171,7 +173,7 @@ def test_typosquat_findings_in_locks_environments_and_files(tmp_path: Path) -> N
                                              sha256=SHA, size=1),),
     )
     typo = [f for f in findings(inventory) if f.rule_id == TYPO_RULE]
-    assert sorted(f.package for f in typo) == ["tensorfow", "torchvison", "transfomers"]
+    assert sorted(str(f.package) for f in typo) == ["tensorfow", "torchvison", "transfomers"]
     assert all(f.severity is Severity.HIGH for f in typo)
     lock_finding = next(f for f in typo if f.package == "torchvison")
     assert lock_finding.path == str(LOCK) and lock_finding.line == 3
@@ -234,7 +236,7 @@ def test_requirements_with_extra_index_and_no_hashes_is_high(tmp_path: Path) -> 
                    "torch==2.0.0.dev20221230\ntorchtriton==2.0.0\n")
     got = findings(Inventory(lockfiles=(parse_requirements(req),)))
     high = [f for f in got if f.rule_id == CONFUSION_UNHASHED_RULE]
-    assert sorted(f.package for f in high) == ["torch", "torchtriton"]
+    assert sorted(str(f.package) for f in high) == ["torch", "torchtriton"]
     assert all(f.severity is Severity.HIGH for f in high)
     assert "download.pytorch.org" in (high[0].evidence or "")
 
@@ -343,7 +345,7 @@ def local_pypi() -> Iterator[str]:
 PRIVATE = "https://download.pytorch.org/whl/nightly/cu118"
 
 
-def online(inventory: Inventory, url: str) -> list:
+def online(inventory: Inventory, url: str) -> list[Finding]:
     return list(check_confusion_online(inventory, ScanOptions(online=True,
                                                               extra={"pypi_url": url})))
 
@@ -427,7 +429,7 @@ def test_every_rule_id_the_check_emits_has_a_rule_file() -> None:
                    CONFUSION_STRATEGY_RULE, CONFUSION_PUBLIC_RULE, SDIST_RULE}
 
 
-def _example_inventory(example: dict, tmp_path: Path) -> Inventory:
+def _example_inventory(example: dict[str, Any], tmp_path: Path) -> Inventory:
     if "package" in example:
         return lock(pin(example["package"]))
     path = tmp_path / example["lock_name"]
