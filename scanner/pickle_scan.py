@@ -196,8 +196,12 @@ class _Reader:
         self._limit = limit
         self._max_literal = max_literal
         self._end: int | None = None
+        # Only a plain file or bytes in memory: seeking to the end of a decompressing stream
+        # would decompress all of it, unbounded.
+        plain = isinstance(stream, io.BytesIO | io.FileIO) or isinstance(
+            getattr(stream, "raw", None), io.FileIO)
         try:
-            if stream.seekable():
+            if plain and stream.seekable():
                 here = stream.tell()
                 self._end = stream.seek(0, io.SEEK_END)
                 stream.seek(here)
@@ -654,7 +658,8 @@ def _walk(walker: _Walker) -> PickleScan:
             if not vm_broken:
                 try:
                     walker.step(opcode.name, arg, offset)
-                except _VMError as err:
+                except (_VMError, ValueError, TypeError, KeyError, IndexError, OverflowError,
+                        MemoryError, RecursionError) as err:
                     # The real unpickler stops here; keep reading opcodes for their globals.
                     walker.anomalies.append(f"{err} at offset {offset}")
                     fail(str(err), offset)

@@ -1,0 +1,50 @@
+"""Hostile bytes never escape the walker as an exception, and never take long."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.model_files import validate_safetensors
+from scanner.pickle_scan import scan_pickle_bytes, scan_pickles
+from tests.models import picklekit as kit
+
+SEEDS = [kit.torch_like_state_dict(), kit.os_system(), kit.malicious_samples()["nested_pickle"],
+         pickle.dumps({"a": [1, 2.5, "x", b"y", (None, True)]}, protocol=0),
+         kit.malicious_samples()["memo_stack_global"]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(SEEDS), cuts=st.lists(st.tuples(st.integers(0, 400),
+                                                             st.binary(max_size=8)),
+                                                   max_size=4))
+def test_mutated_pickles_never_raise(seed: bytes, cuts: list[tuple[int, bytes]]) -> None:
+    data = bytearray(seed)
+    for at, junk in cuts:
+        at %= len(data) + 1
+        data[at:at + len(junk)] = junk
+    start = time.perf_counter()
+    scans = scan_pickles(io.BytesIO(bytes(data)))
+    assert scans and time.perf_counter() - start < 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    scan_pickle_bytes(data)
+    validate_safetensors(io.BytesIO(data), len(data))
+
+
+def test_hostile_joblib_dtype_digits() -> None:
+    # A dtype string of 5000 digits: int() refuses it; the walk must report, not raise.
+    state = (kit.EMPTY_DICT + kit.MARK + kit.ustr("shape") + kit.binint(1) + kit.TUPLE1[0:0]
+             + b"\x85" + kit.ustr("dtype") + kit.call("numpy", "dtype", kit.ustr("f" + "9" * 5000))
+             + kit.SETITEMS)
+    data = kit.program(kit.glob("joblib.numpy_pickle", "NumpyArrayWrapper") + kit.EMPTY_TUPLE
+                       + kit.NEWOBJ + state + kit.BUILD, 4)
+    scan = scan_pickle_bytes(data)
+    assert scan.broken
