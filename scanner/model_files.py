@@ -22,6 +22,7 @@ import io
 import json
 import lzma
 import struct
+import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ SAFETENSORS_DTYPE_BITS = {
     "U64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
 }
 NPY_MAX_HEADER = 1 << 20
+# Pickle members up to this size are read into memory (fast); bigger ones are streamed.
+IN_MEMORY_MEMBER = 64 << 20
 KERAS_CONFIG_MAX = 64 << 20
 KERAS_MODULE_PREFIXES = ("keras", "keras_hub", "keras_nlp", "keras_cv", "tf_keras",
                          "tensorflow.keras")
@@ -360,13 +363,28 @@ def _scan_zip(path: Path, suffix: str) -> ModelScan:
             "corrupt", f"unreadable zip container: {err.message}"),))
 
 
+def _member_pickles(archive: SafeArchive, name: str, offset: int = 0,
+                    max_pickles: int = 16) -> tuple[PickleScan, ...]:
+    """Walk the pickles of one member: in memory when small, streamed when large."""
+    size = next((m.size for m in archive.files() if m.name == name), 0)
+    if size <= IN_MEMORY_MEMBER:
+        stream: IO[bytes] = io.BytesIO(archive.read(name))
+        stream.seek(offset)
+        return scan_pickles(stream, max_pickles=max_pickles)  # type: ignore[arg-type]
+    with archive.open_stream(name) as stream:
+        try:
+            stream.seek(offset)
+            return scan_pickles(stream, max_pickles=max_pickles)  # type: ignore[arg-type]
+        except (OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ArchiveError(f"cannot read member {name!r}: {err}",
+                               path=str(archive.path)) from err
+
+
 def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
     pickles: list[PickleMember] = []
     issues: list[ContainerIssue] = []
-    for name in names:
-        if name.endswith(".pkl"):
-            data = archive.read(name)
-            pickles.append(PickleMember(name, scan_pickles(io.BytesIO(data))))
+    pickles.extend(PickleMember(name, _member_pickles(archive, name))
+                   for name in names if name.endswith(".pkl"))
     code = [n for n in names if n.endswith(".py")]
     if code:
         issues.append(ContainerIssue(
@@ -402,10 +420,7 @@ def _scan_npz(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
             continue
         has_object, offset = info
         if has_object:
-            data = archive.read(name)
-            stream = io.BytesIO(data)
-            stream.seek(offset)
-            pickles.append(PickleMember(name, (scan_pickle(stream),)))
+            pickles.append(PickleMember(name, _member_pickles(archive, name, offset, 1)))
     return ModelScan(path, "npz", tuple(pickles), tuple(issues))
 
 

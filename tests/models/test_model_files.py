@@ -416,3 +416,19 @@ def test_trusted_library_functions_are_not_classes(tmp_path: Path) -> None:
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         assert _check(tmp_path / name), name
+
+
+def test_large_pickle_members_are_streamed(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner import model_files
+
+    monkeypatch.setattr(model_files, "IN_MEMORY_MEMBER", 16)
+    good = kit.torch_zip(tmp_path / "good.pt", kit.torch_like_state_dict())
+    bad = kit.torch_zip(tmp_path / "bad.pt", pickle.dumps(b"x" * 100, protocol=4)
+                        + kit.os_system())
+    assert _check(good) == []
+    assert ("WS-PICKLE-001", Severity.CRITICAL) in _rules(_check(bad))
+    npz = tmp_path / "a.npz"
+    with zipfile.ZipFile(npz, "w") as zf:
+        zf.writestr("o.npy", kit.npy_object(kit.os_system()))
+    assert ("WS-PICKLE-001", Severity.CRITICAL) in _rules(_check(npz))
