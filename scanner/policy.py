@@ -166,6 +166,8 @@ def _read_toml(path: Path) -> dict[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", path=str(path)) from err
+    except RecursionError as err:  # `a = [[[[...` thousands deep: tomllib recurses
+        raise ConfigError("not valid TOML: nested too deeply", path=str(path)) from err
 
 
 def _tool_table(data: Mapping[str, object], path: Path) -> Mapping[str, object] | None:

@@ -6,8 +6,13 @@ import io
 import json
 import struct
 import time
+from pathlib import Path
 
+import pytest
+
+from scanner.errors import ConfigError
 from scanner.model_files import validate_safetensors
+from scanner.policy import load_config
 
 
 def _safetensors(header: dict[str, object], buffer: bytes = b"\0" * 4) -> bytes:
@@ -36,3 +41,11 @@ def test_safetensors_zero_dim_after_a_huge_one_is_still_zero_bytes() -> None:
     data = _safetensors({"t": {"dtype": "F32", "shape": [10**18, 0], "data_offsets": [0, 0]}},
                         buffer=b"")
     assert validate_safetensors(io.BytesIO(data), len(data)) == []
+
+
+def test_config_nested_too_deeply_is_a_config_error(tmp_path: Path) -> None:
+    # Was: RecursionError out of tomllib, which the CLI turned into exit 3, not 2.
+    config = tmp_path / "wormsign.toml"
+    config.write_text("a = " + "[" * 3000 + "]" * 3000)
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(tmp_path, config)
