@@ -14,6 +14,11 @@ signature, certificate chain, transparency-log inclusion, subject name and
 sha256 against the artifact, and the publisher identity. Nothing here
 re-implements any of it; this module only chooses the identity to verify
 against and turns the libraries' errors into one plain sentence.
+
+pypi_attestations, sigstore, cryptography, pydantic and requests are imported
+inside the functions that use them: together they take over a second to import,
+and the provenance check loads this module on every run, most of which have
+nothing to verify.
 """
 
 from __future__ import annotations
@@ -28,27 +33,27 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
-import requests
-import sigstore.errors
-from cryptography import x509
-from pydantic import ValidationError
-from pypi_attestations import (
-    Attestation,
-    AttestationError,
-    Distribution,
-    GitHubPublisher,
-    GitLabPublisher,
-    GooglePublisher,
-    Provenance,
-)
-from pypi_attestations import Publisher as _ClaimedPublisher
-from sigstore.models import Bundle
-from sigstore.verify import policy as sigstore_policy
-
 from scanner.errors import ServiceError, SourceError
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import requests
+    from pydantic import ValidationError
+    from pypi_attestations import (
+        Attestation,
+        Distribution,
+        GitHubPublisher,
+        GitLabPublisher,
+        GooglePublisher,
+    )
+    from pypi_attestations import Publisher as _ClaimedPublisher
+    from sigstore.verify import policy as sigstore_policy
+
+    _Policy: TypeAlias = sigstore_policy.AllOf | sigstore_policy.Identity
 
 ATTESTATION_SUFFIXES = (".provenance", ".attestation", ".sigstore", ".sigstore.json")
 """A file `<dist file name>.<anything>` ending in one of these is an attestation candidate."""
@@ -79,6 +84,8 @@ class _DropOfflineNotice(logging.Filter):
         return "offline mode" not in record.getMessage()
 
 
+# Naming the logger does not import sigstore: sigstore's own getLogger(__name__) later
+# returns this same logger, filter attached.
 logging.getLogger("sigstore._internal.tuf").addFilter(_DropOfflineNotice())
 
 
@@ -111,6 +118,9 @@ class PublisherSpec:
 
     def as_identity(self) -> GitHubPublisher | GitLabPublisher | GooglePublisher | _Policy:
         """What `Attestation.verify` takes for this publisher."""
+        from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher
+        from sigstore.verify import policy as sigstore_policy
+
         if self.kind == "google":
             return GooglePublisher(email=self.email or "")
         repository = self.repository or ""
@@ -127,9 +137,6 @@ class PublisherSpec:
             sigstore_policy.OIDCIssuerV2(_GITLAB_ISSUER),
             sigstore_policy.OIDCSourceRepositoryURI(f"https://gitlab.com/{repository}"),
         ])
-
-
-_Policy = sigstore_policy.AllOf | sigstore_policy.Identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +194,11 @@ def parse_attestation_document(data: bytes, origin: str) -> list[FoundAttestatio
         return [FoundAttestation(origin, None, error=f"not JSON ({err})")]
     if not isinstance(doc, dict):
         return [FoundAttestation(origin, None, error="not a JSON object")]
+    import sigstore.errors
+    from pydantic import ValidationError
+    from pypi_attestations import Attestation, AttestationError, Provenance
+    from sigstore.models import Bundle
+
     try:
         if "attestation_bundles" in doc:
             provenance = Provenance.model_validate(doc)
@@ -336,7 +348,11 @@ class IntegrityClient:
         self.index_url = index_url.rstrip("/")
         self.cache_dir = cache_dir
         self.timeout = timeout
-        self.session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self.session = session
         self.requests_made = 0
         self._memo: dict[tuple[str, ...], bytes | None] = {}
         """Answers already fetched in this run (the disk cache may be off)."""
@@ -393,6 +409,8 @@ class IntegrityClient:
         cached = self._cache_read(key, ttl)
         if cached is not None:
             return cached[1] if cached[0] else None
+        import requests
+
         self.requests_made += 1
         try:
             response = self.session.get(url, headers={"Accept": accept}, timeout=self.timeout)
@@ -465,6 +483,9 @@ def verify_attestation(found: FoundAttestation, filename: str, sha256: str,
     """
     if found.attestation is None:
         return Rejected(found.origin, f"unreadable attestation: {found.error}")
+    from pydantic import ValidationError
+    from pypi_attestations import Distribution
+
     att = found.attestation
     subject = _subject_text(att)
     try:
@@ -504,6 +525,11 @@ def verify_attestation(found: FoundAttestation, filename: str, sha256: str,
 def _verify_once(found: FoundAttestation, dist: Distribution,
                  identity: GitHubPublisher | GitLabPublisher | GooglePublisher | _Policy
                  | _ClaimedPublisher | None, *, offline: bool) -> VerifyOutcome:
+    import sigstore.errors
+    from cryptography import x509
+    from pydantic import ValidationError
+    from pypi_attestations import AttestationError
+
     att = found.attestation
     assert att is not None  # callers checked
     try:
@@ -533,6 +559,9 @@ def _environment_mismatch(spec: PublisherSpec, found: FoundAttestation) -> str |
 
 def _identity_from_certificate(att: Attestation) -> GitHubPublisher | GitLabPublisher | _Policy:
     """A policy built from the certificate's own claims (verifies the signature, not who)."""
+    from pypi_attestations import AttestationError, GitHubPublisher, GitLabPublisher
+    from sigstore.verify import policy as sigstore_policy
+
     claims = _certificate_claims(att)
     issuer = claims.get(_OID_ISSUER)
     if issuer is None:
@@ -557,6 +586,8 @@ def _identity_from_certificate(att: Attestation) -> GitHubPublisher | GitLabPubl
 
 def certificate_identity(att: Attestation) -> str:
     """Who the certificate says signed: `github:owner/repo@.github/workflows/release.yml`."""
+    from pypi_attestations import AttestationError
+
     claims = _certificate_claims(att)
     issuer = claims.get(_OID_ISSUER, "")
     try:
@@ -578,6 +609,8 @@ def certificate_identity(att: Attestation) -> str:
 def _split_build_config(claims: Mapping[str, str], host: str,
                         separator: str) -> tuple[str, str, str]:
     """(repository, workflow path, ref) from a Build Config URI claim."""
+    from pypi_attestations import AttestationError
+
     uri = claims.get(_OID_BUILD_CONFIG_URI, "")
     if not uri.startswith(host) or "@" not in uri:
         raise AttestationError(f"unexpected Build Config URI {uri!r} in the certificate")
@@ -601,6 +634,8 @@ def _certificate_claims(att: Attestation) -> dict[str, str]:
 
 
 def _subject_alternative_name(att: Attestation) -> str | None:
+    from cryptography import x509
+
     try:
         cert = x509.load_der_x509_certificate(att.verification_material.certificate)
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -623,6 +658,8 @@ def _subject_text(att: Attestation) -> str | None:
 
 
 def _describe_claim(publisher: _ClaimedPublisher) -> str:
+    from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher
+
     if isinstance(publisher, GitHubPublisher):
         return f"github:{publisher.repository}@.github/workflows/{publisher.workflow}"
     if isinstance(publisher, GitLabPublisher):

@@ -6,6 +6,8 @@ written to a temporary file and swapped in with `os.replace` so concurrent runs
 never read half an entry). pip-audit's modules are not imported: they are
 private API, and importing `pip_audit._cache` runs `pip` in a subprocess to find
 pip's version.
+
+requests is imported when a client is made (~0.3 s): offline scans never make one.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import requests
+from typing import TYPE_CHECKING
 
 from scanner import __version__
 from scanner.errors import ServiceError
+
+if TYPE_CHECKING:
+    import requests
 
 USER_AGENT = f"wormsign/{__version__}"
 DEFAULT_TIMEOUT = 30.0
@@ -75,7 +79,11 @@ class HttpClient:
         self.service = service
         self.timeout = timeout
         self.cache = cache
-        self.session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self.session = session
         # Like pip-audit: the services we talk to never redirect more than once or twice.
         self.session.max_redirects = 5
         self.session.headers["User-Agent"] = USER_AGENT
@@ -101,6 +109,8 @@ class HttpClient:
             cached = self.cache.get(key)
             if cached is not None:
                 return None if cached == {"__not_found__": True} else cached
+        import requests
+
         try:
             resp = self.session.request(method, url, json=body, timeout=self.timeout)
         except requests.RequestException as err:
