@@ -21,7 +21,9 @@ import gzip
 import io
 import json
 import lzma
+import re
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -52,6 +54,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     **{e: frozenset({"pickle", "torch-zip", "torch-tar", "joblib-compressed"})
        for e in PICKLE_EXTENSIONS},
     **{e: frozenset({"pickle", "torch-zip", "torch-tar"}) for e in TORCH_EXTENSIONS},
+    ".pt2": frozenset({"torch-zip", "zip"}),
     ".npy": frozenset({"npy"}),
     ".npz": frozenset({"npz"}),
     ".safetensors": frozenset({"safetensors"}),
@@ -75,6 +78,12 @@ SAFETENSORS_DTYPE_BITS = {
     "U64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
 }
 NPY_MAX_HEADER = 1 << 20
+# Members of a zip checkpoint sniffed for nested archives (storages under data/ are not).
+MAX_SNIFFED_MEMBERS = 4096
+STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
+# Nested zips (torch.export .pt2 files nest torch.save archives) are scanned up to this size.
+MAX_NESTED_ZIP = 256 << 20
+MAX_NESTED_DEPTH = 2
 # Pickle members up to this size are read into memory (fast); bigger ones are streamed.
 IN_MEMORY_MEMBER = 64 << 20
 KERAS_CONFIG_MAX = 64 << 20
@@ -207,6 +216,10 @@ def is_model_file(path: Path) -> bool:
 
 def scan_model_file(path: Path) -> ModelScan:
     """Read a model file's index and pickles. Raises SourceError only when it cannot be read."""
+    return _scan_file(path, 0)
+
+
+def _scan_file(path: Path, depth: int) -> ModelScan:
     try:
         size = path.stat().st_size
     except OSError as err:
@@ -217,7 +230,7 @@ def scan_model_file(path: Path) -> ModelScan:
     suffix = path.suffix.lower()
     issues: list[ContainerIssue] = []
     if kind == "zip":
-        scan = _scan_zip(path, suffix)
+        scan = _scan_zip(path, suffix, depth)
     elif kind == "pickle" or (kind == "unknown" and suffix in PICKLE_EXTENSIONS
                                                    | TORCH_EXTENSIONS - {".bin"}):
         scan = ModelScan(path, "pickle", (_scan_plain_pickle(path),))
@@ -348,7 +361,7 @@ def _scan_compressed(path: Path, head: bytes, size: int) -> ModelScan:
 # -- zip containers -------------------------------------------------------------------------
 
 
-def _scan_zip(path: Path, suffix: str) -> ModelScan:
+def _scan_zip(path: Path, suffix: str, depth: int) -> ModelScan:
     try:
         with SafeArchive(path) as archive:
             names = [m.name for m in archive.files()]
@@ -357,7 +370,7 @@ def _scan_zip(path: Path, suffix: str) -> ModelScan:
                 return _scan_keras(path, archive)
             if suffix == ".npz" or (names and all(n.endswith(".npy") for n in names)):
                 return _scan_npz(path, archive, names)
-            return _scan_torch_zip(path, archive, names)
+            return _scan_torch_zip(path, archive, names, depth)
     except ArchiveError as err:
         return ModelScan(path, "zip", (), (ContainerIssue(
             "corrupt", f"unreadable zip container: {err.message}"),))
@@ -380,7 +393,8 @@ def _member_pickles(archive: SafeArchive, name: str, offset: int = 0,
                                path=str(archive.path)) from err
 
 
-def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
+def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str], depth: int
+                    ) -> ModelScan:
     pickles: list[PickleMember] = []
     issues: list[ContainerIssue] = []
     pickles.extend(PickleMember(name, _member_pickles(archive, name))
@@ -390,19 +404,52 @@ def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str]) -> Model
         issues.append(ContainerIssue(
             "python-code", f"the archive carries {len(code)} Python source file(s) that "
             "torch.package / torch.jit run when loading", member=code[0]))
-    if not pickles:
-        nested = []
-        for name in names[:256]:
-            head = archive.read(name, limit=8)
-            if head.startswith((*ZIP_MAGICS, SEVEN_ZIP_MAGIC, RAR_MAGIC)):
-                nested.append(name)
+    nested: list[str] = []
+    for name in names[:MAX_SNIFFED_MEMBERS]:
+        if STORAGE_MEMBER.search(name) or name.endswith(".pkl"):
+            continue  # tensor bytes: torch reads them raw, never as an archive or a pickle
+        head = archive.read(name, limit=8)
+        if head.startswith((SEVEN_ZIP_MAGIC, RAR_MAGIC)):
+            issues.append(ContainerIssue(
+                "magic-mismatch", f"a {'7z' if head.startswith(SEVEN_ZIP_MAGIC) else 'rar'} "
+                "archive inside the checkpoint: its contents were not scanned", member=name,
+                evidence=head[:6].hex()))
+        elif head.startswith(ZIP_MAGICS):
+            nested.append(name)
+    for name in nested:
+        inner_pickles, inner_issues = _scan_nested_zip(archive, name, depth)
+        pickles.extend(inner_pickles)
+        issues.extend(inner_issues)
+    if not any(p.member and "!" not in p.member for p in pickles) \
+            and path.suffix.lower() != ".pt2":
         what = (f"a zip of archives ({', '.join(nested[:3])})" if nested
                 else "a zip without any pickle")
         issues.append(ContainerIssue(
             "magic-mismatch", f"{path.name} is {what}, not a torch checkpoint",
             member=nested[0] if nested else None))
-        return ModelScan(path, "zip", (), tuple(issues))
+        return ModelScan(path, "zip", tuple(pickles), tuple(issues))
     return ModelScan(path, "torch-zip", tuple(pickles), tuple(issues))
+
+
+def _scan_nested_zip(archive: SafeArchive, name: str, depth: int
+                     ) -> tuple[list[PickleMember], list[ContainerIssue]]:
+    """A zip inside a checkpoint (torch.export's .pt2 nests torch.save files): scan it too."""
+    size = next((m.size for m in archive.files() if m.name == name), 0)
+    if depth >= MAX_NESTED_DEPTH or size > MAX_NESTED_ZIP:
+        return [], [ContainerIssue("unscanned", "a nested archive too large or too deep to "
+                                   "scan", member=name)]
+    with tempfile.TemporaryDirectory(prefix="wormsign-nested-") as tmp:
+        inner_path = Path(tmp) / PurePosixPath(name).name
+        with inner_path.open("wb") as out:
+            for chunk in archive.iter_chunks(name):
+                out.write(chunk)
+        inner = _scan_file(inner_path, depth + 1)
+    pickles = [PickleMember(f"{name}!{p.member}" if p.member else name, p.scans)
+               for p in inner.pickles]
+    issues = [ContainerIssue(i.kind, i.message,
+                             f"{name}!{i.member}" if i.member else name, i.evidence)
+              for i in inner.issues]
+    return pickles, issues
 
 
 def _scan_npz(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:

@@ -103,8 +103,11 @@ def test_zip_of_zips_posing_as_pt(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("payload.zip", inner.getvalue())
     findings = _check(path)
-    assert [f.rule_id for f in findings] == ["WS-MODEL-001"]
-    assert "payload.zip" in findings[0].message
+    assert sorted(f.rule_id for f in findings) == ["WS-MODEL-001", "WS-PICKLE-001"]
+    assert "payload.zip" in next(f.message for f in findings if f.rule_id == "WS-MODEL-001")
+    # the nested checkpoint is scanned too, and named through its parent
+    assert next(f.path for f in findings if f.rule_id == "WS-PICKLE-001").endswith(
+        "model.pt!payload.zip!archive/data.pkl")
 
 
 def test_pth_path_file_is_not_a_model(tmp_path: Path) -> None:
@@ -432,3 +435,27 @@ def test_large_pickle_members_are_streamed(tmp_path: Path,
     with zipfile.ZipFile(npz, "w") as zf:
         zf.writestr("o.npy", kit.npy_object(kit.os_system()))
     assert ("WS-PICKLE-001", Severity.CRITICAL) in _rules(_check(npz))
+
+
+def test_archives_hidden_inside_a_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", kit.torch_like_state_dict())
+        zf.writestr("archive/extra.bin", bytes.fromhex("377ABCAF271C0004") + b"\x00" * 32)
+        zf.writestr("archive/data/0", b"PK\x03\x04 raw tensor bytes are never sniffed")
+    findings = _check(path)
+    assert [(f.rule_id, f.path.rsplit("!", 1)[-1]) for f in findings] == [
+        ("WS-MODEL-001", "archive/extra.bin")]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_torchscript_and_export_archives(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    torch.jit.save(torch.jit.script(model), tmp_path / "scripted.pt")
+    # TorchScript carries its compiled code: reported (medium), never blocking by itself
+    assert _rules(_check(tmp_path / "scripted.pt")) == {("WS-MODEL-007", Severity.MEDIUM)}
+    program = torch.export.export(torch.nn.Linear(4, 3), (torch.randn(2, 4),))
+    torch.export.save(program, tmp_path / "exported.pt2")
+    assert _check(tmp_path / "exported.pt2") == []
