@@ -216,7 +216,11 @@ def is_model_file(path: Path) -> bool:
 
 def scan_model_file(path: Path) -> ModelScan:
     """Read a model file's index and pickles. Raises SourceError only when it cannot be read."""
-    return _scan_file(path, 0)
+    try:
+        return _scan_file(path, 0)
+    except OSError as err:
+        raise SourceError(f"cannot read model file: {err.strerror or err}",
+                          path=str(path)) from err
 
 
 def _scan_file(path: Path, depth: int) -> ModelScan:

@@ -459,3 +459,16 @@ def test_torchscript_and_export_archives(tmp_path: Path) -> None:
     program = torch.export.export(torch.nn.Linear(4, 3), (torch.randn(2, 4),))
     torch.export.save(program, tmp_path / "exported.pt2")
     assert _check(tmp_path / "exported.pt2") == []
+
+
+def test_unreadable_model_file_is_a_source_error(tmp_path: Path) -> None:
+    from scanner.errors import SourceError
+
+    missing = tmp_path / "gone.pt"
+    with pytest.raises(SourceError) as info:
+        scan_model_file(missing)
+    assert "gone.pt" in info.value.diagnostics()
+    directory = tmp_path / "dir.pkl"
+    directory.mkdir()
+    with pytest.raises(SourceError):
+        scan_model_file(directory)
