@@ -226,6 +226,10 @@ def main() -> None:
           f"(findings: {findings}; {t_scan / t_pickle:.2f}x reading the pickle, "
           f"{t_scan / t_read_all:.4f}x reading the file)")
 
+    peak_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak RSS after the checkpoint runs: {peak_scan / 1024:.0f} MiB "
+          "(the interpreter and wormsign included)")
+
     malicious, benign = sample_sets(args.data_dir / "samples")
     results: dict[str, dict[str, tuple[str, float]]] = {"wormsign": {}}
     for path in [*malicious.values(), *benign.values(), ckpt]:
@@ -263,7 +267,7 @@ def main() -> None:
         if benign_errors:
             print(f"  {tool} did not scan benign: {', '.join(benign_errors)}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"peak RSS: {peak / 1024:.0f} MiB")
+    print(f"peak RSS at the end (torch imported for the benign set): {peak / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":
