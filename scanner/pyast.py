@@ -1,0 +1,1208 @@
+"""Static analysis of Python source: what the code can do and what it is after.
+
+Nothing here imports, compiles to bytecode or runs the code it reads. The source is
+parsed with `ast`, names are resolved through the module's imports, constant
+expressions are folded (string concatenation, `"".join`, `chr`, `bytes.fromhex`,
+base64 / zlib / lzma / bz2 / hex / rot13 decodes), and literal payloads that would be
+handed to `exec` are decoded in memory (bounded) and analysed in turn.
+
+The result is a set of *signals* (a closed vocabulary, `SIGNALS`), each with the line
+where it was seen and whether that place runs when the module is imported (module
+level, or a function that module-level code calls) or only when some function is
+called. Rules (`rules/*.toml`, kind `python-ast`) combine signals; a capability alone
+(network, subprocess) is never enough for a blocking rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import bz2
+import codecs
+import lzma
+import re
+import warnings
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+MAX_FOLD = 4 << 20
+"""Largest constant (bytes or characters) the folder builds or decodes."""
+MAX_DEPTH = 6
+"""How many nested payloads (exec of decoded source) are analysed."""
+MAX_SOURCE = 8 << 20
+"""Source larger than this is not parsed (text rules still see it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One place where a signal was seen."""
+
+    signal: str
+    line: int
+    evidence: str
+    unit: str
+    """The function (qualified name) or `<module>` whose body holds the hit."""
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Signals of one Python file, by unit, with the units that run at import time."""
+
+    hits: list[Hit] = field(default_factory=list)
+    import_time_units: set[str] = field(default_factory=lambda: {"<module>"})
+    parsed: bool = True
+    error: str | None = None
+
+    def signals(self, *, import_time: bool = False) -> set[str]:
+        """Every signal seen (only in import-time units when asked)."""
+        return {h.signal for h in self.select(import_time=import_time)}
+
+    def select(self, *, import_time: bool = False) -> Iterator[Hit]:
+        """Hits, optionally only those in units that run at import time."""
+        for hit in self.hits:
+            if not import_time or hit.unit in self.import_time_units:
+                yield hit
+
+    def by_unit(self, *, import_time: bool = False) -> dict[str, list[Hit]]:
+        """Hits grouped by the unit (function or module body) that holds them."""
+        out: dict[str, list[Hit]] = {}
+        for hit in self.select(import_time=import_time):
+            out.setdefault(hit.unit, []).append(hit)
+        return out
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+# Calls, by resolved qualified name (fnmatch-like: a trailing `*` matches a prefix).
+CALL_SIGNALS: dict[str, tuple[str, ...]] = {
+    "builtins.exec": ("exec",),
+    "builtins.eval": ("exec",),
+    "builtins.compile": ("compile",),
+    "builtins.__import__": ("dynamic-import",),
+    "importlib.import_module": ("dynamic-import",),
+    "marshal.loads": ("decode", "marshal"),
+    "types.FunctionType": ("marshal",),
+    "types.CodeType": ("marshal",),
+    "base64.*": ("decode",),
+    "binascii.a2b_*": ("decode",),
+    "binascii.unhexlify": ("decode",),
+    "codecs.decode": ("decode",),
+    "zlib.decompress": ("decode",),
+    "lzma.decompress": ("decode",),
+    "bz2.decompress": ("decode",),
+    "gzip.decompress": ("decode",),
+    "bytes.fromhex": ("decode",),
+    "*.Fernet.decrypt": ("decode",),
+    "*Fernet*.decrypt": ("decode",),
+    "*AES*.decrypt": ("decode",),
+    "subprocess.*": ("subprocess",),
+    "os.system": ("subprocess", "shell"),
+    "os.popen": ("subprocess", "shell"),
+    "os.exec*": ("subprocess",),
+    "os.spawn*": ("subprocess",),
+    "os.posix_spawn*": ("subprocess",),
+    "os.startfile": ("subprocess", "start-file"),
+    "pty.spawn": ("subprocess",),
+    "commands.getoutput": ("subprocess", "shell"),
+    "commands.getstatusoutput": ("subprocess", "shell"),
+    "asyncio.create_subprocess_*": ("subprocess",),
+    "multiprocessing.Process": ("background",),
+    "ctypes.windll.*": ("native-api",),
+    "ctypes.cdll.*": ("native-api",),
+    "ctypes.CDLL": ("native-api",),
+    "ctypes.WinDLL": ("native-api",),
+    "ctypes.windll.kernel32.VirtualAlloc*": ("shellcode",),
+    "ctypes.windll.kernel32.CreateThread": ("shellcode",),
+    "ctypes.windll.kernel32.RtlMoveMemory": ("shellcode",),
+    "urllib.request.urlopen": ("network",),
+    "urllib.request.urlretrieve": ("network", "download"),
+    "urllib.urlopen": ("network",),
+    "urllib.urlretrieve": ("network", "download"),
+    "urllib2.urlopen": ("network",),
+    "urllib.request.Request": ("network",),
+    "urllib2.Request": ("network",),
+    "requests.*": ("network",),
+    "requests.post": ("network", "net-send"),
+    "requests.put": ("network", "net-send"),
+    "requests.patch": ("network", "net-send"),
+    "httpx.*": ("network",),
+    "httpx.post": ("network", "net-send"),
+    "aiohttp.*": ("network",),
+    "urllib3.*": ("network",),
+    "http.client.*": ("network",),
+    "httplib.*": ("network",),
+    "pycurl.*": ("network",),
+    "ftplib.*": ("network", "net-send"),
+    "smtplib.*": ("network", "net-send"),
+    "telnetlib.*": ("network",),
+    "paramiko.*": ("network",),
+    "socket.socket": ("network", "raw-socket"),
+    "socket.create_connection": ("network", "raw-socket"),
+    "socket.gethostbyname": ("dns",),
+    "socket.getaddrinfo": ("dns",),
+    "dns.resolver.*": ("dns",),
+    "webbrowser.open*": ("open-browser",),
+    "socket.gethostname": ("recon",),
+    "socket.getfqdn": ("recon",),
+    "platform.node": ("recon",),
+    "platform.uname": ("recon",),
+    "getpass.getuser": ("recon",),
+    "os.getlogin": ("recon",),
+    "os.uname": ("recon",),
+    "os.getcwd": ("recon-weak",),
+    "os.getuid": ("recon-weak",),
+    "pwd.getpwuid": ("recon",),
+    "uuid.getnode": ("recon",),
+    "os.chmod": ("chmod",),
+    "os.remove": ("file-delete",),
+    "os.unlink": ("file-delete",),
+    "shutil.rmtree": ("file-delete",),
+    "threading.Thread": ("thread",),
+    "threading.Timer": ("thread",),
+    "_thread.start_new_thread": ("thread",),
+    "thread.start_new_thread": ("thread",),
+    "sys.executable": (),
+    "shutil.copy*": ("file-write",),
+    "winreg.SetValue*": ("registry-write",),
+    "_winreg.SetValue*": ("registry-write",),
+    "win32crypt.CryptUnprotectData": ("browser-secrets",),
+    "*.CryptUnprotectData": ("browser-secrets",),
+    "browser_cookie3.*": ("browser-secrets",),
+    "pyperclip.*": ("clipboard",),
+    "PIL.ImageGrab.grab": ("screenshot",),
+    "pyautogui.screenshot": ("screenshot",),
+    "pynput.keyboard.*": ("keylogger",),
+    "keyboard.on_*": ("keylogger",),
+    "os.environ.items": ("env-all",),
+    "os.environ.keys": ("env-all",),
+    "os.environ.values": ("env-all",),
+    "json.dumps": (),
+    "pip.main": ("pip-install",),
+    "pip._internal.main": ("pip-install",),
+    "site.addsitedir": (),
+}
+
+# Regexes over every (folded) string constant. These carry intent, not capability.
+STRING_SIGNALS: tuple[tuple[str, str], ...] = (
+    # exfiltration sinks
+    ("exfil-endpoint", r"discord(?:app)?\.com/api/webhooks|api\.telegram\.org/bot"
+                       r"|webhook\.site|pipedream\.net|\bngrok(?:-free)?\.(?:io|app|dev)"
+                       r"|\boast\.(?:pro|live|site|online|fun|me)|interact\.sh|burpcollaborator"
+                       r"|requestbin|canarytokens|dnslog\.cn|ceye\.io|\.requestcatcher\.com"
+                       r"|hookbin\.com|beeceptor\.com|transfer\.sh|anonfiles\.com|file\.io/"
+                       r"|pastebin\.com/raw|paste\.ee/r|hastebin|ghostbin|rentry\.co"
+                       r"|\bngrok\b|serveo\.net|localhost\.run|trycloudflare\.com"
+                       r"|\bbin\.webhook|eo[a-z0-9]{10,}\.m\.pipedream|pythonanywhere\.com/"
+                       r"|herokuapp\.com/|\.repl\.co\b|glitch\.me"),
+    ("exfil-endpoint", r"^https?://(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
+    ("ip-literal", r"^(?:\d{1,3}\.){3}\d{1,3}$"),
+    ("ioc", r"h4ck\.cfd|wheezy\.io|models\.litellm\.cloud|checkmarx\.zone|consrensys\.com"
+            r"|esquelesquad|shai-?hulud|sha1-?hulud|sha1hulud|tpcp\.tar\.gz"),
+    # credentials and secrets at rest
+    ("cred-path", r"\.ssh[/\\]+(?:id_|authorized_keys|known_hosts)|\.aws[/\\]+credentials"
+                  r"|\.kube[/\\]+config|\.docker[/\\]+config\.json|\.npmrc|\.pypirc"
+                  r"|\.git-credentials|/etc/shadow|\.gnupg|\.netrc\b|\.config[/\\]+gcloud"
+                  r"|\.azure[/\\]|\.bash_history|\.zsh_history|id_rsa|id_ed25519"
+                  r"|keychain-db|\.env\b(?!iron)"),
+    ("cred-path-weak", r"/etc/passwd|\.gitconfig|/etc/hosts\b"),
+    ("browser-secrets", r"Login Data|Local State|Web Data|Cookies\b|encrypted_key"
+                        r"|Local Storage[/\\]+leveldb|CryptUnprotectData|os_crypt"
+                        r"|[/\\]User Data[/\\]|Mozilla[/\\]+Firefox[/\\]+Profiles|logins\.json"
+                        r"|key[34]\.db"),
+    ("wallet", r"Exodus|Electrum|atomic[/\\]Local Storage|Ethereum[/\\]keystore|wallet\.dat"
+               r"|nkbihfbeogaeaoehlefnkodbefgpgknn|Metamask|Coinomi|Guarda|Armory|Jaxx"),
+    ("discord-token", r"discord(?:canary|ptb)?[/\\]|dQw4w9WgXcQ|mfa\\?\.[\w-]{10,}"
+                      r"|\[\\w-\]\{24\}|discord\.com/api/v\d+/users/@me"),
+    ("secret-env", r"^(?:AWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)|GITHUB_TOKEN"
+                   r"|GH_TOKEN|NPM_TOKEN|PYPI_TOKEN|PYPI_API_TOKEN|TWINE_PASSWORD|HF_TOKEN"
+                   r"|HUGGING_FACE_HUB_TOKEN|WANDB_API_KEY|OPENAI_API_KEY|ANTHROPIC_API_KEY"
+                   r"|AZURE_CLIENT_SECRET|GOOGLE_APPLICATION_CREDENTIALS|ACTIONS_RUNTIME_TOKEN"
+                   r"|ACTIONS_ID_TOKEN_REQUEST_TOKEN|CI_JOB_TOKEN)$"),
+    # what a dropper runs
+    ("shell-download", r"(?:curl|wget)\b[^|;&]*(?:\|\s*(?:ba|z|da)?sh\b|-o\s|-O\b|--output)"
+                       r"|Invoke-WebRequest|\biwr\b|Invoke-Expression|\biex\b"
+                       r"|DownloadString|DownloadFile|Net\.WebClient|Start-BitsTransfer"
+                       r"|certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|mshta\s+http"
+                       r"|-EncodedCommand|powershell(?:\.exe)?\s+-e(?:nc?)?\s|FromBase64String"
+                       r"|\b(?:wget|curl)(?:\.exe)?\s+(?:-{1,2}[\w-]+(?:[= ]\S+)?\s+)*['\"]?https?://"),
+    ("hidden-window", r"-WindowStyle\s+Hidden|-w\s+hidden\b|\bnohup\b|>\s*/dev/null\s*2>&1\s*&"
+                      r"|\bstart\s+/b\b|pythonw(?:\.exe)?\b|CREATE_NO_WINDOW|DETACHED_PROCESS"),
+    ("exe-drop", r"\.(?:exe|scr|bat|vbs|ps1|dll|hta)$|%TEMP%|\\AppData\\|AppData[/\\]+Roaming"
+                 r"|^/tmp/[\w.-]+$|Start Menu[/\\]+Programs[/\\]+Startup"),
+    ("persistence", r"CurrentVersion\\+Run|LaunchAgents|\.config/systemd/user|crontab\s"
+                    r"|/etc/cron|\.bashrc|\.zshrc|\.profile\b|schtasks|Startup[/\\]"
+                    r"|autostart|sysmon\.(?:py|service)"),
+    ("miner", r"xmrig|stratum\+(?:tcp|ssl)|cryptonight|--donate-level|minexmr|nanopool"
+              r"|supportxmr|moneroocean|nicehash|\bxmr\b|randomx"),
+    ("js-runtime", r"bun\.sh/install|oven-sh/bun|bun-v?\d|nodejs\.org/dist|\bbun\s+(?:run\s+)?"
+                   r"\S+\.js|\bnode\s+\S+\.js|setup_bun\.js|bun_environment\.js"
+                   r"|router_runtime\.js"),
+    ("ci-abuse", r"\.github/workflows|actions/runners/registration-token"
+                 r"|/repos/[^\"']*/contents/\.github|discussion\.ya?ml"),
+    ("self-publish", r"npm\s+publish|registry\.npmjs\.org/-/|upload\.pypi\.org/legacy"
+                     r"|twine\s+upload"),
+    ("secret-scanner", r"trufflehog|gitleaks|trufflesecurity"),
+    ("reverse-shell", r"/bin/(?:ba)?sh\s+-i|/dev/tcp/|\bnc\s+-e\b|ncat\s+-e|socat\s+exec"
+                      r"|pty\.spawn"),
+    ("sandbox-evasion", r"\bVBOX|vmware|wireshark|\bx64dbg\b|ollydbg|processhacker"
+                        r"|sandboxie|fiddler|httpdebugger"),
+    ("ransom", r"your files (?:have been|are) encrypted|bitcoin address"),
+    ("http-url", r"https?://"),
+)
+
+DECODER_NAMES = {
+    "base64.b64decode", "base64.b32decode", "base64.b16decode", "base64.b85decode",
+    "base64.a85decode", "base64.decodebytes", "base64.decodestring", "base64.urlsafe_b64decode",
+    "base64.standard_b64decode", "binascii.a2b_base64", "binascii.unhexlify", "binascii.a2b_hex",
+    "codecs.decode", "zlib.decompress", "lzma.decompress", "bz2.decompress", "gzip.decompress",
+    "bytes.fromhex", "marshal.loads",
+}
+
+STRUCTURAL_SIGNALS = (
+    "exec-decoded",  # exec/eval/compile of decoded or decrypted data
+    "exec-remote",  # exec/eval of something fetched from the network
+    "exec-dynamic",  # exec/eval of a non-literal, non-decoded value
+    "exec-literal",  # exec of a constant string of code
+    "nested-decode",  # two or more decoders stacked
+    "daemon-thread",  # a thread or process started as a daemon
+    "silenced-output",  # a child process whose output goes to DEVNULL / a hidden window
+    "spawn-python",  # a child process running sys.executable / python on a file
+    "spawn-bundled",  # a child process on a file shipped next to the module
+    "env-all",  # the whole os.environ (copied, serialised, iterated)
+    "env-secret-read",  # os.environ / getenv of a secret-looking name
+    "write-exec",  # chmod +x or executing a file just written / downloaded
+    "large-blob",  # a string/bytes literal over 2 KB of base64/hex-looking text
+    "obfuscated-names",  # getattr with folded names, chr() chains, builtins tricks
+    "builtins-access",  # __builtins__ / builtins module used to reach exec/eval
+    "decoded-source",  # code that came out of a decoded literal payload
+    "writes-file",  # open(..., "w"/"wb"/"a")
+    "pip-install",  # pip install at runtime (subprocess or pip.main)
+)
+
+SIGNALS: frozenset[str] = frozenset(
+    {s for sigs in CALL_SIGNALS.values() for s in sigs}
+    | {name for name, _ in STRING_SIGNALS}
+    | set(STRUCTURAL_SIGNALS)
+)
+"""The closed vocabulary that `python-ast` rules may name."""
+
+_CASE_SENSITIVE = {"secret-env", "ip-literal"}
+_STRING_RES = tuple(
+    (name, re.compile(pattern) if name in _CASE_SENSITIVE else re.compile(pattern, re.IGNORECASE))
+    for name, pattern in STRING_SIGNALS
+)
+# One pass that rejects the (vast) majority of strings which match no intent regex.
+_ANY_STRING_RE = re.compile("|".join(f"(?:{p})" for _, p in STRING_SIGNALS), re.IGNORECASE)
+_BLOB_RE = re.compile(rb"^[A-Za-z0-9+/=_\-\s]{2048,}$")
+
+
+@lru_cache(maxsize=65536)
+def _string_signals_cached(sample: str) -> tuple[tuple[str, str], ...]:
+    if _ANY_STRING_RE.search(sample) is None:
+        return ()
+    out = []
+    for name, rx in _STRING_RES:
+        m = rx.search(sample)
+        if m:
+            out.append((name, m.group(0)[:120]))
+    return tuple(out)
+
+
+def string_signals(text: str) -> list[tuple[str, str]]:
+    """(signal, matched text) for every intent regex that matches `text`."""
+    return list(_string_signals_cached(text if len(text) <= 50_000 else text[:50_000]))
+
+
+def _matches(pattern: str, name: str) -> bool:
+    if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 2:
+        return pattern[1:-1] in name
+    if pattern.startswith("*."):
+        return name.endswith(pattern[1:]) or name == pattern[2:]
+    if pattern.endswith("*"):
+        return name.startswith(pattern[:-1])
+    return name == pattern
+
+
+_PATTERN_ROOTS = {p.split(".")[0].rstrip("*") for p in CALL_SIGNALS if not p.startswith("*")}
+_STAR_PATTERNS = tuple(p for p in CALL_SIGNALS if p.startswith("*"))
+
+
+@lru_cache(maxsize=65536)
+def call_signals(qualname: str) -> tuple[str, ...]:
+    """Signals a call to `qualname` carries."""
+    root = qualname.split(".", 1)[0]
+    candidates: Iterable[str] = CALL_SIGNALS if root in _PATTERN_ROOTS else _STAR_PATTERNS
+    out: list[str] = []
+    for pattern in candidates:
+        if _matches(pattern, qualname):
+            out.extend(s for s in CALL_SIGNALS[pattern] if s not in out)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- folding
+
+
+class _Unknown:
+    """Marker for a value the folder could not compute."""
+
+
+UNKNOWN = _Unknown()
+Value = str | bytes | int | list[object] | _Unknown
+
+
+def _decode_bytes(name: str, data: bytes | str, extra: list[object]) -> str | bytes | _Unknown:
+    """Run one decoder on a literal, in memory, bounded. Never runs code."""
+    raw = data.encode("latin-1", "ignore") if isinstance(data, str) else data
+    if len(raw) > MAX_FOLD:
+        return UNKNOWN
+    try:
+        if name in ("base64.b64decode", "base64.decodebytes", "base64.decodestring",
+                    "base64.standard_b64decode", "binascii.a2b_base64"):
+            return base64.b64decode(raw + b"=" * (-len(raw.strip()) % 4))
+        if name == "base64.urlsafe_b64decode":
+            return base64.urlsafe_b64decode(raw + b"=" * (-len(raw.strip()) % 4))
+        if name == "base64.b32decode":
+            return base64.b32decode(raw)
+        if name == "base64.b16decode":
+            return base64.b16decode(raw, casefold=True)
+        if name == "base64.b85decode":
+            return base64.b85decode(raw)
+        if name == "base64.a85decode":
+            return base64.a85decode(raw)
+        if name in ("binascii.unhexlify", "binascii.a2b_hex", "bytes.fromhex"):
+            return bytes.fromhex(raw.decode("ascii", "ignore").replace(" ", ""))
+        if name in ("zlib.decompress", "gzip.decompress"):
+            d = zlib.decompressobj(47)  # 47: accept zlib and gzip headers
+            return d.decompress(raw, MAX_FOLD)
+        if name == "lzma.decompress":
+            return lzma.LZMADecompressor().decompress(raw, MAX_FOLD)
+        if name == "bz2.decompress":
+            return bz2.BZ2Decompressor().decompress(raw, MAX_FOLD)
+        if name == "codecs.decode":
+            enc = extra[0] if extra and isinstance(extra[0], str) else "utf-8"
+            enc = enc.lower().replace("-", "_")
+            if enc in ("rot13", "rot_13"):
+                text = data if isinstance(data, str) else data.decode("latin-1")
+                return codecs.decode(text, "rot13")
+            if enc in ("base64", "hex", "zlib", "bz2", "base_64", "hex_codec", "zlib_codec"):
+                return codecs.decode(raw, enc)
+            return raw.decode(enc, "replace")
+    except (ValueError, TypeError, binascii.Error, lzma.LZMAError, OSError, zlib.error,
+            LookupError, EOFError):
+        return UNKNOWN
+    return UNKNOWN
+
+
+def _as_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None
+
+
+# --------------------------------------------------------------------------- the visitor
+
+
+_SETUP_HOOK_BASES = ("install", "develop", "egg_info", "build_py", "build_ext", "sdist",
+                     "bdist_egg", "bdist_wheel", "build", "install_lib", "install_scripts",
+                     "Command")
+
+
+_VISITORS: dict[type, Callable[[_Analyzer, ast.AST], None]] = {}
+
+
+class _Analyzer(ast.NodeVisitor):
+    """Walks one module, collecting hits per unit, folding constants as it goes."""
+
+    def __init__(self, result: Analysis, depth: int, line_offset: int, unit_prefix: str,
+                 analyse_source: Callable[[str, int, int, str, Analysis], None]) -> None:
+        self.result = result
+        self.depth = depth
+        self.line_offset = line_offset
+        self.unit_prefix = unit_prefix
+        self.analyse_source = analyse_source
+        self.aliases: dict[str, str] = {}
+        self.consts: dict[str, Value] = {}
+        self.assigned: dict[str, ast.AST] = {}
+        self.unit_stack: list[str] = [unit_prefix + "<module>"]
+        self.class_stack: list[str] = []
+        self.calls_from: dict[str, set[str]] = {}
+        self.defined: dict[str, str] = {}
+        self.hook_units: set[str] = set()
+        self._seen: set[tuple[str, int, str]] = set()
+
+    # -- bookkeeping -----------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> None:
+        method = _VISITORS.get(type(node))
+        if method is None:
+            method = getattr(type(self), "visit_" + type(node).__name__, None) or \
+                _Analyzer.generic_visit
+            _VISITORS[type(node)] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
+    @property
+    def unit(self) -> str:
+        return self.unit_stack[-1]
+
+    def hit(self, signal: str, node: ast.AST | None, evidence: str) -> None:
+        line = getattr(node, "lineno", 0) + self.line_offset if node is not None else 0
+        key = (signal, line, self.unit)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.result.hits.append(Hit(signal, line, evidence[:200], self.unit))
+
+    # -- names -----------------------------------------------------------------
+
+    def qualname(self, node: ast.AST) -> str | None:
+        """Resolve a callee / attribute chain to a dotted name through imports and tricks."""
+        if isinstance(node, ast.Name):
+            if node.id in self.aliases:
+                return self.aliases[node.id]
+            if node.id in ("exec", "eval", "compile", "__import__", "getattr", "open",
+                           "globals", "locals", "vars", "setattr", "input", "print", "chr",
+                           "ord", "bytes", "str", "map", "bytearray", "dict", "repr", "list",
+                           "tuple", "set", "type", "hasattr", "iter", "next", "zip"):
+                return "builtins." + node.id
+            if node.id in ("__builtins__", "builtins"):
+                return "builtins"
+            return node.id
+        if isinstance(node, ast.Attribute):
+            base = self.qualname(node.value)
+            if base is None:
+                return None
+            if base == "builtins" and node.attr == "__dict__":
+                return "builtins"
+            return f"{base}.{node.attr}"
+        if isinstance(node, ast.Call):
+            callee = self.qualname(node.func)
+            if callee in ("builtins.__import__", "importlib.import_module") and node.args:
+                mod = self.fold(node.args[0])
+                if isinstance(mod, str):
+                    if mod == "builtins" or mod == "__builtin__":
+                        self.hit("builtins-access", node, f"__import__({mod!r})")
+                        return "builtins"
+                    return mod
+            if callee == "builtins.getattr" and len(node.args) >= 2:
+                attr = self.fold(node.args[1])
+                if isinstance(attr, str):
+                    base = self.qualname(node.args[0])
+                    if not isinstance(node.args[1], ast.Constant):
+                        self.hit("obfuscated-names", node, f"getattr(..., {attr!r})")
+                    if base is not None:
+                        return f"{base}.{attr}"
+            if callee in ("builtins.globals", "builtins.locals", "builtins.vars"):
+                return "<namespace>"
+            if callee is not None and callee.endswith("Fernet"):
+                return callee
+            return None
+        if isinstance(node, ast.Subscript):
+            base = self.qualname(node.value)
+            key = self.fold(node.slice)
+            if base in ("<namespace>", "builtins", "builtins.__dict__") and isinstance(key, str):
+                if key == "__builtins__":
+                    return "builtins"
+                return ("builtins." + key) if base != "<namespace>" else self.qualname(
+                    ast.Name(id=key))
+        return None
+
+    # -- folding ---------------------------------------------------------------
+
+    def fold(self, node: ast.AST | None, budget: int = 200) -> Value:
+        """The constant value of an expression, or UNKNOWN."""
+        if node is None or budget <= 0:
+            return UNKNOWN
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, (str, bytes)) or (isinstance(v, int) and not isinstance(v, bool)):
+                return v
+            return UNKNOWN
+        if isinstance(node, ast.Name):
+            return self.consts.get(node.id, UNKNOWN)
+        if isinstance(node, ast.JoinedStr):
+            parts = []
+            for piece in node.values:
+                part = self.fold(piece.value if isinstance(piece, ast.FormattedValue) else piece,
+                                 budget - 1)
+                if isinstance(part, (str, int)):
+                    parts.append(str(part))
+                else:
+                    parts.append("{}")
+            return "".join(parts)
+        if isinstance(node, ast.BinOp):
+            left = self.fold(node.left, budget - 1)
+            right = self.fold(node.right, budget - 1)
+            try:
+                if isinstance(node.op, ast.Add) and type(left) is type(right) and isinstance(
+                        left, (str, bytes, int, list)):
+                    out = left + right  # type: ignore[operator]
+                elif isinstance(node.op, ast.Mult) and isinstance(right, int) and isinstance(
+                        left, (str, bytes)) and len(left) * right <= MAX_FOLD:
+                    out = left * right
+                elif isinstance(left, int) and isinstance(right, int) and abs(left) < 1 << 64 \
+                        and abs(right) < 1 << 64:
+                    out = _int_op(node.op, left, right)
+                else:
+                    return UNKNOWN
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                return UNKNOWN
+            if isinstance(out, (str, bytes, list)) and len(out) > MAX_FOLD:
+                return UNKNOWN
+            return out
+        if isinstance(node, (ast.List, ast.Tuple)):
+            if len(node.elts) > 100_000:
+                return UNKNOWN
+            items = [self.fold(e, budget - 1) for e in node.elts]
+            return items  # type: ignore[return-value]
+        if isinstance(node, ast.Subscript):
+            base = self.fold(node.value, budget - 1)
+            if isinstance(base, (str, bytes)) and isinstance(node.slice, ast.Slice):
+                sl = node.slice
+                lo = self.fold(sl.lower) if sl.lower else None
+                hi = self.fold(sl.upper) if sl.upper else None
+                st = self.fold(sl.step) if sl.step else None
+                if all(x is None or isinstance(x, int) for x in (lo, hi, st)) and st != 0:
+                    return base[slice(lo, hi, st)]  # type: ignore[arg-type]
+            return UNKNOWN
+        if isinstance(node, ast.Call):
+            return self.fold_call(node, budget - 1)
+        return UNKNOWN
+
+    def fold_call(self, node: ast.Call, budget: int) -> Value:
+        func = node.func
+        # "".join(...)
+        if isinstance(func, ast.Attribute) and func.attr == "join" and len(node.args) == 1:
+            sep = self.fold(func.value, budget)
+            items = self._fold_iterable(node.args[0], budget)
+            if isinstance(sep, str) and isinstance(items, list) and all(
+                    isinstance(i, str) for i in items):
+                return sep.join(items)  # type: ignore[arg-type]
+            if isinstance(sep, bytes) and isinstance(items, list) and all(
+                    isinstance(i, bytes) for i in items):
+                return sep.join(items)  # type: ignore[arg-type]
+            return UNKNOWN
+        if isinstance(func, ast.Attribute) and func.attr in ("decode", "encode"):
+            base = self.fold(func.value, budget)
+            enc = self.fold(node.args[0], budget) if node.args else "utf-8"
+            if func.attr == "decode" and isinstance(base, bytes):
+                if isinstance(enc, str) and enc.lower() in ("hex", "base64", "zlib", "rot13"):
+                    return _decode_bytes("codecs.decode", base, [enc])
+                return base.decode("utf-8", "replace")
+            if func.attr == "encode" and isinstance(base, str):
+                if isinstance(enc, str) and enc.lower() in ("rot13", "rot_13"):
+                    return codecs.encode(base, "rot13")
+                return base.encode("utf-8", "replace")
+            return UNKNOWN
+        if isinstance(func, ast.Attribute) and func.attr in ("replace", "strip", "lower",
+                                                              "upper", "lstrip", "rstrip"):
+            base = self.fold(func.value, budget)
+            args = [self.fold(a, budget) for a in node.args]
+            if isinstance(base, (str, bytes)) and all(type(a) is type(base) for a in args):
+                try:
+                    return getattr(base, func.attr)(*args)  # type: ignore[no-any-return]
+                except (TypeError, ValueError):
+                    return UNKNOWN
+            return UNKNOWN
+        name = self.qualname(func)
+        if name is None:
+            return UNKNOWN
+        if name == "builtins.chr" and node.args:
+            v = self.fold(node.args[0], budget)
+            if isinstance(v, int) and 0 <= v < 0x110000:
+                return chr(v)
+            return UNKNOWN
+        if name in ("builtins.bytes", "builtins.bytearray") and node.args:
+            v = self.fold(node.args[0], budget)
+            if isinstance(v, list) and all(isinstance(i, int) and 0 <= i < 256 for i in v):
+                return bytes(v)  # type: ignore[arg-type]
+            if isinstance(v, str) and len(node.args) > 1:
+                return v.encode("utf-8", "replace")
+            if isinstance(v, bytes):
+                return v
+            return UNKNOWN
+        if name == "builtins.str" and node.args:
+            v = self.fold(node.args[0], budget)
+            return v if isinstance(v, str) else UNKNOWN
+        if name in DECODER_NAMES and name != "marshal.loads" and node.args:
+            data = self.fold(node.args[0], budget)
+            extra: list[object] = [self.fold(a, budget) for a in node.args[1:]]
+            for kw in node.keywords:
+                if kw.arg == "encoding":
+                    extra.insert(0, self.fold(kw.value, budget))
+            if isinstance(data, (str, bytes)):
+                return _decode_bytes(name, data, extra)
+        return UNKNOWN
+
+    def _fold_iterable(self, node: ast.AST, budget: int) -> Value:
+        if isinstance(node, ast.Call):
+            callee = self.qualname(node.func)
+            # map(chr, [...]) / map(getattr(__builtins__, "chr"), [...])
+            if callee == "builtins.map" and len(node.args) == 2:
+                fn = self.qualname(node.args[0])
+                items = self.fold(node.args[1], budget)
+                if fn == "builtins.chr" and isinstance(items, list) and all(
+                        isinstance(i, int) and 0 <= i < 0x110000 for i in items):
+                    self.hit("obfuscated-names", node, "map(chr, [...])")
+                    return [chr(i) for i in items]  # type: ignore[arg-type]
+                return UNKNOWN
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1:
+            gen = node.generators[0]
+            items = self.fold(gen.iter, budget)
+            elt = node.elt
+            if isinstance(items, list) and isinstance(gen.target, ast.Name) and not gen.ifs \
+                    and isinstance(elt, ast.Call) and self.qualname(elt.func) == "builtins.chr":
+                arg = elt.args[0] if elt.args else None
+                if isinstance(arg, ast.Name) and arg.id == gen.target.id and all(
+                        isinstance(i, int) and 0 <= i < 0x110000 for i in items):
+                    self.hit("obfuscated-names", node, "chr() comprehension")
+                    return [chr(i) for i in items]  # type: ignore[arg-type]
+            return UNKNOWN
+        return self.fold(node, budget)
+
+    # -- taint of names (which decoders / network calls fed a variable) ---------
+
+    def sources_of(self, node: ast.AST, names: set[str] | None = None) -> set[str]:
+        """Which decoders / network reads feed an expression (through simple names)."""
+        names = set() if names is None else names
+        found: set[str] = set()
+        stack = [node]
+        seen = 0
+        while stack and seen < 2000:
+            seen += 1
+            cur = stack.pop()
+            if isinstance(cur, ast.Call):
+                q = self.qualname(cur.func)
+                if q is not None:
+                    sigs = call_signals(q)
+                    if "decode" in sigs or q in DECODER_NAMES:
+                        found.add("decode")
+                    if "network" in sigs:
+                        found.add("network")
+                if isinstance(cur.func, ast.Attribute) and cur.func.attr in (
+                        "decrypt", "decompress", "b64decode", "fromhex", "unhexlify"):
+                    found.add("decode")
+                if isinstance(cur.func, ast.Attribute) and cur.func.attr in ("read", "text",
+                                                                             "content"):
+                    found.add("read")
+            elif isinstance(cur, ast.Attribute) and cur.attr in ("text", "content"):
+                found.add("network-maybe")
+            elif isinstance(cur, ast.Name) and cur.id in self.assigned and cur.id not in names:
+                names.add(cur.id)
+                found |= self.sources_of(self.assigned[cur.id], names)
+            stack.extend(ast.iter_child_nodes(cur))
+        return found
+
+    # -- visiting --------------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.asname:
+                self.aliases[a.asname] = a.name
+            else:
+                top = a.name.split(".")[0]
+                self.aliases.setdefault(top, top)
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        mod = node.module or ""
+        for a in node.names:
+            if a.name == "*":
+                continue
+            self.aliases[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
+            if mod in ("builtins", "__builtin__") and a.name in ("exec", "eval", "compile",
+                                                                  "__import__", "getattr"):
+                self.hit("builtins-access", node, f"from {mod} import {a.name}")
+        self.generic_visit(node)
+
+    def _enter_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        qual = ".".join([*self.class_stack, node.name])
+        unit = self.unit_prefix + qual
+        self.defined.setdefault(node.name, unit)
+        if self.class_stack:
+            self.defined.setdefault(f"{self.class_stack[-1]}.{node.name}", unit)
+        for dec in node.decorator_list:
+            self.visit(dec)
+        self.unit_stack.append(unit)
+        saved_consts = dict(self.consts)
+        saved_assigned = dict(self.assigned)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.consts, self.assigned = saved_consts, saved_assigned
+        self.unit_stack.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._enter_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._enter_function(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = [self.qualname(b) or "" for b in node.bases]
+        if any(b.split(".")[-1] in _SETUP_HOOK_BASES for b in bases):
+            self.hook_units.add(self.unit_prefix + node.name)
+        self.class_stack.append(node.name)
+        for b in node.bases:
+            self.visit(b)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.class_stack.pop()
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+        value = self.fold(node.value)
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                if not isinstance(value, _Unknown):
+                    self.consts[target.id] = value
+                    self._note_constant(value, node)
+                else:
+                    self.consts.pop(target.id, None)
+                self.assigned[target.id] = node.value
+                # `x = __import__("os")` / `e = eval` make aliases
+                q = self.qualname(node.value)
+                if q is not None and (q == "builtins" or q.startswith((
+                        "builtins.", "os", "subprocess", "base64", "zlib", "marshal", "socket",
+                        "urllib", "requests"))):
+                    self.aliases[target.id] = q
+            elif isinstance(target, ast.Attribute) and target.attr == "daemon":
+                v = node.value
+                if isinstance(v, ast.Constant) and v.value is True:
+                    self.hit("daemon-thread", node, ".daemon = True")
+
+    def _note_constant(self, value: Value, node: ast.AST) -> None:
+        """A folded constant assigned to a name: look at it as a string."""
+        if isinstance(value, (str, bytes)) and not isinstance(node, ast.Constant):
+            self._string(value, node, folded=True)
+
+    def _visit_literal_container(self, node: ast.List | ast.Tuple | ast.Set) -> None:
+        # data tables (parser tables, unicode maps) are large: look at their strings only
+        if len(node.elts) > 16 and all(isinstance(e, ast.Constant) for e in node.elts):
+            for e in node.elts:
+                if isinstance(e, ast.Constant) and isinstance(e.value, (str, bytes)):
+                    self.visit_Constant(e)
+            return
+        self.generic_visit(node)
+
+    def visit_List(self, node: ast.List) -> None:
+        self._visit_literal_container(node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        self._visit_literal_container(node)
+
+    def visit_Set(self, node: ast.Set) -> None:
+        self._visit_literal_container(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        if len(node.values) > 16 and all(isinstance(e, ast.Constant) for e in node.values) \
+                and all(isinstance(k, ast.Constant) for k in node.keys):
+            for e in (*node.keys, *node.values):
+                if isinstance(e, ast.Constant) and isinstance(e.value, (str, bytes)):
+                    self.visit_Constant(e)
+            return
+        self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        # a bare string statement (a docstring) is never executed: skip it
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, (str, bytes)):
+            self._string(node.value, node, folded=False)
+
+    def _string(self, value: str | bytes, node: ast.AST, *, folded: bool) -> None:
+        text = _as_text(value)
+        if text is None or len(text) < 3:
+            return
+        if len(text) >= 2048 and _BLOB_RE.match(value if isinstance(value, bytes)
+                                                else text.encode("latin-1", "ignore")):
+            self.hit("large-blob", node, f"{len(text)}-character encoded literal")
+        for sig, ev in string_signals(text):
+            self.hit(sig, node, ev)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        folded = self.fold(node)
+        if isinstance(folded, str):
+            self._string(folded, node, folded=True)
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        # fold the outermost operation only: folding every level is quadratic
+        if not getattr(node, "_ws_folded", False):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.BinOp):
+                    sub._ws_folded = True  # type: ignore[attr-defined]
+            folded = self.fold(node)
+            if isinstance(folded, (str, bytes)):
+                self._string(folded, node, folded=True)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        q = self.qualname(node)
+        if q == "os.environ" and not isinstance(getattr(node, "_ws_parent", None),
+                                                (ast.Subscript, ast.Attribute)):
+            pass
+        if q is not None and q.startswith("builtins.") and q.split(".")[-1] in (
+                "exec", "eval", "compile") and not isinstance(node.value, ast.Name):
+            self.hit("builtins-access", node, q)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        q = self.qualname(node.value)
+        key = self.fold(node.slice)
+        if q == "os.environ" and isinstance(key, str):
+            for sig, ev in string_signals(key):
+                if sig == "secret-env":
+                    self.hit("env-secret-read", node, f"os.environ[{ev!r}]")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        q = self.qualname(node.func)
+        # call graph (for what runs at import time)
+        if isinstance(node.func, ast.Name):
+            self.calls_from.setdefault(self.unit, set()).add(node.func.id)
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            self.calls_from.setdefault(self.unit, set()).add(
+                f"{node.func.value.id}.{node.func.attr}")
+            if node.func.value.id == "self" and self.class_stack:
+                self.calls_from.setdefault(self.unit, set()).add(
+                    f"{self.class_stack[-1]}.{node.func.attr}")
+        for kw in node.keywords:
+            # Thread(target=f) / Process(target=f): f runs too
+            if kw.arg == "target" and isinstance(kw.value, ast.Name):
+                self.calls_from.setdefault(self.unit, set()).add(kw.value.id)
+            if kw.arg == "target" and isinstance(kw.value, ast.Attribute) and isinstance(
+                    kw.value.value, ast.Name) and kw.value.value.id == "self" and self.class_stack:
+                self.calls_from.setdefault(self.unit, set()).add(
+                    f"{self.class_stack[-1]}.{kw.value.attr}")
+        if q is not None:
+            self._call(node, q)
+        elif isinstance(node.func, ast.Attribute):
+            attr = node.func.attr
+            if attr == "decrypt":
+                self.hit("decode", node, ".decrypt(...)")
+            if attr in ("post", "put") and self._looks_like_http_client(node.func.value):
+                self.hit("net-send", node, f".{attr}(...)")
+                self.hit("network", node, f".{attr}(...)")
+            if attr in ("sendall", "send", "sendto"):
+                self.hit("net-send", node, f".{attr}(...)")
+        self.generic_visit(node)
+
+    @staticmethod
+    def _looks_like_http_client(node: ast.AST) -> bool:
+        text = ast.unparse(node) if isinstance(node, (ast.Name, ast.Attribute, ast.Call)) else ""
+        return bool(re.search(r"session|client|http|requests|s$", text, re.IGNORECASE))
+
+    def _call(self, node: ast.Call, q: str) -> None:
+        short = q if len(q) < 80 else q[:80]
+        for sig in call_signals(q):
+            self.hit(sig, node, short + "(...)")
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        if q in ("builtins.exec", "builtins.eval", "builtins.compile") or (q.endswith(
+                (".exec", ".eval")) and q.startswith("builtins")):
+            self._exec(node)
+        if q in ("builtins.open", "io.open", "codecs.open") and len(node.args) >= 2:
+            mode = self.fold(node.args[1])
+            if isinstance(mode, str) and any(c in mode for c in "wa"):
+                self.hit("writes-file", node, f"open(..., {mode!r})")
+        if q == "builtins.open" and "mode" in kw:
+            mode = self.fold(kw["mode"])
+            if isinstance(mode, str) and any(c in mode for c in "wa"):
+                self.hit("writes-file", node, f"open(..., mode={mode!r})")
+        if q.endswith((".write_bytes", ".write_text")):
+            self.hit("writes-file", node, q)
+        if q in ("threading.Thread", "multiprocessing.Process", "threading.Timer"):
+            d = kw.get("daemon")
+            if isinstance(d, ast.Constant) and d.value is True:
+                self.hit("daemon-thread", node, f"{q}(daemon=True)")
+        if q == "os.chmod" and len(node.args) >= 2:
+            mode = self.fold(node.args[1])
+            mode_text = ast.unparse(node.args[1])
+            if (isinstance(mode, int) and mode & 0o111) or "EXEC" in mode_text or \
+                    "S_IX" in mode_text:
+                self.hit("write-exec", node, f"os.chmod(..., {mode_text})")
+        if q == "os.fork":
+            self.hit("background", node, "os.fork()")
+        if q.startswith("subprocess.") or q in ("os.system", "os.popen") or q.startswith(
+                ("os.spawn", "os.exec", "asyncio.create_subprocess")):
+            self._spawn(node, q, kw)
+        if q in ("os.getenv", "os.environ.get") and node.args:
+            key = self.fold(node.args[0])
+            if isinstance(key, str) and any(s == "secret-env" for s, _ in string_signals(key)):
+                self.hit("env-secret-read", node, f"{q}({key!r})")
+        if not q.startswith(("subprocess.", "os.exec", "os.spawn", "asyncio.")):
+            values: list[ast.expr] = list(node.args)
+            values += [k.value for k in node.keywords if k.arg != "env"]
+            values += [v for d in values if isinstance(d, ast.Dict) for v in d.values]
+            if any(self.qualname(v) == "os.environ" for v in values):
+                self.hit("env-all", node, f"{q}(os.environ)")
+        if q in ("pip.main", "pip._internal.main", "pip._internal.cli.main.main"):
+            self.hit("pip-install", node, q)
+
+    def _spawn(self, node: ast.Call, q: str, kw: dict[str, ast.expr]) -> None:
+        for key in ("stdout", "stderr"):
+            v = kw.get(key)
+            if v is not None:
+                vq = self.qualname(v)
+                if vq in ("subprocess.DEVNULL",) or (
+                        isinstance(v, ast.Call) and self.qualname(v.func) == "builtins.open"
+                        and "devnull" in ast.unparse(v)):
+                    self.hit("silenced-output", node, f"{key}=DEVNULL")
+        cf = kw.get("creationflags")
+        if cf is not None and re.search(r"NO_WINDOW|DETACHED|0x08000000|134217728",
+                                        ast.unparse(cf)):
+            self.hit("silenced-output", node, "creationflags hide the window")
+        if kw.get("start_new_session") is not None:
+            self.hit("background", node, "start_new_session")
+        args = node.args[0] if node.args else kw.get("args")
+        if args is None:
+            return
+        folded = self.fold(args)
+        text = ""
+        if isinstance(folded, str):
+            text = folded
+        elif isinstance(folded, list):
+            text = " ".join(str(x) for x in folded if isinstance(x, (str, int)))
+        if text:
+            self._string(text, node, folded=True)
+            if re.search(r"\bpip3?\b.*\binstall\b", text):
+                self.hit("pip-install", node, text[:100])
+            if re.search(r"\b(?:node|bun|deno)\b", text):
+                self.hit("js-runtime", node, text[:100])
+        if isinstance(args, (ast.List, ast.Tuple)) and args.elts:
+            first = self.qualname(args.elts[0])
+            first_val = self.fold(args.elts[0])
+            if first == "sys.executable" or (isinstance(first_val, str) and re.match(
+                    r"^(?:python[\d.]*|pythonw)(?:\.exe)?$", first_val)):
+                self.hit("spawn-python", node, "child process runs python")
+                rest = " ".join(ast.unparse(e) for e in args.elts[1:])
+                if "__file__" in rest or "dirname" in rest or ".py" in rest:
+                    self.hit("spawn-bundled", node, rest[:120])
+            if isinstance(first_val, str) and re.match(r"^(?:node|bun|deno)(?:\.exe)?$",
+                                                       first_val):
+                self.hit("js-runtime", node, f"{first_val} ...")
+        unparsed = ast.unparse(args) if len(ast.unparse(args)) < 2000 else ""
+        if "__file__" in unparsed:
+            self.hit("spawn-bundled", node, unparsed[:120])
+        if re.search(r"tmp|temp|download|appdata", unparsed, re.IGNORECASE):
+            self.hit("write-exec", node, unparsed[:120])
+
+    def _exec(self, node: ast.Call) -> None:
+        if not node.args:
+            return
+        arg = node.args[0]
+        if isinstance(arg, ast.Call) and self.qualname(arg.func) == "builtins.compile" \
+                and arg.args:
+            arg = arg.args[0]
+        value = self.fold(arg)
+        srcs = self.sources_of(arg)
+        text = _as_text(value) if not isinstance(value, _Unknown) else None
+        decoders = self._decoder_depth(arg)
+        if decoders >= 2:
+            self.hit("nested-decode", node, f"{decoders} nested decoders")
+        if text is not None:
+            if decoders or not isinstance(arg, ast.Constant):
+                self.hit("exec-decoded", node, f"exec of a decoded payload ({len(text)} chars)")
+            elif len(text) > 40:
+                self.hit("exec-literal", node, f"exec of a {len(text)}-character literal")
+            if self.depth < MAX_DEPTH and len(text) <= MAX_FOLD:
+                self.analyse_source(text, self.depth + 1, node.lineno - 1 + self.line_offset,
+                                    self.unit, self.result)
+            return
+        if "decode" in srcs or decoders:
+            self.hit("exec-decoded", node, "exec of decoded / decrypted data")
+        elif "network" in srcs or "network-maybe" in srcs:
+            self.hit("exec-remote", node, "exec of data fetched over the network")
+        elif not isinstance(arg, ast.Constant):
+            self.hit("exec-dynamic", node, "exec of a computed value")
+
+    def _decoder_depth(self, node: ast.AST) -> int:
+        depth = 0
+        cur: ast.AST | None = node
+        while isinstance(cur, ast.Call) and depth < 100:
+            q = self.qualname(cur.func)
+            attr = cur.func.attr if isinstance(cur.func, ast.Attribute) else ""
+            if (q is not None and q in DECODER_NAMES) or attr in ("decrypt", "decompress",
+                                                                   "b64decode"):
+                depth += 1
+                cur = cur.args[0] if cur.args else None
+            elif attr in ("decode", "encode") or (q or "").startswith("builtins."):
+                cur = cur.func.value if isinstance(cur.func, ast.Attribute) and attr in (
+                    "decode", "encode") else (cur.args[0] if cur.args else None)
+            else:
+                break
+        return depth
+
+    # -- after the walk ----------------------------------------------------------
+
+    def import_time_units(self, setup_like: bool) -> set[str]:
+        """Units reachable from module-level code (and, in setup.py, from install hooks)."""
+        start = {self.unit_stack[0]}
+        if setup_like:
+            start |= {u for u in self.defined.values()
+                      if any(u.startswith(h + ".") for h in self.hook_units)}
+        seen = set(start)
+        todo = list(start)
+        while todo:
+            unit = todo.pop()
+            for callee in self.calls_from.get(unit, ()):
+                target = self.defined.get(callee) or self.defined.get(
+                    f"{callee}.__init__") or self.defined.get(f"{callee}.run")
+                if target is not None and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+
+def _int_op(op: ast.operator, a: int, b: int) -> int:
+    if isinstance(op, ast.Sub):
+        return a - b
+    if isinstance(op, ast.Mult):
+        return a * b
+    if isinstance(op, ast.LShift) and b < 64:
+        return a << b
+    if isinstance(op, ast.RShift):
+        return a >> b
+    if isinstance(op, ast.BitOr):
+        return a | b
+    if isinstance(op, ast.BitAnd):
+        return a & b
+    if isinstance(op, ast.BitXor):
+        return a ^ b
+    if isinstance(op, ast.FloorDiv):
+        return a // b
+    if isinstance(op, ast.Mod):
+        return a % b
+    if isinstance(op, ast.Add):
+        return a + b
+    raise ValueError("unsupported")
+
+
+CAPABILITY_TOKENS = (
+    b"exec", b"eval", b"compile", b"__import__", b"__builtins__", b"builtins", b"import_module",
+    b"marshal", b"subprocess", b"system", b"popen", b"Popen", b"spawn", b"startfile", b"pty",
+    b"requests", b"urlopen", b"urlretrieve", b"urllib", b"http.client", b"httplib", b"httpx",
+    b"aiohttp", b"socket", b"pycurl", b"ftplib", b"smtplib", b"telnetlib", b"paramiko", b"dns",
+    b"ctypes", b"winreg", b"CryptUnprotectData", b"pip.main", b"pip._internal", b"webhook",
+    b"telegram", b"crontab", b"systemd", b"LaunchAgents", b"CurrentVersion", b"schtasks",
+    b".bashrc", b"autostart", b"getattr",
+)
+_AMBIGUOUS = {b"exec": rb"(?<![.\w])exec(?:file|[lv]p?e?)?\b",
+              b"eval": rb"(?<![.\w])eval\s*\(",
+              b"compile": rb"(?<![.\w])compile\s*\(", b"system": rb"\bsystem\b",
+              b"pty": rb"\bpty\b",
+              b"getattr": rb"getattr\s*\(\s*(?:os|subprocess|builtins|__builtins__|socket|base64"
+                          rb"|zlib|marshal|importlib|__import__\([^)]*\))\s*,",
+              b"dns": rb"\bdns\b", b"spawn": rb"\bspawn[lv]|\.spawn\("}
+_AMBIGUOUS_RE = {k: re.compile(v) for k, v in _AMBIGUOUS.items()}
+"""Source without any of these tokens cannot produce a signal that a rule needs (every
+python-ast rule requires a capability: exec, a process, the network, native calls,
+or an autostart location), so it is not parsed at all: a large speed-up on big wheels.
+Substring tests run at memchr speed; the few tokens that are also common words are
+confirmed with a regex only when the substring is present."""
+
+
+def may_have_capability(source: bytes) -> bool:
+    """True when the source mentions anything a python-ast rule could need."""
+    for token in CAPABILITY_TOKENS:
+        if token in source:
+            rx = _AMBIGUOUS_RE.get(token)
+            if rx is None or rx.search(source) is not None:
+                return True
+    return False
+
+
+def parses(source: bytes | str) -> bool:
+    """Whether Python source parses at all (Python 2 code does not)."""
+    try:
+        _parse(source.decode("utf-8", "replace") if isinstance(source, bytes) else source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _parse(source: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
+def analyse(source: str | bytes, *, setup_like: bool = False) -> Analysis:
+    """Analyse one Python file. Source that does not parse gives `parsed=False`, no hits.
+
+    `setup_like`: the file runs at install time (setup.py, a build hook), so functions
+    that install-command classes define count as running, like module-level code.
+    """
+    result = Analysis()
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", "replace")
+    if len(source) > MAX_SOURCE:
+        result.parsed = False
+        result.error = "too large to parse"
+        return result
+    nested: dict[str, set[str]] = {}
+
+    def analyse_source(text: str, depth: int, line_offset: int, unit: str,
+                       into: Analysis) -> None:
+        try:
+            tree = _parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return
+        visitor = _Analyzer(into, depth, line_offset, unit + ">", analyse_source)
+        visitor.unit_stack = [unit]
+        visitor.hit("decoded-source", None, f"payload decoded at depth {depth}")
+        try:
+            visitor.visit(tree)
+        except RecursionError:
+            into.error = "too deeply nested"
+        # what the decoded module-level code calls runs wherever the exec ran
+        nested.setdefault(unit, set()).update(visitor.import_time_units(False))
+
+    try:
+        tree = _parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+        result.parsed = False
+        result.error = f"does not parse: {type(err).__name__}"
+        return result
+    visitor = _Analyzer(result, 0, 0, "", analyse_source)
+    try:
+        visitor.visit(tree)
+    except RecursionError:
+        result.error = "too deeply nested"
+    units = visitor.import_time_units(setup_like)
+    todo = list(units)
+    while todo:
+        for extra in nested.get(todo.pop(), ()):
+            if extra not in units:
+                units.add(extra)
+                todo.append(extra)
+    result.import_time_units = units
+    return result
+
+
+def iter_strings(tree: ast.AST) -> Iterable[str]:
+    """Every string constant of a tree (for text rules that want only literals)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
