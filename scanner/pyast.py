@@ -596,7 +596,8 @@ class _Analyzer(ast.NodeVisitor):
                     isinstance(i, bytes) for i in items):
                 return sep.join(items)  # type: ignore[arg-type]
             return UNKNOWN
-        if isinstance(func, ast.Attribute) and func.attr in ("decode", "encode"):
+        if isinstance(func, ast.Attribute) and func.attr in ("decode", "encode") and \
+                self.qualname(func) not in DECODER_NAMES and self.qualname(func) != "codecs.encode":
             base = self.fold(func.value, budget)
             enc = self.fold(node.args[0], budget) if node.args else "utf-8"
             if func.attr == "decode" and isinstance(base, bytes):

@@ -33,7 +33,7 @@ TAXONOMY_RE = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+){2,}$")
 
 When = Literal["install", "import", "install-or-import", "anywhere"]
 Together = Literal["unit", "file"]
-DistKind = Literal["wheel", "sdist", "installed", "any"]
+DistKind = Literal["wheel", "sdist", "installed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,8 @@ class PythonAstMatcher:
     """unit: all signals inside one function (or the module body); file: anywhere in scope."""
     path_include: tuple[str, ...] = ()
     path_exclude: tuple[str, ...] = ()
-    dist: DistKind = "any"
+    dist: tuple[DistKind, ...] = ()
+    """The kinds of distribution the rule looks at (empty: all)."""
     kind: Literal["python-ast"] = "python-ast"
 
 
@@ -71,7 +72,8 @@ class RegexMatcher:
     """Substrings of which one must occur before the regex runs (a fast pre-filter;
     compared case-insensitively when `ignore_case`)."""
     max_size: int = 2 << 20
-    dist: DistKind = "any"
+    dist: tuple[DistKind, ...] = ()
+    """The kinds of distribution the rule looks at (empty: all)."""
     kind: Literal["regex"] = "regex"
 
     @property
@@ -94,7 +96,8 @@ class FileLayoutMatcher:
     layout: Layout
     any: tuple[str, ...] = ()
     """For pth-exec: signals of the executed line, at least one of which must be present."""
-    dist: DistKind = "any"
+    dist: tuple[DistKind, ...] = ()
+    """The kinds of distribution the rule looks at (empty: all)."""
     kind: Literal["file-layout"] = "file-layout"
 
 
@@ -109,7 +112,8 @@ class BinaryMatcher:
     formats: tuple[BinaryFormat, ...]
     where: BinaryWhere
     path_exclude: tuple[str, ...] = ()
-    dist: DistKind = "any"
+    dist: tuple[DistKind, ...] = ()
+    """The kinds of distribution the rule looks at (empty: all)."""
     kind: Literal["binary"] = "binary"
 
 
@@ -122,7 +126,8 @@ class MetadataMatcher:
 
     check: MetadataCheck
     names: tuple[str, ...] = ()
-    dist: DistKind = "any"
+    dist: tuple[DistKind, ...] = ()
+    """The kinds of distribution the rule looks at (empty: all)."""
     kind: Literal["metadata"] = "metadata"
 
 
@@ -226,8 +231,9 @@ def parse_matcher(raw: object, where: str) -> Matcher:
     if unknown:
         raise RuleError(f"unknown field(s) for a {kind} matcher: {', '.join(unknown)}",
                         path=where)
-    dist = _choice(raw.get("dist", "any"), "matcher.dist", ("wheel", "sdist", "installed", "any"),
-                   where)
+    dist = _str_tuple(raw.get("dist"), "matcher.dist", where)
+    for kind_name in dist:
+        _choice(kind_name, "matcher.dist", ("wheel", "sdist", "installed"), where)
     if cls is PythonAstMatcher:
         all_ = _signals(raw.get("all"), "all", where)
         any_ = _signals(raw.get("any"), "any", where)

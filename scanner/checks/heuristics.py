@@ -361,8 +361,8 @@ class Match:
     evidence: str
 
 
-def _dist_ok(dist: str, view: DistView) -> bool:
-    return dist == "any" or dist == view.kind
+def _dist_ok(dist: tuple[str, ...], view: DistView) -> bool:
+    return not dist or view.kind in dist
 
 
 def match_python(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
