@@ -6,7 +6,7 @@ regex that does not compile, a rule without a matching and a non-matching exampl
 each is a RuleError naming the file. Rules are found in a source checkout
 (`<repo>/rules`) and inside the installed wheel (`scanner/_rules`).
 
-`python -m scanner.rules --markdown` prints RULES.md.
+`scripts/gen_rules_md.py` writes RULES.md from `render_markdown(load_rules())`.
 """
 
 from __future__ import annotations
@@ -480,23 +480,3 @@ def render_markdown(rules: Iterable[Rule]) -> str:
         if r.references:
             lines += ["", "References:", *[f"- {ref}" for ref in r.references]]
     return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m scanner.rules --markdown`: print RULES.md; otherwise validate and list."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        rules = load_rules()
-    except RuleError as err:
-        print(err.diagnostics(), file=sys.stderr)
-        return 3
-    if "--markdown" in args:
-        sys.stdout.write(render_markdown(rules))
-    else:
-        for r in rules:
-            print(f"{r.id}\t{r.severity.label}\t{r.title}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""RULES.md is generated from rules/ and must be current; the rules CLI prints the catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from scanner.cli_rules import rules
+from scanner.rules import load_rules, render_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_rules_md_is_up_to_date() -> None:
+    expected = render_markdown(load_rules(REPO / "rules"))
+    actual = (REPO / "RULES.md").read_text(encoding="utf-8")
+    assert actual == expected, "run: python scripts/gen_rules_md.py"
+
+
+def test_rules_list_prints_every_rule() -> None:
+    result = CliRunner().invoke(rules, ["list"])
+    assert result.exit_code == 0
+    for rule in load_rules(REPO / "rules"):
+        assert rule.id in result.output
+
+
+def test_rules_show_prints_rule_and_examples() -> None:
+    result = CliRunner().invoke(rules, ["show", "ws-pth-001"])
+    assert result.exit_code == 0
+    assert "WS-PTH-001" in result.output
+    assert "critical" in result.output
+    assert "expect match" in result.output and "expect no-match" in result.output
+
+
+def test_rules_show_unknown_id_is_a_usage_error() -> None:
+    result = CliRunner().invoke(rules, ["show", "WS-NOPE-999"])
+    assert result.exit_code == 2
