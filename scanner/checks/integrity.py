@@ -66,9 +66,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import requests
 from packaging.markers import InvalidMarker, Marker, default_environment
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, parse_tag
@@ -98,6 +98,9 @@ from scanner.models import (
 )
 from scanner.options import ScanOptions
 from scanner.sources.environment import environment_prefix, parse_record
+
+if TYPE_CHECKING:
+    import requests  # imported where used: only online runs pay for it
 
 CODE_SUFFIXES = frozenset({".py", ".pyc", ".pyo", ".pyw", ".pth", ".so", ".pyd", ".dylib",
                            ".dll"})
@@ -576,6 +579,8 @@ class _Run:
         indexes = {lf.path: lf.indexes for lf in self.inventory.lockfiles}
         store = (self.options.cache_dir or default_cache_dir()) / "wheels"
         fetched: list[_Artifact] = []
+        import requests
+
         with requests.Session() as session:
             session.headers["User-Agent"] = USER_AGENT
             for state in self.env_states:
@@ -610,6 +615,8 @@ class _Run:
         except OSError:
             return None
         digest_obj = hashlib.sha256()
+        import requests
+
         try:
             with os.fdopen(fd, "wb") as fh, session.get(url, stream=True,
                                                          timeout=_DOWNLOAD_TIMEOUT_S) as resp:
@@ -871,6 +878,8 @@ def _locked_wheel_sources(session: requests.Session, pkg: LockedPackage,
     if out or not pinned:
         return out
     # The lock names no URL (requirements files): ask the index (PEP 691 JSON).
+    import requests
+
     page = index.rstrip("/") + f"/{pkg.name}/"
     try:
         resp = session.get(page, timeout=_DOWNLOAD_TIMEOUT_S,
