@@ -17,6 +17,7 @@ import _compat_pickle
 import contextlib
 import io
 import pickletools
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -714,7 +715,11 @@ def scan_pickle(stream: BinaryIO, *, limit: int | None = None, max_literal: int 
     go (decompressed streams). Never raises for a malformed pickle: see `PickleScan.error`.
     """
     reader = _Reader(stream, limit, max_literal)
-    return _walk(_Walker(reader, depth))
+    with warnings.catch_warnings():
+        # genops decodes protocol-0 strings with escape_decode, which warns on bad escapes
+        # ('\c'): hostile input must not print warnings (or raise them under -W error).
+        warnings.simplefilter("ignore")
+        return _walk(_Walker(reader, depth))
 
 
 def scan_pickle_bytes(data: bytes) -> PickleScan:

@@ -48,3 +48,10 @@ def test_hostile_joblib_dtype_digits() -> None:
                        + kit.NEWOBJ + state + kit.BUILD, 4)
     scan = scan_pickle_bytes(data)
     assert scan.broken
+
+
+def test_bad_escapes_in_protocol0_strings_do_not_warn() -> None:
+    # escape_decode warns on '\c'; pytest turns warnings into errors here, so this fails loudly
+    # if the walker ever lets one through.
+    scan = scan_pickle_bytes(b"(S'a\\c'\np0\n.")
+    assert scan.opcodes >= 2
