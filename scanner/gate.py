@@ -9,6 +9,7 @@ launchers (a Lightning callback, a training script) all go through here.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -24,8 +25,11 @@ from scanner.sources.discover import collect, unverifiable
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
 CHECKS: dict[str, str] = {
     "advisories": "scanner.checks.advisories:check_advisories",
+    "heuristics": "scanner.checks.heuristics:check_heuristics",
+    "integrity": "scanner.checks.integrity:check_integrity",
     "lock": "scanner.checks.lock_hygiene:check_lock_hygiene",
     "metadata": "scanner.checks.metadata:check_metadata",
+    "models": "scanner.checks.model_files:check_model_files",
     "provenance": "scanner.checks.provenance:check_provenance",
 }
 
@@ -111,7 +115,10 @@ def check(
     overridden: Collection[str] = (),
     today: date | None = None,
 ) -> Report:
-    """Scan the targets (default: the current directory) and return the Report.
+    """Scan the targets and return the Report.
+
+    With no targets, environments or interpreters, the current directory and the
+    running interpreter's environment are scanned.
 
     The project's config (`wormsign.toml` or `[tool.wormsign]`, searched upward from
     the first target, or `config_path`) fills in every option except those named in
@@ -119,6 +126,10 @@ def check(
     """
     options = options or ScanOptions()
     paths = [Path(t) for t in targets] or [Path.cwd()]
+    if not targets and not env_paths and not pythons:
+        # No target: the current project and the environment of the running interpreter
+        # (learnt by starting it isolated, like any other --python).
+        pythons = [sys.executable]
     config = load_config(_config_start(paths), Path(config_path) if config_path else None)
     options = apply_config(options, config, overridden)
     if "provenance" in options.extra:
