@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ class SafeArchive:
         self._members: dict[str, Member] = {}
         self._zip_infos: dict[str, zipfile.ZipInfo] = {}
         self._tar_infos: dict[str, tarfile.TarInfo] = {}
+        self._folded: dict[str, str] = {}
+        self.name_collisions: list[tuple[str, str]] = []
+        """Pairs of member names that are equal after case folding and NFC normalisation."""
         kind = archive_kind(path)
         try:
             if kind == "zip":
@@ -113,6 +117,13 @@ class SafeArchive:
         if member.name in self._members and member.kind != "dir":
             raise ArchiveError(f"member {member.name!r} appears twice (after normalisation)")
         self._members[member.name] = member
+        # Names that differ only in case or Unicode form are one file on macOS and Windows:
+        # an installer there keeps whichever comes last. Not refused (old packages ship
+        # `ConfigParser` beside `configparser`), but recorded for the checks to report.
+        folded = unicodedata.normalize("NFC", member.name).casefold()
+        first = self._folded.setdefault(folded, member.name)
+        if first != member.name:
+            self.name_collisions.append((first, member.name))
 
     def _open_zip(self) -> None:
         zf = zipfile.ZipFile(self.path)
@@ -142,6 +153,12 @@ class SafeArchive:
                 raise ArchiveError("total uncompressed size over the limit (zip bomb?)")
             self._add(Member(name=name, size=info.file_size, kind=kind))
             self._zip_infos[name] = info
+        # Members under ratio_floor are never refused one by one, so a bomb made of many
+        # small, highly compressible members is judged on the archive as a whole.
+        compressed = self.path.stat().st_size
+        if total > self.limits.ratio_floor and total > compressed * self.limits.max_ratio:
+            raise ArchiveError(f"{total} bytes uncompressed from {compressed}: a compression "
+                               f"ratio over {self.limits.max_ratio:.0f}:1 (zip bomb?)")
 
     def _open_tar(self) -> None:
         compressed = self.path.stat().st_size
