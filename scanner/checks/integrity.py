@@ -43,6 +43,9 @@ Rule ids (stable; ignores name them):
 - WS-INT-011 (high) a file or directory that cannot be verified: unreadable, a
   symbolic link where RECORD lists a file, not a regular file, a directory that
   cannot be listed.
+- WS-INT-012 an sdist member that is a link or device (high; critical for a link
+  pointing outside the archive), two sdist members whose names differ only in case
+  or Unicode form (medium; for wheels the same is WS-INT-005, medium).
 
 Directories a distribution without a RECORD claims (egg-info `top_level.txt`) are
 not searched for injected files, even when they are shared with other
@@ -180,6 +183,8 @@ class _Run:
         for dist_file in self.inventory.distribution_files:
             if dist_file.kind == "wheel":
                 self.findings.extend(check_wheel_record(dist_file.path))
+            else:
+                self.findings.extend(check_sdist_members(dist_file.path))
         if self.inventory.lockfiles:
             artifacts = self._artifacts_at_hand()
             self._check_lock_hashes(artifacts)
@@ -927,6 +932,7 @@ def check_wheel_record(wheel: Path) -> Iterator[Finding]:
     new = partial(Finding, package=name, version=version)
     with SafeArchive(wheel) as archive:
         members = archive.members()
+        yield from _collision_findings(archive, wheel, "WS-INT-005", new)
         expected_dir = None
         if name and version:
             matching = [m.name.split("/", 1)[0] for m in members
@@ -986,6 +992,43 @@ def check_wheel_record(wheel: Path) -> Iterator[Finding]:
                               message="RECORD lists a member the wheel does not contain.")
 
 
+# -- an sdist's members -----------------------------------------------------------------
+
+
+def check_sdist_members(sdist: Path) -> Iterator[Finding]:
+    """WS-INT-012: links, devices and colliding names inside an sdist.
+
+    Nothing in a source tree needs a device node, and a link that points outside the
+    tree (absolute, or up through `..`) reaches into the machine that builds it.
+    """
+    name, version, _kind = _parse_artifact_name(sdist.name)
+    new = partial(Finding, package=name, version=version)
+    with SafeArchive(sdist) as archive:
+        yield from _collision_findings(archive, sdist, "WS-INT-012", new)
+        for member in archive.members():
+            if member.kind in ("file", "dir"):
+                continue
+            where = f"{sdist}!{member.name}"
+            target = member.link_target or ""
+            base = posixpath.dirname(member.name) if member.kind == "symlink" else ""
+            escapes = target.startswith("/") or posixpath.normpath(
+                posixpath.join(base, target)).startswith("..")
+            what = "a device or special file" if member.kind == "other" else (
+                f"a {member.kind} to {target!r}" + (", outside the archive" if escapes else ""))
+            yield new(rule_id="WS-INT-012",
+                      severity=Severity.CRITICAL if escapes else Severity.HIGH, path=where,
+                      message=f"Sdist member is {what}.")
+
+
+def _collision_findings(archive: SafeArchive, path: Path, rule_id: str,
+                        new: partial[Finding]) -> Iterator[Finding]:
+    for first, second in archive.name_collisions[:_MAX_EXAMPLES]:
+        yield new(rule_id=rule_id, severity=Severity.MEDIUM, path=f"{path}!{second}",
+                  message="Two members differ only in case or Unicode form; on macOS and "
+                          "Windows one overwrites the other when installed.",
+                  evidence=f"{first!r} and {second!r}")
+
+
 def count_hashable(inventory: Inventory) -> int:
     """How many installed files RECORD gives a hash or size for (an upper bound of the work)."""
     return sum(
@@ -997,6 +1040,7 @@ def count_hashable(inventory: Inventory) -> int:
 __all__ = [
     "IntegrityResult",
     "check_integrity",
+    "check_sdist_members",
     "check_wheel_record",
     "count_hashable",
     "run_integrity",
