@@ -196,8 +196,16 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                        r"|pastebin\.com/raw|paste\.ee/r|hastebin|ghostbin|rentry\.co"
                        r"|\bngrok\b|serveo\.net|localhost\.run|trycloudflare\.com"
                        r"|\bbin\.webhook|eo[a-z0-9]{10,}\.m\.pipedream|pythonanywhere\.com/"
-                       r"|herokuapp\.com/|\.repl\.co\b|glitch\.me"),
-    ("exfil-endpoint", r"^https?://(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
+                       r"|herokuapp\.com/|\.repl\.co\b|glitch\.me|mockapi\.io|oastify\.com"
+                       r"|\.free\.beeceptor|requestinspector|hookdeck\.com|\.ngrok\.|bit\.ly/"),
+    ("payload-host", r"cdn\.discordapp\.com/attachments|media\.discordapp\.net/attachments"
+                     r"|dropbox\.com/s/|dl\.dropboxusercontent|mediafire\.com/|anonfiles"
+                     r"|transfer\.sh|gofile\.io|catbox\.moe|filebin\.net|pastebin\.com/raw"
+                     r"|paste\.ee/r|rentry\.co/\w+/raw|\.onion\b|bitbucket\.org/[^/]+/[^/]+/downloads"
+                     r"|github\.com/[^/]+/[^/]+/releases/download/[^\"']*\.(?:exe|scr|zip|bin)"
+                     r"|/raw/[^\"']*\.(?:exe|scr|ps1|bat|vbs)\b"),
+    ("exfil-endpoint", r"^https?://(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
+                       r"(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
     ("ip-literal", r"^(?:\d{1,3}\.){3}\d{1,3}$"),
     ("ioc", r"h4ck\.cfd|wheezy\.io|models\.litellm\.cloud|checkmarx\.zone|consrensys\.com"
             r"|esquelesquad|shai-?hulud|sha1-?hulud|sha1hulud|tpcp\.tar\.gz"),
@@ -212,7 +220,7 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                         r"|Local Storage[/\\]+leveldb|CryptUnprotectData|os_crypt"
                         r"|[/\\]User Data[/\\]|Mozilla[/\\]+Firefox[/\\]+Profiles|logins\.json"
                         r"|key[34]\.db"),
-    ("wallet", r"Exodus|Electrum|atomic[/\\]Local Storage|Ethereum[/\\]keystore|wallet\.dat"
+    ("wallet", r"seed[ _-]?phrase|Exodus|Electrum|atomic[/\\]Local Storage|Ethereum[/\\]keystore|wallet\.dat"
                r"|nkbihfbeogaeaoehlefnkodbefgpgknn|Metamask|Coinomi|Guarda|Armory|Jaxx"),
     ("discord-token", r"discord(?:canary|ptb)?[/\\]|dQw4w9WgXcQ|mfa\\?\.[\w-]{10,}"
                       r"|\[\\w-\]\{24\}|discord\.com/api/v\d+/users/@me"),
@@ -223,8 +231,9 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                    r"|ACTIONS_ID_TOKEN_REQUEST_TOKEN|CI_JOB_TOKEN)$"),
     # what a dropper runs
     ("shell-download", r"(?:curl|wget)\b[^|;&]*(?:\|\s*(?:ba|z|da)?sh\b|-o\s|-O\b|--output)"
-                       r"|Invoke-WebRequest|\biwr\b|Invoke-Expression|\biex\b"
-                       r"|DownloadString|DownloadFile|Net\.WebClient|Start-BitsTransfer"
+                       r"|Invoke-WebRequest|\biwr\s+-?\w*\s*['\"]?https?:|Invoke-Expression"
+                       r"|\biex\s*\(|\|\s*iex\b|\.DownloadString\(|\.DownloadFile\(|Net\.WebClient"
+                       r"|Start-BitsTransfer"
                        r"|certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|mshta\s+http"
                        r"|-EncodedCommand|powershell(?:\.exe)?\s+-e(?:nc?)?\s|FromBase64String"
                        r"|\b(?:wget|curl)(?:\.exe)?\s+(?:-{1,2}[\w-]+(?:[= ]\S+)?\s+)*['\"]?https?://"),
@@ -232,6 +241,8 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                       r"|\bstart\s+/b\b|pythonw(?:\.exe)?\b|CREATE_NO_WINDOW|DETACHED_PROCESS"),
     ("exe-drop", r"\.(?:exe|scr|bat|vbs|ps1|dll|hta)$|%TEMP%|\\AppData\\|AppData[/\\]+Roaming"
                  r"|^/tmp/[\w.-]+$|Start Menu[/\\]+Programs[/\\]+Startup"),
+    ("user-profile", r"^(?:APPDATA|LOCALAPPDATA|USERPROFILE|HOMEPATH)$|[/\\]Desktop\b|Start Menu"
+                     r"|Quick Launch|[/\\]Extensions?[/\\]|background\.js|%APPDATA%|%USERPROFILE%"),
     ("persistence", r"CurrentVersion\\+Run|LaunchAgents|\.config/systemd/user|crontab\s"
                     r"|/etc/cron|\.bashrc|\.zshrc|\.profile\b|schtasks|Startup[/\\]"
                     r"|autostart|sysmon\.(?:py|service)"),
@@ -412,6 +423,13 @@ _SETUP_HOOK_BASES = ("install", "develop", "egg_info", "build_py", "build_ext", 
                      "Command")
 
 
+_BUILTIN_FUNCTIONS = frozenset({
+    "abs", "all", "any", "ascii", "bin", "callable", "chr", "compile", "delattr", "dir",
+    "divmod", "eval", "exec", "format", "getattr", "globals", "hasattr", "hash", "hex", "id",
+    "input", "isinstance", "issubclass", "iter", "len", "locals", "max", "min", "next", "oct",
+    "open", "ord", "pow", "print", "repr", "round", "setattr", "sorted", "sum", "vars",
+    "__import__", "breakpoint", "aiter", "anext",
+})
 _VISITORS: dict[type, Callable[[_Analyzer, ast.AST], None]] = {}
 
 
@@ -534,6 +552,14 @@ class _Analyzer(ast.NodeVisitor):
             return UNKNOWN
         if isinstance(node, ast.Name):
             return self.consts.get(node.id, UNKNOWN)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd,
+                                                                  ast.Invert)):
+            operand = self.fold(node.operand, budget - 1)
+            if isinstance(operand, int):
+                if isinstance(node.op, ast.USub):
+                    return -operand
+                return operand if isinstance(node.op, ast.UAdd) else ~operand
+            return UNKNOWN
         if isinstance(node, ast.JoinedStr):
             parts = []
             for piece in node.values:
@@ -578,6 +604,10 @@ class _Analyzer(ast.NodeVisitor):
                 st = self.fold(sl.step) if sl.step else None
                 if all(x is None or isinstance(x, int) for x in (lo, hi, st)) and st != 0:
                     return base[slice(lo, hi, st)]  # type: ignore[arg-type]
+            if isinstance(base, (str, list)) and not isinstance(node.slice, ast.Slice):
+                index = self.fold(node.slice, budget - 1)
+                if isinstance(index, int) and -len(base) <= index < len(base):
+                    return base[index]  # type: ignore[return-value]
             return UNKNOWN
         if isinstance(node, ast.Call):
             return self.fold_call(node, budget - 1)
@@ -618,6 +648,17 @@ class _Analyzer(ast.NodeVisitor):
                     return getattr(base, func.attr)(*args)  # type: ignore[no-any-return]
                 except (TypeError, ValueError):
                     return UNKNOWN
+            return UNKNOWN
+        if isinstance(func, ast.Attribute) and func.attr in ("__str__", "__repr__") \
+                and not node.args and isinstance(func.value, ast.Name):
+            # `oct.__str__()[-3]`: builtins spelled out to build names character by character
+            builtin = func.value.id
+            if builtin in ("copyright", "credits", "license"):
+                return {"copyright": "Copyright (c) 2001-2023 Python Software Foundation.",
+                        "credits": "    Thanks to CWI, CNRI, BeOpen.com, Zope Corporation",
+                        "license": "Type license() to see the full license text"}[builtin]
+            if builtin in _BUILTIN_FUNCTIONS and builtin not in self.aliases:
+                return f"<built-in function {builtin}>"
             return UNKNOWN
         name = self.qualname(func)
         if name is None:
@@ -1003,11 +1044,38 @@ class _Analyzer(ast.NodeVisitor):
             if isinstance(first_val, str) and re.match(r"^(?:node|bun|deno)(?:\.exe)?$",
                                                        first_val):
                 self.hit("js-runtime", node, f"{first_val} ...")
-        unparsed = ast.unparse(args) if len(ast.unparse(args)) < 2000 else ""
+        if isinstance(folded, list):
+            # `python -c "<code>"`: the code is Python, analyse it where the call is
+            items = [x for x in folded if isinstance(x, str)]
+            for i, item in enumerate(items[:-1]):
+                if item == "-c" and self.depth < MAX_DEPTH:
+                    self.analyse_source(items[i + 1], self.depth + 1,
+                                        node.lineno - 1 + self.line_offset, self.unit,
+                                        self.result)
+        elif isinstance(folded, str):
+            m = re.search(r"python[\d.]*(?:\.exe)?\s+-c\s+([\"'])(.+)\1", folded, re.S)
+            if m and self.depth < MAX_DEPTH:
+                self.analyse_source(m.group(2), self.depth + 1,
+                                    node.lineno - 1 + self.line_offset, self.unit, self.result)
+        unparsed = self._arg_text(args)
         if "__file__" in unparsed:
             self.hit("spawn-bundled", node, unparsed[:120])
-        if re.search(r"tmp|temp|download|appdata", unparsed, re.IGNORECASE):
+        if re.search(r"tmp|temp|download|appdata|\.exe\b", unparsed, re.IGNORECASE):
             self.hit("write-exec", node, unparsed[:120])
+
+    def _arg_text(self, node: ast.AST) -> str:
+        """Source of an argument, with simple names replaced by what they were assigned."""
+        text = ast.unparse(node)
+        if len(text) > 2000:
+            return ""
+        names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+        for name in names[:8]:
+            value = self.assigned.get(name)
+            if value is not None:
+                sub = ast.unparse(value)
+                if len(sub) < 2000:
+                    text += " " + sub
+        return text
 
     def _exec(self, node: ast.Call) -> None:
         if not node.args:
@@ -1023,7 +1091,7 @@ class _Analyzer(ast.NodeVisitor):
         if decoders >= 2:
             self.hit("nested-decode", node, f"{decoders} nested decoders")
         if text is not None:
-            if decoders or not isinstance(arg, ast.Constant):
+            if decoders or "decode" in srcs:
                 self.hit("exec-decoded", node, f"exec of a decoded payload ({len(text)} chars)")
             elif len(text) > 40:
                 self.hit("exec-literal", node, f"exec of a {len(text)}-character literal")

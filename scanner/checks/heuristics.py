@@ -92,7 +92,8 @@ class DistView:
         """The AST analysis of a Python file (cached)."""
         cached = self._analyses.get(f.path)
         if cached is None:
-            if may_have_capability(f.data):
+            # install-time files are always analysed: they are small and run on install
+            if is_install_file(f.path) or may_have_capability(f.data):
                 cached = analyse(f.data, setup_like=is_install_file(f.path))
             else:
                 cached = Analysis(error="skipped")
@@ -114,6 +115,18 @@ class DistView:
 def is_install_file(path: str) -> bool:
     """Files that run when the distribution is built or installed from source."""
     return posixpath.basename(path) in INSTALL_FILES
+
+
+_NOT_SHIPPED_CODE = re.compile(
+    r"(?:^|/)(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)/"
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+)
+
+
+def is_test_or_doc(path: str) -> bool:
+    """Test suites, docs, examples and benchmarks: code that installing or importing the
+    package does not run (install-time rules still look at them through setup.py)."""
+    return _NOT_SHIPPED_CODE.search(path) is not None
 
 
 def is_python(path: str) -> bool:
@@ -377,6 +390,8 @@ def match_python(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
         install = is_install_file(f.path)
         if m.when == "install" and not install:
             continue
+        if not install and is_test_or_doc(f.path):
+            continue
         if m.when == "import" and install:
             continue
         a = view.analysis(f)
@@ -537,7 +552,8 @@ def match_binary(m: BinaryMatcher, view: DistView) -> Iterator[Match]:
             continue
         if m.path_exclude and _glob_match(f.path, m.path_exclude):
             continue
-        if m.where == "odd-path" and (_NATIVE_EXT.search(f.path) or _BIN_DIRS.search(f.path)):
+        if m.where == "odd-path" and (_NATIVE_EXT.search(f.path) or _BIN_DIRS.search(f.path)
+                                      or is_test_or_doc(f.path)):
             continue
         yield Match(f.path, None, f"{fmt.upper()} executable ({f.size} bytes)")
 

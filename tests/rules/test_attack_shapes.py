@@ -143,12 +143,10 @@ def test_attack_shape_blocks(tmp_path: Path, canary: Path, shape: str) -> None:
 
 
 def test_lightning_shape_names_the_import_time_spawn(tmp_path: Path, canary: Path) -> None:
-    found = {f.rule_id: f for f in blocking(scan_distribution_file(lightning_wheel(tmp_path,
-                                                                                  canary)))}
-    assert "WS-IMPORT-001" in found
-    assert found["WS-IMPORT-001"].path is not None
-    assert found["WS-IMPORT-001"].path.endswith("lightning/__init__.py")
-    assert "WS-JS-003" in found  # start.py fetches Bun
+    found = blocking(scan_distribution_file(lightning_wheel(tmp_path, canary)))
+    spawn_paths = [f.path or "" for f in found if f.rule_id == "WS-IMPORT-001"]
+    assert any(p.endswith("lightning/__init__.py") for p in spawn_paths)
+    assert "WS-JS-003" in {f.rule_id for f in found}  # start.py fetches Bun
 
 
 def test_litellm_pth_is_critical_and_located(tmp_path: Path, canary: Path) -> None:
