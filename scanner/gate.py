@@ -74,12 +74,14 @@ def run_checks(inventory: Inventory, options: ScanOptions) -> list[Finding]:
     return sorted(findings.values(), key=Finding.sort_key)
 
 
-def files_hashed(inventory: Inventory) -> int:
+def files_hashed(inventory: Inventory, options: ScanOptions) -> int:
     """How many files the scan verified by hash."""
-    recorded = sum(
-        sum(1 for e in d.record or () if e.sha256) for d in inventory.installed
-    )
-    return recorded + len(inventory.distribution_files)
+    installed = 0
+    if options.checks is None or "integrity" in options.checks:
+        from scanner.checks.integrity import count_hashable
+
+        installed = count_hashable(inventory)
+    return installed + len(inventory.distribution_files)
 
 
 def build_report(inventory: Inventory, findings: Iterable[Finding], options: ScanOptions,
@@ -93,7 +95,7 @@ def build_report(inventory: Inventory, findings: Iterable[Finding], options: Sca
         skipped=inventory.skipped + unverifiable(inventory),
         fail_on=options.fail_on,
         packages=len(packages),
-        files_hashed=files_hashed(inventory),
+        files_hashed=files_hashed(inventory, options),
         notes=tuple(notes),
         suppressed=tuple(suppressed),
     )

@@ -96,10 +96,12 @@ def collect_environments(path: Path) -> tuple[Environment, ...]:
 
 def collect_interpreter(python: Path) -> tuple[Environment, ...]:
     """The environments of an interpreter, learnt without running its site hooks."""
-    from scanner.sources.environment import collect_environment, site_packages_of_interpreter
+    from scanner.sources.environment import collect_environment, interpreter_paths
 
-    return tuple(collect_environment(sp, python=python)
-                 for sp in site_packages_of_interpreter(python))
+    site_dirs, version = interpreter_paths(python)
+    # The version lets lock markers be evaluated for that interpreter, not for ours.
+    return tuple(collect_environment(sp, python=python, python_version=version)
+                 for sp in site_dirs)
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
