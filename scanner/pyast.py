@@ -124,21 +124,44 @@ CALL_SIGNALS: dict[str, tuple[str, ...]] = {
     "urllib2.urlopen": ("network",),
     "urllib.request.Request": ("network",),
     "urllib2.Request": ("network",),
-    "requests.*": ("network",),
+    "requests.get": ("network",),
+    "requests.head": ("network",),
+    "requests.delete": ("network",),
+    "requests.options": ("network",),
+    "requests.request": ("network",),
+    "requests.Session": ("network",),
+    "requests.session": ("network",),
+    "requests.api.*": ("network",),
     "requests.post": ("network", "net-send"),
     "requests.put": ("network", "net-send"),
     "requests.patch": ("network", "net-send"),
-    "httpx.*": ("network",),
+    "httpx.get": ("network",),
+    "httpx.request": ("network",),
+    "httpx.stream": ("network",),
+    "httpx.Client": ("network",),
+    "httpx.AsyncClient": ("network",),
     "httpx.post": ("network", "net-send"),
-    "aiohttp.*": ("network",),
-    "urllib3.*": ("network",),
-    "http.client.*": ("network",),
-    "httplib.*": ("network",),
-    "pycurl.*": ("network",),
-    "ftplib.*": ("network", "net-send"),
-    "smtplib.*": ("network", "net-send"),
-    "telnetlib.*": ("network",),
-    "paramiko.*": ("network",),
+    "httpx.put": ("network", "net-send"),
+    "aiohttp.ClientSession": ("network",),
+    "aiohttp.request": ("network",),
+    "urllib3.PoolManager": ("network",),
+    "urllib3.ProxyManager": ("network",),
+    "urllib3.request": ("network",),
+    "urllib3.HTTPConnectionPool": ("network",),
+    "urllib3.HTTPSConnectionPool": ("network",),
+    "urllib3.connection_from_url": ("network",),
+    "http.client.HTTPConnection": ("network",),
+    "http.client.HTTPSConnection": ("network",),
+    "httplib.HTTPConnection": ("network",),
+    "httplib.HTTPSConnection": ("network",),
+    "pycurl.Curl": ("network",),
+    "ftplib.FTP": ("network", "net-send"),
+    "ftplib.FTP_TLS": ("network", "net-send"),
+    "smtplib.SMTP": ("network", "net-send"),
+    "smtplib.SMTP_SSL": ("network", "net-send"),
+    "telnetlib.Telnet": ("network",),
+    "paramiko.SSHClient": ("network",),
+    "paramiko.Transport": ("network",),
     "socket.socket": ("network", "raw-socket"),
     "socket.create_connection": ("network", "raw-socket"),
     "socket.gethostbyname": ("dns",),
@@ -207,6 +230,10 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
     ("exfil-endpoint", r"^https?://(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
                        r"(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
     ("ip-literal", r"^(?:\d{1,3}\.){3}\d{1,3}$"),
+    ("recon", r"ipinfo\.io|api\.ipify\.org|ifconfig\.me|icanhazip\.com|ip-api\.com"
+              r"|checkip\.amazonaws|ipapi\.co|myexternalip|wtfismyip|ident\.me"),
+    ("embedded-exec", r"(?:exec|eval)\s*\([^\n]{0,200}(?:urlopen|requests\.get|b64decode"
+                      r"|decompress|fromhex|marshal\.loads|\.read\(\))"),
     ("ioc", r"h4ck\.cfd|wheezy\.io|models\.litellm\.cloud|checkmarx\.zone|consrensys\.com"
             r"|esquelesquad|shai-?hulud|sha1-?hulud|sha1hulud|tpcp\.tar\.gz"),
     # credentials and secrets at rest
@@ -220,7 +247,8 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                         r"|Local Storage[/\\]+leveldb|CryptUnprotectData|os_crypt"
                         r"|[/\\]User Data[/\\]|Mozilla[/\\]+Firefox[/\\]+Profiles|logins\.json"
                         r"|key[34]\.db"),
-    ("wallet", r"seed[ _-]?phrase|Exodus|Electrum|atomic[/\\]Local Storage|Ethereum[/\\]keystore|wallet\.dat"
+    ("wallet", r"seed[ _-]?phrase|Exodus|Electrum|atomic[/\\]Local Storage"
+               r"|Ethereum[/\\]keystore|wallet\.dat"
                r"|nkbihfbeogaeaoehlefnkodbefgpgknn|Metamask|Coinomi|Guarda|Armory|Jaxx"),
     ("discord-token", r"discord(?:canary|ptb)?[/\\]|dQw4w9WgXcQ|mfa\\?\.[\w-]{10,}"
                       r"|\[\\w-\]\{24\}|discord\.com/api/v\d+/users/@me"),
@@ -793,6 +821,22 @@ class _Analyzer(ast.NodeVisitor):
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self._enter_function(node)
 
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        if len(self.unit_stack) == 1 and isinstance(test, ast.Compare) and isinstance(
+                test.left, ast.Name) and test.left.id == "__name__" and any(
+                isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators):
+            # `if __name__ == "__main__":` runs as a script, never on import
+            self.visit(test)
+            self.unit_stack.append(self.unit_prefix + "<main>")
+            for stmt in node.body:
+                self.visit(stmt)
+            self.unit_stack.pop()
+            for stmt in node.orelse:
+                self.visit(stmt)
+            return
+        self.generic_visit(node)
+
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.generic_visit(node)
 
@@ -855,6 +899,8 @@ class _Analyzer(ast.NodeVisitor):
         self._visit_literal_container(node)
 
     def visit_Dict(self, node: ast.Dict) -> None:
+        if any(v is not None and self.qualname(v) == "os.environ" for v in node.values[:200]):
+            self.hit("env-all", node, "os.environ inside a dict")
         if len(node.values) > 16 and all(isinstance(e, ast.Constant) for e in node.values) \
                 and all(isinstance(k, ast.Constant) for k in node.keys):
             for e in (*node.keys, *node.values):
@@ -1091,6 +1137,12 @@ class _Analyzer(ast.NodeVisitor):
         if decoders >= 2:
             self.hit("nested-decode", node, f"{decoders} nested decoders")
         if text is not None:
+            name_only = re.fullmatch(r"\s*(__import__\s*\(.*\)|[A-Za-z_][\w.]*)\s*", text, re.S)
+            if name_only and len(text) < 200:
+                # eval("eval"), eval("__import__('base64')"): eval used to hide a name
+                self.hit("obfuscated-names", node, f"eval({text.strip()[:60]!r})")
+                if re.search(r"\b(?:eval|exec|compile|__import__|getattr)\b", text):
+                    self.hit("builtins-access", node, f"eval({text.strip()[:60]!r})")
             if decoders or "decode" in srcs:
                 self.hit("exec-decoded", node, f"exec of a decoded payload ({len(text)} chars)")
             elif len(text) > 40:
@@ -1129,6 +1181,7 @@ class _Analyzer(ast.NodeVisitor):
         """Units reachable from module-level code (and, in setup.py, from install hooks)."""
         start = {self.unit_stack[0]}
         if setup_like:
+            start.add(self.unit_prefix + "<main>")  # setup.py runs as __main__
             start |= {u for u in self.defined.values()
                       if any(u.startswith(h + ".") for h in self.hook_units)}
         seen = set(start)
