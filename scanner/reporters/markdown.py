@@ -27,6 +27,8 @@ def one_line(text: str) -> str:
     for c in text:
         if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp"):
             out.append(" ")
+        elif unicodedata.category(c) == "Cs":  # a non-UTF-8 byte of a file name
+            out.append("\ufffd")
         else:
             out.append(c)
     return " ".join("".join(out).split())

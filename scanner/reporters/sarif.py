@@ -50,13 +50,19 @@ def artifact_location(path: str, root: Path) -> dict[str, str]:
     if not p.is_absolute():
         rel = PurePosixPath(*Path(os.path.normpath(p)).parts)
         if not str(rel).startswith(".."):
-            return {"uri": quote(rel.as_posix(), safe="/"), "uriBaseId": SRCROOT}
+            return {"uri": _quote(rel.as_posix()), "uriBaseId": SRCROOT}
         p = root / p
     try:
         rel = PurePosixPath(*Path(os.path.normpath(p)).relative_to(root).parts)
     except ValueError:
         return {"uri": Path(os.path.normpath(p)).as_uri()}
-    return {"uri": quote(rel.as_posix() or ".", safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": _quote(rel.as_posix() or "."), "uriBaseId": SRCROOT}
+
+
+def _quote(path: str) -> str:
+    """Percent-encode a path for a URI. A non-UTF-8 file name arrives as lone surrogates
+    (os.fsdecode): its original bytes are encoded (%FF), not a UnicodeEncodeError."""
+    return quote(path, safe="/", errors="surrogateescape")
 
 
 def fingerprint(f: Finding, uri: str) -> str:
