@@ -899,7 +899,7 @@ class _Analyzer(ast.NodeVisitor):
         self._visit_literal_container(node)
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        if any(v is not None and self.qualname(v) == "os.environ" for v in node.values[:200]):
+        if any(self.qualname(v) == "os.environ" for v in node.values[:200]):
             self.hit("env-all", node, "os.environ inside a dict")
         if len(node.values) > 16 and all(isinstance(e, ast.Constant) for e in node.values) \
                 and all(isinstance(k, ast.Constant) for k in node.keys):
