@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scanner.errors import SourceError
 from scanner.models import Lockfile
+from scanner.sources._tomlish import MAX_LOCK_BYTES
 from scanner.sources.conda_lock import parse_conda_lock
 from scanner.sources.pdm import parse_pdm_lock
 from scanner.sources.pipfile import parse_pipfile_lock
@@ -71,8 +72,12 @@ def format_by_content(path: Path) -> str | None:
         if '"_meta"' in head and ('"default"' in head or '"develop"' in head):
             return "pipfile"
         try:
+            # Whole-file JSON parse only for a file a lock could be: a 10 GB file that
+            # starts with `{` was read into memory here.
+            if path.stat().st_size > MAX_LOCK_BYTES:
+                return None
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         return "pipfile" if isinstance(data, dict) and "_meta" in data else None
     if re.search(r"^lock-version\s*=", head, re.M) and "[[packages]]" in head:
