@@ -395,8 +395,12 @@ def _entry_points_parser(text: str) -> configparser.ConfigParser:
         parser.read_string(text)
     except configparser.MissingSectionHeaderError:
         # Lines before the first [group] belong to no group; read from the first header on.
-        first = re.search(r"^\s*\[", text, re.M)
-        return _entry_points_parser(text[first.start():]) if first else parser
+        # Only a whole `[group]` line counts, and the text must get shorter: "\n[x" once
+        # matched here at offset 0 and recursed until RecursionError.
+        first = re.search(r"^[ \t]*\[[^\n]*\][ \t]*$", text, re.M)
+        if first is None or first.start() == 0:
+            return parser
+        return _entry_points_parser(text[first.start():])
     except configparser.Error:
         pass  # ParsingError comes after the whole text was read: what parsed is kept
     return parser

@@ -13,6 +13,7 @@ import pytest
 from scanner.errors import ConfigError
 from scanner.model_files import validate_safetensors
 from scanner.policy import load_config
+from scanner.sources.environment import parse_entry_points
 
 
 def _safetensors(header: dict[str, object], buffer: bytes = b"\0" * 4) -> bytes:
@@ -49,3 +50,10 @@ def test_config_nested_too_deeply_is_a_config_error(tmp_path: Path) -> None:
     config.write_text("a = " + "[" * 3000 + "]" * 3000)
     with pytest.raises(ConfigError, match="nested too deeply"):
         load_config(tmp_path, config)
+
+
+@pytest.mark.parametrize("text", ["\n[x\n", "junk\n[]\n", " \n\t[unclosed\nname = a:b\n"])
+def test_entry_points_without_a_valid_header_do_not_recurse(text: str) -> None:
+    # Was: RecursionError (the search for the first header matched at offset 0 forever),
+    # which made any environment holding such an entry_points.txt unscannable.
+    assert parse_entry_points(text) == ()
