@@ -356,7 +356,7 @@ def _scan_compressed(path: Path, head: bytes, size: int) -> ModelScan:
                     return ModelScan(path, "joblib-compressed", (), (ContainerIssue(
                         "unscanned", "compressed file that does not hold a pickle"),))
                 scans = scan_pickles(stream, limit=limit)  # type: ignore[arg-type]
-    except (OSError, EOFError, lzma.LZMAError, ValueError) as err:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as err:
         return ModelScan(path, "joblib-compressed", (), (ContainerIssue(
             "corrupt", f"cannot decompress: {err}"),))
     return ModelScan(path, "joblib-compressed", (PickleMember(None, scans),))

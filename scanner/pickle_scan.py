@@ -16,8 +16,10 @@ from __future__ import annotations
 import _compat_pickle
 import contextlib
 import io
+import lzma
 import pickletools
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -620,6 +622,13 @@ def _joblib_array_nbytes(state: object) -> int | None:
     return count * itemsize
 
 
+def _position(reader: _Reader) -> int:
+    try:
+        return reader.tell()
+    except (OSError, ValueError):
+        return -1
+
+
 def _walk(walker: _Walker) -> PickleScan:
     reader = walker.reader
     error: str | None = None
@@ -652,7 +661,12 @@ def _walk(walker: _Walker) -> PickleScan:
             except (ValueError, EOFError, OverflowError, MemoryError, IndexError,
                     KeyError, TypeError) as err:
                 # the offset where reading stopped: at or just past the bad opcode
-                fail(f"{type(err).__name__}: {err}", reader.tell())
+                fail(f"{type(err).__name__}: {err}", _position(reader))
+                break
+            except (OSError, zlib.error, lzma.LZMAError) as err:
+                # a decompressing stream that turns corrupt mid-way: what came before stays
+                fail(f"the stream cannot be read on: {type(err).__name__}: {err}",
+                     _position(reader))
                 break
             walker.opcodes += 1
             offset = op_pos if op_pos is not None else 0  # always set: the reader has tell()

@@ -55,3 +55,17 @@ def test_bad_escapes_in_protocol0_strings_do_not_warn() -> None:
     # if the walker ever lets one through.
     scan = scan_pickle_bytes(b"(S'a\\c'\np0\n.")
     assert scan.opcodes >= 2
+
+
+def test_corrupt_compressed_stream_keeps_what_came_before(tmp_path) -> None:
+    import zlib
+
+    from scanner.model_files import scan_model_file
+
+    raw = kit.os_system(protocol=2)[:-1] + b"\x00" * 4096  # payload, then more stream
+    packed = bytearray(zlib.compress(raw))
+    packed[len(packed) // 2:] = b"\xff" * (len(packed) - len(packed) // 2)  # corrupt the tail
+    path = tmp_path / "model.joblib"
+    path.write_bytes(bytes(packed))
+    scan = scan_model_file(path)  # never raises: broken, or corrupt, but reported
+    assert scan.pickles or scan.issues
