@@ -105,7 +105,8 @@ class SafeArchive:
             if err.path is None:
                 err.path = str(path)
             raise
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as err:
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError,
+                NotImplementedError) as err:  # zipfile: "zip file version 25.0" (found by fuzzing)
             self.close()
             raise ArchiveError(f"corrupt or truncated archive: {err}", path=str(path)) from err
 

@@ -6,11 +6,13 @@ import io
 import json
 import struct
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from scanner.errors import ConfigError
+from scanner.archive import SafeArchive
+from scanner.errors import ArchiveError, ConfigError
 from scanner.model_files import validate_safetensors
 from scanner.policy import load_config
 from scanner.sources.environment import parse_entry_points
@@ -57,3 +59,17 @@ def test_entry_points_without_a_valid_header_do_not_recurse(text: str) -> None:
     # Was: RecursionError (the search for the first header matched at offset 0 forever),
     # which made any environment holding such an entry_points.txt unscannable.
     assert parse_entry_points(text) == ()
+
+
+def test_zip_needing_an_unknown_version_is_an_archive_error(tmp_path: Path) -> None:
+    # Was: NotImplementedError("zip file version 25.0") out of SafeArchive (atheris).
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("pkg/__init__.py", b"x = 1\n")
+    data = bytearray(buf.getvalue())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6:central + 8] = struct.pack("<H", 250)  # "version needed to extract"
+    path = tmp_path / "pkg-1.0-py3-none-any.whl"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match="corrupt"):
+        SafeArchive(path)
