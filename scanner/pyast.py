@@ -1138,11 +1138,11 @@ class _Analyzer(ast.NodeVisitor):
             self.hit("nested-decode", node, f"{decoders} nested decoders")
         if text is not None:
             name_only = re.fullmatch(r"\s*(__import__\s*\(.*\)|[A-Za-z_][\w.]*)\s*", text, re.S)
-            if name_only and len(text) < 200:
+            if name_only and len(text) < 200 and re.search(
+                    r"\b(?:eval|exec|compile|__import__|getattr|open|system|popen)\b", text):
                 # eval("eval"), eval("__import__('base64')"): eval used to hide a name
                 self.hit("obfuscated-names", node, f"eval({text.strip()[:60]!r})")
-                if re.search(r"\b(?:eval|exec|compile|__import__|getattr)\b", text):
-                    self.hit("builtins-access", node, f"eval({text.strip()[:60]!r})")
+                self.hit("builtins-access", node, f"eval({text.strip()[:60]!r})")
             if decoders or "decode" in srcs:
                 self.hit("exec-decoded", node, f"exec of a decoded payload ({len(text)} chars)")
             elif len(text) > 40:

@@ -113,8 +113,9 @@ class DistView:
 
 
 def is_install_file(path: str) -> bool:
-    """Files that run when the distribution is built or installed from source."""
-    return posixpath.basename(path) in INSTALL_FILES
+    """Files that run when the distribution is built or installed from source (a
+    `setup.py` under examples/ or tests/ is not the one pip runs)."""
+    return posixpath.basename(path) in INSTALL_FILES and not is_test_or_doc(path)
 
 
 _NOT_SHIPPED_CODE = re.compile(
