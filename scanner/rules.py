@@ -102,7 +102,7 @@ class FileLayoutMatcher:
 
 
 BinaryFormat = Literal["elf", "pe", "macho"]
-BinaryWhere = Literal["pure-wheel", "odd-path", "pure-or-sdist"]
+BinaryWhere = Literal["pure-wheel", "disguised", "odd-path", "pure-or-sdist"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +288,7 @@ def parse_matcher(raw: object, where: str) -> Matcher:
         return BinaryMatcher(
             formats=formats,  # type: ignore[arg-type]
             where=_choice(raw.get("where"), "matcher.where",  # type: ignore[arg-type]
-                          ("pure-wheel", "odd-path", "pure-or-sdist"), where),
+                          ("pure-wheel", "disguised", "odd-path", "pure-or-sdist"), where),
             path_exclude=_str_tuple(raw.get("path_exclude"), "path_exclude", where),
             dist=dist,  # type: ignore[arg-type]
         )

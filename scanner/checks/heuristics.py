@@ -526,6 +526,10 @@ _ELF = b"\x7fELF"
 _MACHO = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
 _NATIVE_EXT = re.compile(r"\.(?:so(?:\.[\d.]+)?|pyd|dll|dylib|exe|node|a|o|bin|lib|sys|ocx"
                          r"|cubin|fatbin|elf|out|dat)$", re.IGNORECASE)
+_DATA_EXT = re.compile(r"\.(?:py|pyw|pyi|pth|txt|md|rst|json|ya?ml|toml|cfg|ini|csv|html?|css|js"
+                       r"|png|jpe?g|gif|ico|svg|bmp|webp|wav|mp3|pdf|xml|in|typed)$",
+                       re.IGNORECASE)
+"""Extensions that promise text, source or media: an executable behind one is disguised."""
 _BIN_DIRS = re.compile(r"(?:^|/)(?:bin|libs?|\.libs|[\w.-]+\.libs|lib64|_bin|tools|scripts)/",
                        re.IGNORECASE)
 
@@ -554,7 +558,9 @@ def match_binary(m: BinaryMatcher, view: DistView) -> Iterator[Match]:
         if m.path_exclude and _glob_match(f.path, m.path_exclude):
             continue
         if m.where == "odd-path" and (_NATIVE_EXT.search(f.path) or _BIN_DIRS.search(f.path)
-                                      or is_test_or_doc(f.path)):
+                                      or is_test_or_doc(f.path) or _DATA_EXT.search(f.path)):
+            continue
+        if m.where == "disguised" and not _DATA_EXT.search(f.path):
             continue
         yield Match(f.path, None, f"{fmt.upper()} executable ({f.size} bytes)")
 
