@@ -9,10 +9,12 @@ actually decompressed, not on what the headers claim.
 
 from __future__ import annotations
 
+import lzma
 import posixpath
 import tarfile
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,16 @@ from typing import IO, Literal
 from scanner.errors import ArchiveError
 
 MemberKind = Literal["file", "dir", "symlink", "hardlink", "other"]
+
+
+# What the standard library raises for a corrupt or truncated archive. zlib.error and
+# LZMAError are no OSError: a damaged deflate stream escaped the reader (found by fuzzing).
+_CORRUPT: tuple[type[Exception], ...] = (zipfile.BadZipFile, tarfile.TarError, EOFError,
+                                         OSError, ValueError, zlib.error, lzma.LZMAError)
+# Opening: zipfile raises NotImplementedError("zip file version 25.0") (found by fuzzing).
+_CORRUPT_OPEN: tuple[type[Exception], ...] = (*_CORRUPT, NotImplementedError)
+# Reading: RuntimeError for encrypted zip members.
+_CORRUPT_READ: tuple[type[Exception], ...] = (*_CORRUPT, RuntimeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +117,7 @@ class SafeArchive:
             if err.path is None:
                 err.path = str(path)
             raise
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError,
-                NotImplementedError) as err:  # zipfile: "zip file version 25.0" (found by fuzzing)
+        except _CORRUPT_OPEN as err:
             self.close()
             raise ArchiveError(f"corrupt or truncated archive: {err}", path=str(path)) from err
 
@@ -240,8 +251,7 @@ class SafeArchive:
         try:
             with self._open_member(name) as fh:
                 data = fh.read(cap + 1)
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError,
-                RuntimeError) as err:
+        except _CORRUPT_READ as err:
             raise ArchiveError(f"cannot read member {name!r}: {err}", path=str(self.path)) from err
         if len(data) > cap:
             if limit is not None and limit < self.limits.max_member_size:
@@ -281,8 +291,7 @@ class SafeArchive:
                         raise ArchiveError(f"member {name!r} is larger than its header says",
                                            path=str(self.path))
                     yield chunk
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError,
-                RuntimeError) as err:
+        except _CORRUPT_READ as err:
             raise ArchiveError(f"cannot read member {name!r}: {err}", path=str(self.path)) from err
 
     def open_stream(self, name: str) -> IO[bytes]:
@@ -299,7 +308,7 @@ class SafeArchive:
             raise ArchiveError(f"member {name!r} is a {member.kind}, not read", path=str(self.path))
         try:
             return self._open_member(name)
-        except (zipfile.BadZipFile, tarfile.TarError, OSError, ValueError, RuntimeError) as err:
+        except _CORRUPT_READ as err:
             raise ArchiveError(f"cannot read member {name!r}: {err}", path=str(self.path)) from err
 
     def iter_files(self, limit: int | None = None) -> Iterator[tuple[Member, bytes]]:

@@ -73,3 +73,20 @@ def test_zip_needing_an_unknown_version_is_an_archive_error(tmp_path: Path) -> N
     path.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match="corrupt"):
         SafeArchive(path)
+
+
+def test_damaged_deflate_stream_is_an_archive_error(tmp_path: Path) -> None:
+    # Was: zlib.error ("invalid stored block lengths") out of SafeArchive.read (atheris).
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("pkg/data.py", bytes(range(256)) * 64)
+    data = bytearray(buf.getvalue())
+    start = data.index(b"pkg/data.py") + len("pkg/data.py")
+    data[start:start + 40] = b"\x00\xff" * 20  # the deflate stream itself, headers intact
+    path = tmp_path / "pkg-1.0-py3-none-any.whl"
+    path.write_bytes(bytes(data))
+    with SafeArchive(path) as archive:
+        with pytest.raises(ArchiveError):
+            archive.read("pkg/data.py")
+        with pytest.raises(ArchiveError):
+            list(archive.iter_chunks("pkg/data.py"))
