@@ -21,6 +21,7 @@ from scanner.integrations.lightning import WormsignCallback
 from scanner.launcher import interpreter_for, interpreter_of_script, is_python_name
 from scanner.models import Severity
 from scanner.options import ScanOptions
+from tests.helpers.wheels import install_wheel, make_wheel
 
 REPO = Path(__file__).resolve().parents[1]
 H = "c" * 64
@@ -38,6 +39,12 @@ def job_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real, empty virtualenv: the environment the launched job will use."""
     root = tmp_path_factory.mktemp("jobenv") / "venv"
     venv.EnvBuilder(with_pip=False, symlinks=True).create(root)
+    # The job's environment holds what the project locks (click 8.1.7), so the
+    # environment-vs-lock check has nothing to say about a clean project.
+    site = next(root.glob("lib/python3*/site-packages"))
+    wheel = make_wheel(tmp_path_factory.mktemp("wheels"), "click", "8.1.7",
+                       {"click/__init__.py": "__version__ = '8.1.7'\n"})
+    install_wheel(wheel, site, prefix=root)
     return root
 
 
