@@ -157,6 +157,8 @@ def _lstat(path: StrPath) -> os.stat_result | OSError:
         return os.lstat(path)
     except OSError as err:
         return err
+    except ValueError:  # a NUL byte in a path a RECORD lists (found by hypothesis)
+        return OSError(errno.EINVAL, "path contains a NUL byte", os.fspath(path))
 
 
 def _hash_all(jobs: list[_Job], workers: int) -> list[_Outcome]:

@@ -259,6 +259,9 @@ def _read_egg_info(site: Path, name: str, is_dir: bool) -> InstalledDistribution
     record: tuple[RecordEntry, ...] | None = None
     record_error: str | None = "egg-info lists no installed files: its files cannot be verified"
     installed_files = _read_text(path / "installed-files.txt") if is_dir else None
+    if installed_files is not None and "\x00" in installed_files:
+        installed_files = None
+        record_error = "installed-files.txt is malformed: a NUL byte in a path"
     if installed_files is not None:
         entries: list[RecordEntry] = []
         for line in installed_files.splitlines():
@@ -332,6 +335,8 @@ def parse_record(text: str) -> tuple[RecordEntry, ...]:
         path, hash_field, size_field = row
         if not path:
             raise ValueError(f"row {number} has an empty path")
+        if "\x00" in path:  # no file name holds one; os calls raise ValueError on it
+            raise ValueError(f"row {number} has a NUL byte in its path")
         sha256: str | None = None
         if len(hash_field) == 50 and hash_field.startswith("sha256="):
             try:
@@ -422,7 +427,7 @@ def _top_level_from_file(path: Path) -> tuple[str, ...]:
     names: set[str] = set()
     for line in text.splitlines():
         top = line.strip().replace("\\", "/").split("/", 1)[0]
-        if top and top not in (".", ".."):
+        if top and top not in (".", "..") and "\x00" not in top:
             names.add(top)
     return tuple(sorted(names))
 

@@ -10,12 +10,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from scanner.archive import SafeArchive
+from scanner.cli import main
 from scanner.errors import ArchiveError, ConfigError
+from scanner.hashing import hash_files
 from scanner.model_files import validate_safetensors
 from scanner.policy import load_config
-from scanner.sources.environment import parse_entry_points
+from scanner.sources.environment import parse_entry_points, parse_record
+from tests.helpers.wheels import install_wheel, make_site_packages, make_wheel
 
 
 def _safetensors(header: dict[str, object], buffer: bytes = b"\0" * 4) -> bytes:
@@ -90,3 +94,34 @@ def test_damaged_deflate_stream_is_an_archive_error(tmp_path: Path) -> None:
             archive.read("pkg/data.py")
         with pytest.raises(ArchiveError):
             list(archive.iter_chunks("pkg/data.py"))
+
+
+def test_nul_byte_in_a_hashed_path_is_an_error_value(tmp_path: Path) -> None:
+    # Was: ValueError("embedded null byte") out of hash_files, from a RECORD row whose path
+    # holds a NUL (hypothesis): the integrity check crashed instead of reporting the row.
+    good = tmp_path / "ok.py"
+    good.write_text("x = 1\n")
+    results = hash_files([str(good), str(tmp_path / "bad\x00.py")], None, workers=1)
+    bad = results[str(tmp_path / "bad\x00.py")]
+    assert isinstance(bad, OSError) and "NUL" in str(bad)
+    assert not isinstance(results[str(good)], OSError)
+
+
+def test_nul_byte_in_a_record_path_is_a_malformed_record(tmp_path: Path) -> None:
+    # Was: ValueError("embedded null byte") out of the integrity check (hypothesis).
+    with pytest.raises(ValueError, match="NUL"):
+        parse_record(f"pkg/\x00.py,sha256={'A' * 43},1\n")
+    site = make_site_packages(tmp_path / "venv")
+    dist_info = install_wheel(make_wheel(tmp_path, "demo", "1.0", {"demo/__init__.py": "x=1\n"}),
+                              site)
+    record = dist_info / "RECORD"
+    record.write_text(record.read_text() + "demo/\x00evil.py,,\n")
+    (site / "demo-0.1.egg-info").mkdir()
+    (site / "demo-0.1.egg-info" / "PKG-INFO").write_text("Name: old\nVersion: 0.1\n")
+    (site / "demo-0.1.egg-info" / "installed-files.txt").write_text("../old/\x00.py\n")
+    (site / "demo-0.1.egg-info" / "top_level.txt").write_text("old\x00\n")
+    result = CliRunner().invoke(main, ["scan", "--no-cache", "--check", "integrity",
+                                       "--format", "json", str(tmp_path / "venv")])
+    assert result.exit_code == 1, result.stderr
+    ids = {f["rule_id"] for f in json.loads(result.stdout)["findings"]}
+    assert "WS-INT-003" in ids
