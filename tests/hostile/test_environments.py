@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import scanner.hashing
 from scanner.cache import HashCache, stat_key
 from scanner.cli import main
 from scanner.hashing import hash_files
@@ -193,9 +192,9 @@ def test_file_changing_while_hashed_is_not_cached(tmp_path: Path,
 
     cache = HashCache.open(tmp_path / "cache")
     assert cache is not None
-    monkeypatch.setattr(scanner.hashing.os, "fstat", growing_fstat)
+    monkeypatch.setattr(os, "fstat", growing_fstat)
     first = hash_files([str(victim)], cache, workers=1)
-    monkeypatch.setattr(scanner.hashing.os, "fstat", real_fstat)
+    monkeypatch.setattr(os, "fstat", real_fstat)
     full = (hashlib.sha256(b"a" * 1000 + b"payload").hexdigest(), 1007)
     assert first[str(victim)] == full
     key = stat_key(os.lstat(victim))
