@@ -244,7 +244,7 @@ def parse_entry_points(text: str) -> list[EntryPoint]:
 def _pyproject_scripts(text: str) -> list[EntryPoint]:
     try:
         data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):  # `a = [[[[...`
         return []
     project = data.get("project")
     out: list[EntryPoint] = []

