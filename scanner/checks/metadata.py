@@ -2,7 +2,8 @@
 
 Rule ids (rules/typosquat/, rules/confusion/ hold their metadata):
 - WS-TYPO-001       a name one or two keystrokes (or a separator, or a look-alike
-                    character) away from a popular ML or infrastructure package (high)
+                    character) away from a popular ML or infrastructure package, and
+                    not itself among PyPI's most downloaded projects (high)
 - WS-CONFUSION-001  a lock that mixes indexes and leaves a name without a hash pin, so any
                     index may serve it (high)
 - WS-CONFUSION-002  hash-pinned names not bound to one of several indexes (medium, one
@@ -38,7 +39,8 @@ CONFUSION_PUBLIC_RULE = "WS-CONFUSION-004"
 SDIST_RULE = "WS-SDIST-001"
 
 POPULAR_NAMES_FILE = Path("typosquat") / "popular-names.txt"
-NEIGHBOURS_FILE = Path("typosquat") / "legitimate-neighbours.txt"
+ESTABLISHED_NAMES_FILE = Path("typosquat") / "established-names.txt"
+"""PyPI's most downloaded projects (scripts/gen_established_names.py): never typosquats."""
 PYPI_URL = "https://pypi.org"
 """Base of the PyPI JSON API; `options.extra["pypi_url"]` overrides it (tests, mirrors)."""
 PYPI_HOSTS = frozenset({"pypi.org", "pypi.python.org", "files.pythonhosted.org"})
@@ -227,11 +229,16 @@ class _Popular:
 
 
 class TyposquatIndex:
-    """Popular names with their deletion variants, so a lookup touches only near names."""
+    """Popular names with their deletion variants, so a lookup touches only near names.
 
-    def __init__(self, popular: Iterable[str], neighbours: Iterable[str] = ()) -> None:
+    `established` names are never reported: a typosquat is an obscure package imitating a
+    popular one, so a project that is itself among PyPI's most downloaded is established,
+    however close its name is to another (the rule GuardDog applies with PyPI's top
+    packages). They are exempt only, never targets: squats imitate the popular list."""
+
+    def __init__(self, popular: Iterable[str], established: Iterable[str] = ()) -> None:
         self.popular = frozenset(canonical(p) for p in popular)
-        self.neighbours = frozenset(canonical(n) for n in neighbours)
+        self.established = frozenset(canonical(n) for n in established)
         self._by_skeleton: dict[str, str] = {}
         self._entries: list[_Popular] = []
         self._by_deletion: dict[str, list[int]] = {}
@@ -246,9 +253,10 @@ class TyposquatIndex:
                 self._by_deletion.setdefault(variant, []).append(len(self._entries) - 1)
 
     def match(self, name: str) -> TyposquatMatch | None:
-        """The popular name `name` imitates, or None (always None for a popular name)."""
+        """The popular name `name` imitates, or None (always None for a popular or an
+        established name)."""
         name = canonical(name)
-        if name in self.popular or name in self.neighbours:
+        if name in self.popular or name in self.established:
             return None
         skel = skeleton(name)
         if not skel:
@@ -272,11 +280,18 @@ class TyposquatIndex:
 
 
 @functools.lru_cache(maxsize=8)
+def load_established_names(directory: Path | None = None) -> frozenset[str]:
+    """PyPI's most downloaded projects (`rules/typosquat/established-names.txt`, or the
+    same file in another rules dir), read once per directory."""
+    return load_name_list((directory or rules_dir()) / ESTABLISHED_NAMES_FILE)
+
+
+@functools.lru_cache(maxsize=8)
 def default_index(directory: Path | None = None) -> TyposquatIndex:
     """The index over the shipped name lists (`rules/typosquat/`, or another rules dir)."""
     base = directory or rules_dir()
     return TyposquatIndex(load_name_list(base / POPULAR_NAMES_FILE),
-                          load_name_list(base / NEIGHBOURS_FILE))
+                          load_established_names(directory))
 
 
 def _named_things(inventory: Inventory) -> Iterator[tuple[str, str | None, str, int | None]]:

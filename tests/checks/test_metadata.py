@@ -3,6 +3,7 @@ sdist-only pins."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
@@ -10,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from scanner.checks.metadata import (
     default_index,
     edit_distance,
     fetch_public_release,
+    load_established_names,
     load_name_list,
     rules_dir,
     skeleton,
@@ -45,6 +48,7 @@ from scanner.models import (
     Lockfile,
     PinKind,
     Severity,
+    canonical,
 )
 from scanner.options import ScanOptions
 from scanner.sources.lockfiles import parse_lockfile
@@ -106,7 +110,7 @@ def test_typosquats_of_popular_names_are_found(name: str, popular: str) -> None:
 @pytest.mark.parametrize("name", [
     "torch", "torchvision", "torchaudio", "torchtext", "torchdata", "numpy", "transformers",
     "pytorch-lightning", "lightning", "huggingface-hub", "Huggingface_Hub", "boto3", "botocore",
-    # legitimate neighbours: each an established project of its own
+    # near a popular name, but among PyPI's most downloaded projects: established
     "psycopg-binary", "authlib", "dataset", "markdown2", "torch-summary", "fastai",
     # short names: one edit makes another word, never a squat by distance alone
     "six", "sip", "tox", "type", "tombi",
@@ -125,6 +129,133 @@ def test_a_name_on_the_list_is_never_flagged_even_if_close_to_another() -> None:
     assert index.match("torchtext") is None
     assert index.match("torchtest") is None
     assert index.match("torchtexts") is not None
+
+
+def test_an_established_name_is_exempt_but_no_target() -> None:
+    index = TyposquatIndex(["torchvision"], established=["Torch_VisionX", "mlflowpipes"])
+    assert index.match("torch.visionx") is None  # canonicalised like any name
+    assert index.match("torch-visionx") is None
+    assert TyposquatIndex(["torchvision"]).match("torch-visionx") is not None
+    # exact names only: another spelling is another project, still judged by distance
+    assert index.match("torchvisionx") is not None
+    # an established name is no popular name: a near-copy of it is not judged against it
+    assert index.match("mlflowpipe") is None
+
+
+@pytest.mark.parametrize("name", ["psycopg-binary", "authlib", "markdownify", "torch-summary",
+                                  "pbs-installer", "fastai"])
+def test_established_near_neighbours_are_not_flagged_because_established(name: str) -> None:
+    """Each of these is within reach of a popular name (psycopg2-binary, authlib ~ ...):
+    the distance rule alone flags it, and only the established list exempts it."""
+    index = default_index()
+    assert name in load_established_names()
+    assert TyposquatIndex(index.popular).match(name) is not None, name
+    assert index.match(name) is None
+
+
+@pytest.mark.parametrize(("name", "popular"), [
+    ("torchvison", "torchvision"),
+    ("pytorch-lightening", "pytorch-lightning"),
+    ("transfomers", "transformers"),
+    ("numpyy", "numpy"),
+    ("reqeusts", "requests"),
+    ("deprecat", "deprecated"),  # a real project, but an obscure one: still within reach
+])
+def test_a_name_near_a_popular_one_and_not_established_is_flagged(name: str,
+                                                                  popular: str) -> None:
+    assert name not in load_established_names()
+    found = default_index().match(name)
+    assert found is not None and found.popular == popular
+
+
+def test_shipped_established_list_is_a_generated_download_ranking() -> None:
+    path = rules_dir() / "typosquat" / "established-names.txt"
+    text = path.read_text(encoding="utf-8")
+    assert "scripts/gen_established_names.py" in text and "Generated on " in text
+    names = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(names) == len(set(names)) >= 10000
+    assert all(name == canonical(name) for name in names)
+    # most downloaded first: the head of the ranking is infrastructure everybody installs
+    assert {"boto3", "urllib3", "certifi", "requests"} <= set(names[:50])
+    assert set(names) == load_established_names()
+
+
+def test_established_names_are_read_from_the_rules_dir_it_is_given(tmp_path: Path) -> None:
+    (tmp_path / "typosquat").mkdir()
+    (tmp_path / "typosquat" / "popular-names.txt").write_text("torchvision\n")
+    (tmp_path / "typosquat" / "established-names.txt").write_text("# ranked\ntorchvison\n")
+    index = default_index(tmp_path)
+    assert index.established == {"torchvison"}
+    assert index.match("torchvison") is None
+    assert index.match("torchvisio") is not None
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "typosquat").mkdir()
+    (tmp_path / "other" / "typosquat" / "popular-names.txt").write_text("torchvision\n")
+    with pytest.raises(RuleError, match="cannot read"):
+        default_index(tmp_path / "other")
+
+
+# --- scripts/gen_established_names.py ----------------------------------------------------
+
+def _generator() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "gen_established_names.py"
+    spec = importlib.util.spec_from_file_location("gen_established_names", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+def _generated(tmp_path: Path, name: str, text: str, *args: str) -> list[str]:
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    out = tmp_path / "established-names.txt"
+    assert _generator().main([str(source), "--output", str(out), *args]) == 0
+    return out.read_text(encoding="utf-8").splitlines()
+
+
+def test_generator_reads_a_ranked_tsv_in_rank_order(tmp_path: Path) -> None:
+    tsv = ("name\tversion\tmonth\trank_among_15000_most_downloaded\tsummary\n"
+           "Zope.Interface\t1\t2026-10\t3\tx\n"
+           "unranked\t1\t2026-11\t\tnot among the most downloaded\n"
+           "Boto3\t1\t2026-11\t1\tx\n"
+           "requests\t1\t2025-01\t2\tx\n")
+    lines = _generated(tmp_path, "pypi.tsv", tsv)
+    assert [line for line in lines if not line.startswith("#")] == [
+        "boto3", "requests", "zope-interface"]
+    header = "\n".join(line for line in lines if line.startswith("#"))
+    assert "pypi.tsv" in header and "releases up to 2026-11" in header
+    assert "gen_established_names.py" in header and "Generated on " in header
+    top_two = _generated(tmp_path, "pypi.tsv", tsv, "--top", "2")
+    assert [line for line in top_two if not line.startswith("#")] == ["boto3", "requests"]
+
+
+def test_generator_reads_top_pypi_packages_json_and_plain_lists(tmp_path: Path) -> None:
+    document = {"last_update": "2026-11-01 07:00:00", "rows": [
+        {"project": "numpy", "download_count": 50},
+        {"project": "Boto3", "download_count": 900},
+        {"project": "boto3", "download_count": 10},
+        {"project": "six", "download_count": 70},
+    ]}
+    lines = _generated(tmp_path, "top.json", json.dumps(document))
+    assert [line for line in lines if not line.startswith("#")] == ["boto3", "six", "numpy"]
+    assert any("last_update 2026-11-01" in line for line in lines if line.startswith("#"))
+    plain = _generated(tmp_path, "names.txt", "# most downloaded first\nBoto3\nsix  # x\n\n")
+    assert [line for line in plain if not line.startswith("#")] == ["boto3", "six"]
+
+
+def test_generator_refuses_what_is_no_ranking(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rows": [{"name": "x"}]}')
+    out = tmp_path / "out.txt"
+    assert _generator().main([str(bad), "--output", str(out)]) == 1
+    no_rank = tmp_path / "bad.tsv"
+    no_rank.write_text("name\tversion\nx\t1\n")
+    assert _generator().main([str(no_rank), "--output", str(out)]) == 1
+    assert not out.exists()
+    assert "no rank column" in capsys.readouterr().err
 
 
 def test_edit_distance_counts_a_transposition_as_one() -> None:
