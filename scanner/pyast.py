@@ -106,6 +106,7 @@ CALL_SIGNALS: dict[str, tuple[str, ...]] = {
     "os.posix_spawn*": ("subprocess",),
     "os.startfile": ("subprocess", "start-file"),
     "pty.spawn": ("subprocess",),
+    "os.dup2": ("fd-redirect",),
     "commands.getoutput": ("subprocess", "shell"),
     "commands.getstatusoutput": ("subprocess", "shell"),
     "asyncio.create_subprocess_*": ("subprocess",),
@@ -269,7 +270,7 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                       r"|\bstart\s+/b\b|pythonw(?:\.exe)?\b|CREATE_NO_WINDOW|DETACHED_PROCESS"),
     ("exe-drop", r"\.(?:exe|scr|bat|vbs|ps1|dll|hta)$|%TEMP%|\\AppData\\|AppData[/\\]+Roaming"
                  r"|^/tmp/[\w.-]+$|Start Menu[/\\]+Programs[/\\]+Startup"),
-    ("user-profile", r"^(?:APPDATA|LOCALAPPDATA|USERPROFILE|HOMEPATH)$|[/\\]Desktop\b|Start Menu"
+    ("user-profile", r"^(?:APPDATA|LOCALAPPDATA|USERPROFILE|HOMEPATH)$|Start Menu"
                      r"|Quick Launch|[/\\]Extensions?[/\\]|background\.js|%APPDATA%|%USERPROFILE%"),
     ("persistence", r"CurrentVersion\\+Run|LaunchAgents|\.config/systemd/user|crontab\s"
                     r"|/etc/cron|\.bashrc|\.zshrc|\.profile\b|schtasks|Startup[/\\]"
@@ -319,6 +320,7 @@ STRUCTURAL_SIGNALS = (
     "decoded-source",  # code that came out of a decoded literal payload
     "writes-file",  # open(..., "w"/"wb"/"a")
     "pip-install",  # pip install at runtime (subprocess or pip.main)
+    "spawn-js",  # a child process given a .js file
 )
 
 SIGNALS: frozenset[str] = frozenset(
@@ -1104,6 +1106,8 @@ class _Analyzer(ast.NodeVisitor):
                 self.analyse_source(m.group(2), self.depth + 1,
                                     node.lineno - 1 + self.line_offset, self.unit, self.result)
         unparsed = self._arg_text(args)
+        if re.search(r"\.[cm]?js\b", unparsed):
+            self.hit("spawn-js", node, unparsed[:200])
         if "__file__" in unparsed:
             self.hit("spawn-bundled", node, unparsed[:120])
         if re.search(r"tmp|temp|download|appdata|\.exe\b", unparsed, re.IGNORECASE):

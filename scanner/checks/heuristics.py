@@ -119,8 +119,10 @@ def is_install_file(path: str) -> bool:
 
 
 _NOT_SHIPPED_CODE = re.compile(
-    r"(?:^|/)(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)/"
+    r"(?:^|/)(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)"
+    r"(?:[ _-][^/]*)?/"
     r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+    r"|^(?:tools|scripts|build_helpers|ci|dev|\.github|\.circleci)/"
 )
 
 
@@ -501,25 +503,26 @@ def match_layout(m: FileLayoutMatcher, view: DistView) -> Iterator[Match]:
 
 
 def _js_runtime_wired(view: DistView) -> Iterator[Match]:
-    """A JavaScript file that Python code of the package runs through a JS runtime."""
+    """A JavaScript file that Python code of the package hands to a child process."""
     scripts = {posixpath.basename(f.path) for f in view.files
                if f.path.endswith((".js", ".mjs", ".cjs"))}
     if not scripts:
         return
     for f in view.files:
-        if not is_python(f.path) or not f.complete:
+        if not is_python(f.path) or not f.complete or is_test_or_doc(f.path):
             continue
         text = view.text(f)
-        if "subprocess" not in text and "os.system" not in text and "Popen" not in text:
+        named = [name for name in scripts if name in text]
+        if not named:
             continue
-        for name in scripts:
-            if name in text:
-                a = view.analysis(f)
-                sigs = a.signals()
-                if "subprocess" in sigs or "js-runtime" in sigs:
-                    line = text[: text.index(name)].count("\n") + 1
-                    yield Match(f.path, line, f"runs bundled {name}")
-                    return
+        for hit in view.analysis(f).hits:
+            if hit.signal != "spawn-js":
+                continue
+            # the spawned argument names the bundle, or names a variable while the file
+            # names the bundle (`script = os.path.join(here, "bundle.js")`)
+            shown = [n for n in named if n in hit.evidence] or named
+            yield Match(f.path, hit.line, f"runs bundled {shown[0]}")
+            return
 
 
 _ELF = b"\x7fELF"
