@@ -231,6 +231,8 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
     ("exfil-endpoint", r"^https?://(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
                        r"(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
     ("ip-literal", r"^(?:\d{1,3}\.){3}\d{1,3}$"),
+    ("recon", r"^\s*(?:hostname|whoami|id|uname(?: -a)?|pwd|ifconfig|ipconfig(?: /all)?|systeminfo"
+              r"|net user|cat /etc/passwd|ls -la)\s*$"),
     ("recon", r"ipinfo\.io|api\.ipify\.org|ifconfig\.me|icanhazip\.com|ip-api\.com"
               r"|checkip\.amazonaws|ipapi\.co|myexternalip|wtfismyip|ident\.me"),
     ("embedded-exec", r"(?:exec|eval)\s*\([^\n]{0,200}(?:urlopen|requests\.get|b64decode"

@@ -48,7 +48,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TEXT_SUFFIXES = (".py", ".pyw", ".pth", ".cfg", ".toml", ".sh", ".bat", ".cmd", ".ps1",
-                 ".vbs", ".js", ".mjs", ".cjs", ".json", ".txt", ".in", ".yml", ".yaml")
+                 ".vbs", ".js", ".mjs", ".cjs")
+"""Files read whole; data files (.json, .txt, .yml: vocabularies, datasets) only get the
+head that binary detection needs, which keeps large ML wheels cheap to scan."""
 TEXT_NAMES = ("setup.py", "setup.cfg", "pyproject.toml", "package.json", "entry_points.txt",
               "WHEEL", "METADATA", "PKG-INFO", "Makefile")
 MAX_TEXT = 4 << 20
@@ -444,7 +446,8 @@ def match_regex(m: RegexMatcher, view: DistView) -> Iterator[Match]:
             hay = f.data.lower() if m.ignore_case else f.data
             if not any(n in hay for n in needles):
                 continue
-        if m.only_unparsed_python and (not is_python(f.path) or view.parsed(f)):
+        if m.only_unparsed_python and (not is_python(f.path) or is_test_or_doc(f.path)
+                                       or view.parsed(f)):
             continue
         text = view.text(f)
         hit = rx.search(text)
