@@ -312,7 +312,9 @@ def view_of_installed(dist: InstalledDistribution) -> DistView:
                         rels.append(cand.relative_to(site).as_posix())
     files = []
     for rel in rels:
-        clean = posixpath.normpath(rel)
+        clean = posixpath.normpath(rel.replace("\\", "/"))
+        if clean.startswith("/") or clean.split("/").count("..") > 4 or ":" in clean[:3]:
+            continue  # a RECORD row pointing anywhere on the disk is not the package's file
         shown = clean
         if clean.startswith("../"):
             # scripts live outside site-packages (../../../bin/x)
