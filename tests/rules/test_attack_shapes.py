@@ -319,3 +319,15 @@ def test_loose_sitecustomize_in_site_packages_blocks(tmp_path: Path) -> None:
     env = collect_environment(site)
     findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))
     assert "WS-STARTUP-001" in {f.rule_id for f in blocking(findings)}
+
+
+def test_record_rows_outside_the_environment_are_not_read(tmp_path: Path) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    dist_info = install_wheel(BENIGN["legit-subprocess-user"](tmp_path), site)
+    outside = tmp_path / "outside.py"
+    outside.write_text("import base64\nexec(base64.b64decode('aW1wb3J0IG9z'))\n")
+    with (dist_info / "RECORD").open("a") as fh:
+        fh.write(f"{outside},,\n")
+    env = collect_environment(site)
+    findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))
+    assert not [f for f in findings if "outside.py" in (f.path or "")]
