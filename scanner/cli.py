@@ -20,6 +20,7 @@ import click
 
 from scanner import __version__
 from scanner.cli_db import db
+from scanner.cli_rules import rules
 from scanner.errors import ConfigError, ScannerError
 from scanner.models import Report, Severity
 from scanner.options import ScanOptions
@@ -190,3 +191,4 @@ def scan(**params: Any) -> None:
 from scanner.cli_run import run as _run  # noqa: E402
 
 main.add_command(_run)
+main.add_command(rules)
