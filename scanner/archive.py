@@ -46,7 +46,11 @@ class Limits:
     max_ratio: float = 200.0
     """Uncompressed / compressed, per zip member and for a whole tar stream."""
     ratio_floor: int = 1 << 20
-    """Members smaller than this are never refused for their ratio (tiny files compress well)."""
+    """Archives that expand to less than this are never refused for their overall ratio."""
+    member_ratio_floor: int = 64 << 20
+    """Members smaller than this are never refused one by one for their ratio: real wheels
+    carry highly compressible test data and padded shared objects (onnx, pillow) far over
+    200:1; the total size and the whole archive's ratio still bound them."""
 
 
 DEFAULT_LIMITS = Limits()
@@ -127,7 +131,12 @@ class SafeArchive:
         if len(self._members) >= self.limits.max_members:
             raise ArchiveError(f"more than {self.limits.max_members} members")
         if member.name in self._members and member.kind != "dir":
-            raise ArchiveError(f"member {member.name!r} appears twice (after normalisation)")
+            if self._zip is not None:
+                # Zip readers disagree on which duplicate wins: refuse (fail closed).
+                raise ArchiveError(f"member {member.name!r} appears twice (after normalisation)")
+            # A tar extracts in order, so the last copy is what gets built (pyarrow's sdist
+            # really ships LICENSE.txt twice): keep it, and record the pair for the checks.
+            self.name_collisions.append((member.name, member.name))
         self._members[member.name] = member
         # Names that differ only in case or Unicode form are one file on macOS and Windows:
         # an installer there keeps whichever comes last. Not refused (old packages ship
@@ -214,7 +223,7 @@ class SafeArchive:
             self._tar_infos[name] = info
 
     def _check_ratio(self, name: str, size: int, compressed: int) -> None:
-        if size <= self.limits.ratio_floor:
+        if size <= self.limits.member_ratio_floor:
             return
         if compressed <= 0 or size / compressed > self.limits.max_ratio:
             raise ArchiveError(

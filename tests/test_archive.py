@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import tarfile
 import time
 import zipfile
@@ -180,3 +181,25 @@ def test_not_an_archive(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="cannot read"):
         SafeArchive(tmp_path / "missing.whl")
+
+
+def test_tar_duplicate_members_keep_the_last_and_are_recorded(tmp_path: Path) -> None:
+    # pyarrow's real sdist ships LICENSE.txt twice; extraction keeps the last copy.
+    first, second = tarfile.TarInfo("p-1/LICENSE.txt"), tarfile.TarInfo("p-1/LICENSE.txt")
+    path = tmp_path / "p-1.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for info, data in ((first, b"one"), (second, b"two")):
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    with SafeArchive(path) as ar:
+        assert ar.read("p-1/LICENSE.txt") == b"two"
+        assert ar.name_collisions == [("p-1/LICENSE.txt", "p-1/LICENSE.txt")]
+
+
+def test_small_highly_compressible_member_is_not_a_bomb(tmp_path: Path) -> None:
+    # onnx and pillow wheels hold members far over 200:1 (zero-filled test data,
+    # padded .so files) inside archives whose overall ratio is ordinary.
+    members = {"pkg/zeros.pb": b"\0" * (2 << 20)}
+    members.update({f"pkg/m{i}.bin": random.Random(i).randbytes(1 << 20) for i in range(8)})
+    with SafeArchive(make_zip(tmp_path / "ok.whl", members)) as ar:
+        assert len(ar.files()) == 9
