@@ -324,6 +324,7 @@ STRUCTURAL_SIGNALS = (
     "writes-file",  # open(..., "w"/"wb"/"a")
     "pip-install",  # pip install at runtime (subprocess or pip.main)
     "spawn-js",  # a child process given a .js file
+    "remote-command",  # a child process whose command line was read from a socket / URL
 )
 
 SIGNALS: frozenset[str] = frozenset(
@@ -779,6 +780,9 @@ class _Analyzer(ast.NodeVisitor):
                 if isinstance(cur.func, ast.Attribute) and cur.func.attr in ("read", "text",
                                                                              "content"):
                     found.add("read")
+                if isinstance(cur.func, ast.Attribute) and cur.func.attr in ("recv", "recvfrom",
+                                                                             "recv_into"):
+                    found.add("network")
             elif isinstance(cur, ast.Attribute) and cur.attr in ("text", "content"):
                 found.add("network-maybe")
             elif isinstance(cur, ast.Name) and cur.id in self.assigned and cur.id not in names:
@@ -1117,6 +1121,8 @@ class _Analyzer(ast.NodeVisitor):
             if m and self.depth < MAX_DEPTH:
                 self.analyse_source(m.group(2), self.depth + 1,
                                     node.lineno - 1 + self.line_offset, self.unit, self.result)
+        if not isinstance(folded, (str, list)) and "network" in self.sources_of(args):
+            self.hit("remote-command", node, "command line read from the network")
         unparsed = self._arg_text(args)
         if re.search(r"\.[cm]?js\b", unparsed):
             self.hit("spawn-js", node, unparsed[:200])
