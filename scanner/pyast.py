@@ -1094,7 +1094,9 @@ class _Analyzer(ast.NodeVisitor):
             self._string(text, node, folded=True)
             if re.search(r"\bpip3?\b.*\binstall\b", text):
                 self.hit("pip-install", node, text[:100])
-            if re.search(r"\b(?:node|bun|deno)\b", text):
+            # The runtime must be a command word (`node app.js`, `sh -c "bun x.js"`), not part
+            # of an option (`gprof2dot --node-label=...` in torch).
+            if re.search(r"(?:^|[\s;&|/])(?:node|bun|deno)(?:\.exe)?(?=\s|$)", text):
                 self.hit("js-runtime", node, text[:100])
         if isinstance(args, (ast.List, ast.Tuple)) and args.elts:
             first = self.qualname(args.elts[0])
