@@ -22,10 +22,10 @@ from scanner.sources._tomlish import (
     parse_hash,
     unique,
 )
+from scanner.sources.requirements import ARCHIVE_SUFFIXES
 
 _SUPPORTED_MAJOR = "4"
 _VCS_KEYS = ("git", "hg", "svn", "bzr")
-_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")
 
 
 def _files(pkg: Table) -> tuple[LockedArtifact, ...]:
@@ -49,7 +49,7 @@ def _source(pkg: Table) -> tuple[PinKind, str | None]:
         kind = PinKind.GIT
     elif "path" in pkg:
         location = pkg.required_string("path")
-        kind = PinKind.PATH if location.endswith(_ARCHIVE_SUFFIXES) else PinKind.DIRECTORY
+        kind = PinKind.PATH if location.endswith(ARCHIVE_SUFFIXES) else PinKind.DIRECTORY
     elif "url" in pkg:
         location = pkg.required_string("url")
         kind = PinKind.URL

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from scanner.models import LockedArtifact, LockedPackage, Lockfile, PinKind, canonical
 from scanner.sources._tomlish import Table, artifact, load_json, parse_hash, unique
+from scanner.sources.requirements import ARCHIVE_SUFFIXES
 
 _VCS_KEYS = ("git", "hg", "svn", "bzr")
-_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")
 _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
 
 
@@ -104,7 +104,7 @@ def _entry(raw_name: str, entry: Table, group: str, line: int | None, path: Path
         kind = PinKind.GIT
     elif "path" in entry:
         source_url = entry.required_string("path")
-        kind = PinKind.PATH if source_url.endswith(_ARCHIVE_SUFFIXES) else PinKind.DIRECTORY
+        kind = PinKind.PATH if source_url.endswith(ARCHIVE_SUFFIXES) else PinKind.DIRECTORY
     elif "file" in entry:
         source_url = entry.required_string("file")
         kind = PinKind.URL if "://" in source_url else PinKind.PATH

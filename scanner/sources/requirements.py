@@ -21,7 +21,7 @@ from scanner.models import Hash, LockedArtifact, LockedPackage, Lockfile, PinKin
 PYPI_SIMPLE = "https://pypi.org/simple"
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
-_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")
+ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")
 _MAX_FILE_BYTES = 64 << 20
 
 # Options that take a value and matter to us, by every spelling pip accepts.
@@ -122,7 +122,7 @@ def _looks_like_location(text: str) -> PinKind | None:
         return PinKind.GIT
     if "://" in lower:
         return PinKind.URL
-    if text.startswith((".", "/", "~")) or lower.endswith(_ARCHIVE_SUFFIXES) or (
+    if text.startswith((".", "/", "~")) or lower.endswith(ARCHIVE_SUFFIXES) or (
         "/" in text and not re.match(r"^[A-Za-z0-9._-]+\s*(\[|==|>=|<=|~=|!=|<|>|;|@|$)", text)
     ):
         return PinKind.PATH
@@ -137,7 +137,7 @@ def _name_from_location(location: str) -> str:
     base = location.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     if base.endswith(".whl"):
         return canonical(base.split("-")[0])
-    for suffix in _ARCHIVE_SUFFIXES:
+    for suffix in ARCHIVE_SUFFIXES:
         if base.endswith(suffix):
             return canonical(base[: -len(suffix)].rsplit("-", 1)[0])
     base = base.removesuffix(".git")
