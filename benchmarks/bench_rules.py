@@ -79,7 +79,8 @@ def _scan_path(path: Path, kind: str) -> list[Finding]:
     return scan_distribution_file(path)
 
 
-def _ours_malware(sample: dict[str, object]) -> tuple[str, list[str], str | None, float]:
+def _ours_malware(sample: dict[str, object]
+                  ) -> tuple[str, list[str], str | None, float, list[str]]:
     tmp = Path(tempfile.mkdtemp(prefix="ws-bench-"))
     start = time.perf_counter()
     try:
@@ -94,7 +95,9 @@ def _ours_malware(sample: dict[str, object]) -> tuple[str, list[str], str | None
         shutil.rmtree(tmp, ignore_errors=True)
     ids = sorted({f"{f.rule_id}:{f.severity.label}" for f in findings
                   if f.severity >= BLOCKING})
-    return str(sample["file"]), ids, error, elapsed
+    weak = sorted({f"{f.rule_id}:{f.severity.label} {f.path}:{f.line} {f.evidence[:120]!r}"
+                   for f in findings if f.severity < BLOCKING})
+    return str(sample["file"]), ids, error, elapsed, weak
 
 
 def _ours_benign(entry: dict[str, object]) -> tuple[str, list[str], str | None, float]:
@@ -162,6 +165,8 @@ def main() -> int:
     ap.add_argument("--guarddog-benign", type=int, default=20,
                     help="GuardDog on N random benign files under 5 MB")
     ap.add_argument("--show-misses", type=int, default=0)
+    ap.add_argument("--misses-out", type=Path, default=None,
+                    help="write every missed sample, with its non-blocking findings, as JSON lines")
     ap.add_argument("--no-benign", action="store_true")
     ap.add_argument("--seed", type=int, default=20261124)
     args = ap.parse_args()
@@ -191,8 +196,8 @@ def main() -> int:
         ben = pool.map(_ours_benign, benign, chunksize=1) if benign else []
         t_ben = time.perf_counter() - t0
 
-    detected = {f for f, ids, _, _ in mal if ids}
-    errors = [(f, e) for f, _, e, _ in mal if e]
+    detected = {f for f, ids, *_ in mal if ids}
+    errors = [(f, e) for f, _, e, *_ in mal if e]
     no_adv = [s for s in samples if not s["in_ossf_names_2026_05"]]
     print("\n== wormsign (advisories off) ==")
     print(f"recall, all samples:            {_pct(len(detected), len(samples))}")
@@ -203,7 +208,7 @@ def main() -> int:
         print(f"recall, {split:8s} split:          "
               f"{_pct(sum(1 for s in part if s['file'] in detected), len(part))}")
     print(f"unreadable samples:             {len(errors)}")
-    rule_counts = collections.Counter(i.split(":")[0] for _, ids, _, _ in mal for i in ids)
+    rule_counts = collections.Counter(i.split(":")[0] for _, ids, *_ in mal for i in ids)
     print("samples per blocking rule:      " + ", ".join(f"{k} {v}" for k, v in
                                                        rule_counts.most_common()))
     mal_bytes = sum(int(s["inner_files"][0]["size"]) for s in samples)
@@ -228,6 +233,14 @@ def main() -> int:
         missed = [s for s in samples if s["file"] not in detected]
         for s in rng.sample(missed, min(args.show_misses, len(missed))):
             print(f"  missed: {s['file']}")
+    if args.misses_out is not None:
+        with args.misses_out.open("w") as out:
+            for f, ids, e, _t, weak in mal:
+                if not ids:
+                    s = by_file[f]
+                    out.write(json.dumps({"file": f, "kind": s["kind"], "error": e,
+                                          "no_advisory": not s["in_ossf_names_2026_05"],
+                                          "weak": weak}) + "\n")
     for f, e in errors[:10]:
         print(f"  error: {f}: {e}")
 
@@ -269,7 +282,6 @@ def main() -> int:
             line += (f"; on the same {len(gben)} benign files: wormsign {ours_t:.1f}s "
                      f"vs GuardDog {gd_t:.1f}s ({gd_t / max(ours_t, 1e-9):.0f}x)")
         print(line)
-        del by_file
     return 0
 
 

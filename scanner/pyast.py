@@ -21,6 +21,7 @@ import binascii
 import bz2
 import codecs
 import lzma
+import posixpath
 import re
 import warnings
 import zlib
@@ -221,7 +222,19 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                        r"|\bngrok\b|serveo\.net|localhost\.run|trycloudflare\.com"
                        r"|\bbin\.webhook|eo[a-z0-9]{10,}\.m\.pipedream|pythonanywhere\.com/"
                        r"|herokuapp\.com/|\.repl\.co\b|glitch\.me|mockapi\.io|oastify\.com"
-                       r"|\.free\.beeceptor|requestinspector|hookdeck\.com|\.ngrok\.|bit\.ly/"),
+                       r"|\.free\.beeceptor|requestinspector|hookdeck\.com|\.ngrok\.|bit\.ly/"
+                       r"|hooks\.slack\.com/services/|iplogger\.(?:com|org|ru|co)|grabify\.link"
+                       r"|\b2no\.co/|\byip\.su/|blasze\.(?:com|tk)|ps3cfw\.com/|iplis\.ru"),
+    # the sinks that only ever collect what is sent to them: a webhook with its id and
+    # token written out, a bot token, a request catcher (not a tunnel or a host)
+    ("exfil-sink", r"discord(?:app)?\.com/api/webhooks/\d{6,}/[\w-]{20,}"
+                   r"|api\.telegram\.org/bot\d{6,}:[\w-]{30,}|^\d{8,10}:AA[\w-]{33}$"
+                   r"|hooks\.slack\.com/services/T\w+/B\w+/\w+|webhook\.site/[\w-]{8,}"
+                   r"|\w\.m\.pipedream\.net|\boast\.(?:pro|live|site|online|fun|me)\b"
+                   r"|\binteract\.sh\b|burpcollaborator\.net|oastify\.com|requestbin\."
+                   r"|canarytokens\.com|dnslog\.cn|\.ceye\.io|requestcatcher\.com"
+                   r"|hookbin\.com|requestinspector\.com|iplogger\.(?:com|org|ru|co)"
+                   r"|grabify\.link"),
     ("payload-host", r"cdn\.discordapp\.com/attachments|media\.discordapp\.net/attachments"
                      r"|dropbox\.com/s/|dl\.dropboxusercontent|mediafire\.com/|anonfiles"
                      r"|transfer\.sh|gofile\.io|catbox\.moe|filebin\.net|pastebin\.com/raw"
@@ -230,7 +243,9 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                      r"|/raw/[^\"']*\.(?:exe|scr|ps1|bat|vbs)\b"),
     ("exfil-endpoint", r"^https?://(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
                        r"(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
-    ("ip-literal", r"^(?:\d{1,3}\.){3}\d{1,3}$"),
+    # a public address: loopback, private and broadcast ranges say nothing
+    ("ip-literal", r"^(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|255\.)"
+                   r"(?:\d{1,3}\.){3}\d{1,3}$"),
     ("recon", r"^\s*(?:hostname|whoami|id|uname(?: -a)?|pwd|ifconfig|ipconfig(?: /all)?|systeminfo"
               r"|net user|cat /etc/passwd|ls -la)\s*$"),
     ("recon", r"ipinfo\.io|api\.ipify\.org|ifconfig\.me|icanhazip\.com|ip-api\.com"
@@ -275,7 +290,8 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                  r"|^/tmp/[\w.-]+$|Start Menu[/\\]+Programs[/\\]+Startup"),
     ("user-profile", r"^(?:APPDATA|LOCALAPPDATA|USERPROFILE|HOMEPATH)$|Start Menu"
                      r"|Quick Launch|[/\\]Extensions?[/\\]|background\.js|%APPDATA%|%USERPROFILE%"),
-    ("persistence", r"CurrentVersion\\+Run|LaunchAgents|\.config/systemd/user|crontab\s"
+    ("persistence", r"CurrentVersion\\+Run|LaunchAgents|\.ssh[/\\]+authorized_keys"
+                    r"|\.config/systemd/user|crontab\s"
                     r"|/etc/cron|\.bashrc|\.zshrc|\.profile\b|schtasks|Startup[/\\]"
                     r"|autostart|sysmon\.(?:py|service)"),
     ("miner", r"xmrig|stratum\+(?:tcp|ssl)|cryptonight|--donate-level|minexmr|nanopool"
@@ -325,7 +341,22 @@ STRUCTURAL_SIGNALS = (
     "pip-install",  # pip install at runtime (subprocess or pip.main)
     "spawn-js",  # a child process given a .js file
     "remote-command",  # a child process whose command line was read from a socket / URL
+    "decoded-intent",  # a decoded literal that names an intent (a download command, a webhook)
+    "spawn-decoded",  # a child process whose command line is decoded from a literal
+    "written-code",  # Python source that the code writes to a file (then runs, usually)
+    "run-written",  # a child process (or startfile) on a file the same code wrote
+    "python-stdin",  # a Python child process that reads its program from a pipe
+    "recon-command",  # a child process that only looks around (whoami, uname -a, ls /, dir)
+    "embedded-binary",  # a bytes literal that is an ELF / PE / Mach-O program
 )
+
+DECODED_INTENTS = frozenset({
+    "shell-download", "hidden-window", "payload-host", "exfil-endpoint", "reverse-shell",
+    "miner", "cred-path", "browser-secrets", "wallet", "discord-token", "persistence",
+    "recon", "exe-drop", "secret-env",
+})
+"""Intents that mean more when someone took the trouble to encode them: a base64 string
+that decodes to `powershell -w hidden ...` or to a webhook URL is hidden on purpose."""
 
 SIGNALS: frozenset[str] = frozenset(
     {s for sigs in CALL_SIGNALS.values() for s in sigs}
@@ -470,6 +501,23 @@ _BUILTIN_FUNCTIONS = frozenset({
     "__import__", "breakpoint", "aiter", "anext",
 })
 _VISITORS: dict[type, Callable[[_Analyzer, ast.AST], None]] = {}
+_RECON_COMMAND = re.compile(
+    r"^\s*(?:whoami|id|hostname|uname(?:\s+-a)?|ls(?:\s+-\w+)*\s+/|dir|ipconfig(?:\s+/all)?|ifconfig"
+    r"|systeminfo|tasklist|net\s+user|cat\s+/etc/passwd|env|printenv|calc(?:\.exe)?)\s*$",
+    re.IGNORECASE)
+"""A whole command line that only looks around (or opens the calculator: the classic
+proof that code ran)."""
+_DOWNLOAD_THEN_RUN = re.compile(
+    r"(?:curl|wget|Invoke-WebRequest|iwr)\b[^;&|\n]*?(?:\s-o|\s-O|--output(?:-document)?|-OutFile)"
+    r"[\s=]*['\"]?(?P<file>[^\s'\"]{2,})['\"]?[^\n]*?(?:&&|;|\|\||\n)\s*"
+    r"(?:start\s+(?:/b\s+)?|nohup\s+|sh\s+|bash\s+|chmod\s+\+?[0-7x]+\s+|python\S*\s+|\./|)"
+    r"['\"]?(?P=file)", re.IGNORECASE)
+"""A shell command that downloads a file and then runs that same file."""
+_FILE_TOOLS = frozenset({
+    "tar", "unzip", "7z", "7za", "gzip", "gunzip", "xz", "unxz", "bunzip2", "zstd", "cp", "mv",
+    "rm", "ln", "mkdir", "file", "sha256sum", "sha1sum", "md5sum", "shasum", "git", "patch",
+    "hdiutil", "cat", "ls", "du", "stat", "touch",
+})
 
 
 class _Analyzer(ast.NodeVisitor):
@@ -490,6 +538,24 @@ class _Analyzer(ast.NodeVisitor):
         self.calls_from: dict[str, set[str]] = {}
         self.defined: dict[str, str] = {}
         self.hook_units: set[str] = set()
+        self.decoder_wrappers: dict[str, str] = {}
+        """Local functions that return a decoder applied to their argument (`def b64d(s):
+        return base64.b64decode(s).decode()`), by name, with the decoder they apply."""
+        self.entry_names: frozenset[str] = frozenset()
+        self.written: list[tuple[str, str]] = []
+        """(unit, key) for each file the code opens for writing: the path's source text
+        and, when it folds, its value."""
+        self.spawned: list[tuple[str, ast.AST, str]] = []
+        """(unit, node, command text) for each child process or startfile."""
+        self.module_names: set[str] = set()
+        # one level of calls for `run-written`: which parameters a function writes to
+        # or runs, whether it returns a path it wrote, and the calls that pass them on
+        self.params: list[tuple[str, list[str]]] = []
+        self.writes_param: dict[str, set[int]] = {}
+        self.spawns_param: dict[str, set[int]] = {}
+        self.returns_written: set[str] = set()
+        self.call_sites: list[tuple[str, ast.Call, str]] = []
+        """Functions another file runs at install time (`from helper import f` in setup.py)."""
         self._seen: set[tuple[str, int, str]] = set()
 
     # -- bookkeeping -----------------------------------------------------------
@@ -719,6 +785,12 @@ class _Analyzer(ast.NodeVisitor):
         if name == "builtins.str" and node.args:
             v = self.fold(node.args[0], budget)
             return v if isinstance(v, str) else UNKNOWN
+        if name in self.decoder_wrappers and len(node.args) == 1:
+            data = self.fold(node.args[0], budget)
+            if isinstance(data, (str, bytes)):
+                out = _decode_bytes(self.decoder_wrappers[name], data, [])
+                return out.decode("utf-8", "replace") if isinstance(out, bytes) else out
+            return UNKNOWN
         if name in DECODER_NAMES and name != "marshal.loads" and node.args:
             data = self.fold(node.args[0], budget)
             extra: list[object] = [self.fold(a, budget) for a in node.args[1:]]
@@ -770,7 +842,7 @@ class _Analyzer(ast.NodeVisitor):
                 q = self.qualname(cur.func)
                 if q is not None:
                     sigs = call_signals(q)
-                    if "decode" in sigs or q in DECODER_NAMES:
+                    if "decode" in sigs or q in DECODER_NAMES or q in self.decoder_wrappers:
                         found.add("decode")
                     if "network" in sigs:
                         found.add("network")
@@ -780,11 +852,20 @@ class _Analyzer(ast.NodeVisitor):
                 if isinstance(cur.func, ast.Attribute) and cur.func.attr in ("read", "text",
                                                                              "content"):
                     found.add("read")
+                if q == "builtins.chr" or (q == "builtins.map" and cur.args and self.qualname(
+                        cur.args[0]) == "builtins.chr"):
+                    found.add("decode")  # code spelled out one character code at a time
                 if isinstance(cur.func, ast.Attribute) and cur.func.attr in ("recv", "recvfrom",
                                                                              "recv_into"):
                     found.add("network")
             elif isinstance(cur, ast.Attribute) and cur.attr in ("text", "content"):
                 found.add("network-maybe")
+            elif isinstance(cur, ast.BinOp) and isinstance(cur.op, ast.BitXor):
+                found.add("decode")  # an XOR cipher over characters or bytes
+            elif isinstance(cur, (ast.ListComp, ast.GeneratorExp)) and any(
+                    isinstance(g.iter, ast.Constant) and isinstance(g.iter.value, str)
+                    and len(g.iter.value) > 40 for g in cur.generators):
+                found.add("decode")  # a substitution cipher, one character at a time
             elif isinstance(cur, ast.Name) and cur.id in self.assigned and cur.id not in names:
                 names.add(cur.id)
                 found |= self.sources_of(self.assigned[cur.id], names)
@@ -822,12 +903,53 @@ class _Analyzer(ast.NodeVisitor):
         for dec in node.decorator_list:
             self.visit(dec)
         self.unit_stack.append(unit)
+        self.params.append((node.name, [a.arg for a in (*node.args.posonlyargs, *node.args.args)
+                                        if a.arg not in ("self", "cls")]))
         saved_consts = dict(self.consts)
         saved_assigned = dict(self.assigned)
         for stmt in node.body:
             self.visit(stmt)
+        written_here = {k for u, k in self.written if u == unit}
+        for ret in ast.walk(node):
+            if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Name) and \
+                    ret.value.id in written_here:
+                self.returns_written.add(node.name)
+        self.params.pop()
+        decoder = self._wrapped_decoder(node)
+        if decoder is not None:
+            self.decoder_wrappers[node.name] = decoder
         self.consts, self.assigned = saved_consts, saved_assigned
         self.unit_stack.pop()
+
+    def _wrapped_decoder(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+        """The decoder a small function applies to its first parameter, if that is all
+        it does (called while the function's own assignments are still known)."""
+        if len(node.body) > 8 or not node.args.args:
+            return None
+        returns = [n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Return)]
+        if len(returns) != 1 or returns[0].value is None:
+            return None
+        param = node.args.args[0].arg
+        found: str | None = None
+        stack: list[ast.AST] = [returns[0].value]
+        names: set[str] = set()
+        reads_param = False
+        while stack:
+            cur = stack.pop()
+            if isinstance(cur, ast.Call):
+                q = self.qualname(cur.func)
+                if q in DECODER_NAMES and q != "marshal.loads":
+                    found = found or q
+                elif q in self.decoder_wrappers:
+                    found = found or self.decoder_wrappers[q]
+            if isinstance(cur, ast.Name):
+                if cur.id == param:
+                    reads_param = True
+                elif cur.id in self.assigned and cur.id not in names:
+                    names.add(cur.id)
+                    stack.append(self.assigned[cur.id])
+            stack.extend(ast.iter_child_nodes(cur))
+        return found if reads_param else None
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._enter_function(node)
@@ -871,6 +993,29 @@ class _Analyzer(ast.NodeVisitor):
             self.visit(target)
         value = self.fold(node.value)
         for target in node.targets:
+            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple) and len(
+                    target.elts) == len(node.value.elts):
+                # `a, b, c = exec, str, map`: names for builtins, dealt out in one line
+                renamed: list[str] = []
+                for t, v in zip(target.elts, node.value.elts, strict=True):
+                    q = self.qualname(v)
+                    if isinstance(t, ast.Name) and q is not None and q.startswith("builtins."):
+                        self.aliases[t.id] = q
+                        if t.id.strip("_").lower() != q.split(".")[-1].strip("_"):
+                            renamed.append(q.split(".")[-1])  # not `_dict = dict`
+                if len(renamed) >= 3 and set(renamed) & {"exec", "eval", "compile", "__import__"}:
+                    self.hit("obfuscated-names", node,
+                             f"{len(renamed)} builtins given other names at once ({renamed[0]}...)")
+            if isinstance(target, ast.Name) and len(self.unit_stack) == 1:
+                self.module_names.add(target.id)
+            if isinstance(target, ast.Name) and isinstance(node.value, ast.Lambda):
+                # `b64d = lambda s: b64decode(s)`
+                fake = ast.FunctionDef(name=target.id, args=node.value.args,
+                                       body=[ast.Return(value=node.value.body)],
+                                       decorator_list=[], returns=None)
+                decoder = self._wrapped_decoder(fake)
+                if decoder is not None:
+                    self.decoder_wrappers[target.id] = decoder
             if isinstance(target, ast.Name):
                 if not isinstance(value, _Unknown):
                     self.consts[target.id] = value
@@ -888,6 +1033,16 @@ class _Analyzer(ast.NodeVisitor):
                 v = node.value
                 if isinstance(v, ast.Constant) and v.value is True:
                     self.hit("daemon-thread", node, ".daemon = True")
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            name = node.target.id
+            # `s += chr(ord(c) ^ k)` in a loop: what the name holds comes from both
+            previous = self.assigned.get(name)
+            self.assigned[name] = ast.Tuple(elts=[e for e in (previous, node.value)
+                                                  if isinstance(e, ast.expr)], ctx=ast.Load())
+            self.consts.pop(name, None)
 
     def _note_constant(self, value: Value, node: ast.AST) -> None:
         """A folded constant assigned to a name: look at it as a string."""
@@ -933,24 +1088,38 @@ class _Analyzer(ast.NodeVisitor):
         if isinstance(node.value, (str, bytes)):
             self._string(node.value, node, folded=False)
 
-    def _string(self, value: str | bytes, node: ast.AST, *, folded: bool) -> None:
+    def _string(self, value: str | bytes, node: ast.AST, *, folded: bool,
+                decoded: bool = False) -> None:
         text = _as_text(value)
         if text is None or len(text) < 3:
             return
         if len(text) >= 2048 and _BLOB_RE.match(value if isinstance(value, bytes)
                                                 else text.encode("latin-1", "ignore")):
             self.hit("large-blob", node, f"{len(text)}-character encoded literal")
+        if (isinstance(value, bytes) and len(value) >= 64 and value[:4] in (
+                b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")) or (
+                isinstance(value, bytes) and value[:2] == b"MZ" and b"PE\0\0" in value[:1024]):
+            self.hit("embedded-binary", node, f"{len(value)}-byte program in a literal")
+        elif len(text) >= 1000 and text.lstrip("b'\"").startswith(("TVqQ", "TVpQ", "f0VMRg")):
+            # base64 of "MZ\x90" (a Windows program) or of "\x7fELF"
+            self.hit("embedded-binary", node, f"{len(text)}-character base64 program")
         if _REGEX_SYNTAX.search(text):
             # A regular expression describes strings (a scanner's own signatures, a URL
             # router); a webhook or a credential path that code really uses is written plain.
             return
         for sig, ev in string_signals(text):
             self.hit(sig, node, ev)
+            if decoded and sig in DECODED_INTENTS:
+                self.hit("decoded-intent", node, f"decodes to {sig}: {ev}")
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         folded = self.fold(node)
         if isinstance(folded, str):
             self._string(folded, node, folded=True)
+        for piece in node.values:
+            if isinstance(piece, ast.FormattedValue) and self.qualname(piece.value) in (
+                    "os.environ", "os.environ.copy", "os.environ.items"):
+                self.hit("env-all", node, "os.environ formatted into a string")
         self.generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
@@ -994,6 +1163,11 @@ class _Analyzer(ast.NodeVisitor):
             if node.func.value.id == "self" and self.class_stack:
                 self.calls_from.setdefault(self.unit, set()).add(
                     f"{self.class_stack[-1]}.{node.func.attr}")
+        for arg in (*node.args, *(k.value for k in node.keywords if k.arg != "target")):
+            # a function handed to another (`atexit.register(f)`, `pool.submit(f)`,
+            # `signal.signal(SIGINT, f)`) is called by it, sooner or later
+            if isinstance(arg, ast.Name) and arg.id not in self.aliases:
+                self.calls_from.setdefault(self.unit, set()).add(arg.id)
         for kw in node.keywords:
             # Thread(target=f) / Process(target=f): f runs too
             if kw.arg == "target" and isinstance(kw.value, ast.Name):
@@ -1002,8 +1176,16 @@ class _Analyzer(ast.NodeVisitor):
                     kw.value.value, ast.Name) and kw.value.value.id == "self" and self.class_stack:
                 self.calls_from.setdefault(self.unit, set()).add(
                     f"{self.class_stack[-1]}.{kw.value.attr}")
+        callee = node.func.id if isinstance(node.func, ast.Name) else (
+            node.func.attr if isinstance(node.func, ast.Attribute) else None)
+        if callee is not None and node.args and len(self.call_sites) < 10_000:
+            self.call_sites.append((self.unit, node, callee))
         if q is not None:
             self._call(node, q)
+            if q in self.decoder_wrappers or (q in DECODER_NAMES and q != "marshal.loads"):
+                decoded = self.fold(node)
+                if isinstance(decoded, (str, bytes)):
+                    self._string(decoded, node, folded=True, decoded=True)
         elif isinstance(node.func, ast.Attribute):
             attr = node.func.attr
             if attr == "decrypt":
@@ -1013,6 +1195,8 @@ class _Analyzer(ast.NodeVisitor):
                 self.hit("network", node, f".{attr}(...)")
             if attr in ("sendall", "send", "sendto"):
                 self.hit("net-send", node, f".{attr}(...)")
+            if attr in ("write", "write_text", "write_bytes") and node.args:
+                self._written_code(node, node.args[0])
         self.generic_visit(node)
 
     @staticmethod
@@ -1027,17 +1211,29 @@ class _Analyzer(ast.NodeVisitor):
         kw = {k.arg: k.value for k in node.keywords if k.arg}
         if q in ("builtins.exec", "builtins.eval", "builtins.compile") or (q.endswith(
                 (".exec", ".eval")) and q.startswith("builtins")):
+            if isinstance(node.func, ast.Name) and not re.search(r"exec|eval|compile",
+                                                                 node.func.id, re.IGNORECASE):
+                self.hit("obfuscated-names", node, f"{q} called as {node.func.id}()")
             self._exec(node)
         if q in ("builtins.open", "io.open", "codecs.open") and len(node.args) >= 2:
             mode = self.fold(node.args[1])
             if isinstance(mode, str) and any(c in mode for c in "wa"):
                 self.hit("writes-file", node, f"open(..., {mode!r})")
+                self._note_written(node.args[0])
         if q == "builtins.open" and "mode" in kw:
             mode = self.fold(kw["mode"])
             if isinstance(mode, str) and any(c in mode for c in "wa"):
                 self.hit("writes-file", node, f"open(..., mode={mode!r})")
+                if node.args:
+                    self._note_written(node.args[0])
+        if q == "urllib.request.urlretrieve" and len(node.args) >= 2:
+            self._note_written(node.args[1])
+        if q == "os.startfile" and node.args:
+            self._note_spawn(node, self._arg_text(node.args[0]))
         if q.endswith((".write_bytes", ".write_text")):
             self.hit("writes-file", node, q)
+        if q.endswith((".write", ".write_text", ".write_bytes")) and node.args:
+            self._written_code(node, node.args[0])
         if q in ("threading.Thread", "multiprocessing.Process", "threading.Timer"):
             d = kw.get("daemon")
             if isinstance(d, ast.Constant) and d.value is True:
@@ -1090,8 +1286,26 @@ class _Analyzer(ast.NodeVisitor):
             text = folded
         elif isinstance(folded, list):
             text = " ".join(str(x) for x in folded if isinstance(x, (str, int)))
+        decoded = self._decoder_depth(args) > 0 or self._fed_by_decoder(args)
+        if decoded:
+            self.hit("spawn-decoded", node, f"{q}(<decoded command>)")
         if text:
-            self._string(text, node, folded=True)
+            self._string(text, node, folded=True, decoded=decoded)
+            if _RECON_COMMAND.match(text):
+                self.hit("recon-command", node, text[:80])
+        # the literal pieces of a command built at run time (`"curl -d '" + data + "' url"`)
+        pieces = text or " ".join(n.value for n in ast.walk(args) if isinstance(
+            n, ast.Constant) and isinstance(n.value, str))[:2000]
+        if pieces:
+            words = re.findall(r"[\w.-]+", pieces[:2000])
+            tools = {posixpath.basename(w).lower().removesuffix(".exe") for w in words[:64]}
+            if tools & {"curl", "wget", "invoke-webrequest", "iwr", "invoke-restmethod",
+                        "irm", "nc", "ncat", "bitsadmin", "certutil"}:
+                # a command-line client is as much a network call as requests.get
+                self.hit("network", node, f"{pieces[:60]} (network client)")
+                if re.search(r"\s(?:-d|--data(?:-\w+)?|-F|--form|-T|--upload-file|-X\s*POST"
+                             r"|--post-(?:data|file)|-Method\s+Post|-Body)\b", pieces):
+                    self.hit("net-send", node, f"{pieces[:60]} (sends data)")
             if re.search(r"\bpip3?\b.*\binstall\b", text):
                 self.hit("pip-install", node, text[:100])
             # The runtime must be a command word (`node app.js`, `sh -c "bun x.js"`), not part
@@ -1104,6 +1318,11 @@ class _Analyzer(ast.NodeVisitor):
             if first == "sys.executable" or (isinstance(first_val, str) and re.match(
                     r"^(?:python[\d.]*|pythonw)(?:\.exe)?$", first_val)):
                 self.hit("spawn-python", node, "child process runs python")
+                rest_vals = [self.fold(e) for e in args.elts[1:]]
+                stdin = kw.get("stdin")
+                if "-" in rest_vals and stdin is not None and \
+                        self.qualname(stdin) == "subprocess.PIPE":
+                    self.hit("python-stdin", node, "python - (program read from stdin)")
                 rest = " ".join(ast.unparse(e) for e in args.elts[1:])
                 if "__file__" in rest or "dirname" in rest or ".py" in rest:
                     self.hit("spawn-bundled", node, rest[:120])
@@ -1126,12 +1345,115 @@ class _Analyzer(ast.NodeVisitor):
         if not isinstance(folded, (str, list)) and "network" in self.sources_of(args):
             self.hit("remote-command", node, "command line read from the network")
         unparsed = self._arg_text(args)
+        for candidate in (text, unparsed):
+            m = _DOWNLOAD_THEN_RUN.search(candidate)
+            if m is not None:
+                self.hit("run-written", node, f"downloads to {m.group('file')[:60]} and runs it")
+                break
+        first = posixpath.basename(text.split()[0]) if text.strip() else ""
+        if first not in _FILE_TOOLS:
+            # unpacking or hashing what was downloaded does not run it
+            self._note_spawn(node, f"{unparsed} {text}")
         if re.search(r"\.[cm]?js\b", unparsed):
             self.hit("spawn-js", node, unparsed[:200])
         if "__file__" in unparsed:
             self.hit("spawn-bundled", node, unparsed[:120])
         if re.search(r"tmp|temp|download|appdata|\.exe\b", unparsed, re.IGNORECASE):
             self.hit("write-exec", node, unparsed[:120])
+
+    def _param_index(self, text: str) -> int | None:
+        """The index of the current function's parameter that `text` names, if any."""
+        if self.params:
+            _, params = self.params[-1]
+            for i, p in enumerate(params):
+                if re.search(rf"(?<![\w.]){re.escape(p)}(?!\w)", text):
+                    return i
+        return None
+
+    def _note_written(self, path: ast.expr) -> None:
+        text = ast.unparse(path)
+        i = self._param_index(text) if isinstance(path, ast.Name) else None
+        if i is not None:
+            self.writes_param.setdefault(self.params[-1][0], set()).add(i)
+        if len(text) < 200:
+            self.written.append((self.unit, text))
+        value = self.fold(path)
+        if isinstance(value, str) and len(value) >= 5 and "{}" not in value:
+            self.written.append(("", posixpath.basename(value.replace("\\", "/")) or value))
+
+    def _note_spawn(self, node: ast.AST, command: str) -> None:
+        self.spawned.append((self.unit, node, command))
+        i = self._param_index(command)
+        if i is not None:
+            self.spawns_param.setdefault(self.params[-1][0], set()).add(i)
+
+    def finish(self) -> None:
+        """After the walk: a child process started on a file this code wrote (a name in
+        the same function, a module-level name, or the same literal file name)."""
+        for unit, call, callee in self.call_sites:
+            for i, arg in enumerate(call.args):
+                text = ast.unparse(arg) if i in self.writes_param.get(callee, ()) or \
+                    i in self.spawns_param.get(callee, ()) else ""
+                if len(text) > 200:
+                    continue
+                if i in self.writes_param.get(callee, ()):
+                    self.written.append((unit, text))
+                if i in self.spawns_param.get(callee, ()):
+                    if isinstance(arg, ast.Call) and isinstance(arg.func, (
+                            ast.Name, ast.Attribute)) and (arg.func.id if isinstance(
+                            arg.func, ast.Name) else arg.func.attr) in self.returns_written:
+                        self.written.append((unit, text))
+                    self.spawned.append((unit, call, text))
+        for unit, node, command in self.spawned:
+            for wunit, key in self.written:
+                if len(key) < 3 or key not in command:
+                    continue
+                if wunit == "":  # a literal file name
+                    same = True
+                elif re.fullmatch(r"[A-Za-z_]\w*", key):
+                    same = (wunit == unit or key in self.module_names) and re.search(
+                        rf"(?<![\w.]){re.escape(key)}(?!\w)", command) is not None
+                else:
+                    same = True  # the same path expression, spelled out
+                if same:
+                    self.unit_stack.append(unit)
+                    self.hit("run-written", node, f"runs {key[:80]}, which it wrote")
+                    self.unit_stack.pop()
+                    break
+
+    def _fed_by_decoder(self, node: ast.AST) -> bool:
+        """Whether a name in the expression was assigned from a decoder call (strictly:
+        base64 / hex / zlib / a local wrapper of them, not `bytes.decode`)."""
+        names: set[str] = set()
+        stack = [node]
+        while stack and len(names) < 32:
+            cur = stack.pop()
+            if isinstance(cur, ast.Call) and self._decoder_depth(cur) > 0:
+                return True
+            if isinstance(cur, ast.BinOp) and isinstance(cur.op, ast.BitXor):
+                return True  # an XOR cipher
+            if isinstance(cur, ast.Name) and cur.id in self.assigned and cur.id not in names:
+                names.add(cur.id)
+                stack.append(self.assigned[cur.id])
+            stack.extend(ast.iter_child_nodes(cur))
+        return False
+
+    _CODE_SHAPE = re.compile(r"^\s*(?:import \w|from [\w.]+ import |def \w+\(|class \w+[(:])",
+                             re.MULTILINE)
+
+    def _written_code(self, node: ast.Call, arg: ast.expr) -> None:
+        """Python source written to a file is analysed where it is written: droppers write
+        their second stage next to themselves and start it with `python file.py`."""
+        value = self.fold(arg)
+        text = _as_text(value) if isinstance(value, (str, bytes)) else None
+        if text is None or len(text) < 40 or len(text) > MAX_FOLD:
+            return
+        shapes = len(self._CODE_SHAPE.findall(text, 0, 20_000))
+        if (shapes < 2 and not (shapes == 1 and ";" in text)) or self.depth >= MAX_DEPTH:
+            return
+        self.hit("written-code", node, f"writes {len(text)} characters of Python source")
+        self.analyse_source(text, self.depth + 1, node.lineno - 1 + self.line_offset,
+                            self.unit, self.result)
 
     def _arg_text(self, node: ast.AST) -> str:
         """Source of an argument, with simple names replaced by what they were assigned."""
@@ -1188,8 +1510,8 @@ class _Analyzer(ast.NodeVisitor):
         while isinstance(cur, ast.Call) and depth < 100:
             q = self.qualname(cur.func)
             attr = cur.func.attr if isinstance(cur.func, ast.Attribute) else ""
-            if (q is not None and q in DECODER_NAMES) or attr in ("decrypt", "decompress",
-                                                                   "b64decode"):
+            if (q is not None and (q in DECODER_NAMES or q in self.decoder_wrappers)) or \
+                    attr in ("decrypt", "decompress", "b64decode"):
                 depth += 1
                 cur = cur.args[0] if cur.args else None
             elif attr in ("decode", "encode") or (q or "").startswith("builtins."):
@@ -1204,6 +1526,7 @@ class _Analyzer(ast.NodeVisitor):
     def import_time_units(self, setup_like: bool) -> set[str]:
         """Units reachable from module-level code (and, in setup.py, from install hooks)."""
         start = {self.unit_stack[0]}
+        start |= {self.defined[n] for n in self.entry_names if n in self.defined}
         if setup_like:
             start.add(self.unit_prefix + "<main>")  # setup.py runs as __main__
             start |= {u for u in self.defined.values()
@@ -1281,8 +1604,9 @@ def may_have_capability(source: bytes) -> bool:
 
 def parses(source: bytes | str) -> bool:
     """Whether Python source parses at all (Python 2 code does not)."""
+    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
     try:
-        _parse(source.decode("utf-8", "replace") if isinstance(source, bytes) else source)
+        _parse(text.removeprefix("\ufeff"))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
@@ -1294,15 +1618,91 @@ def _parse(source: str) -> ast.Module:
         return ast.parse(source)
 
 
-def analyse(source: str | bytes, *, setup_like: bool = False) -> Analysis:
+MAX_REPAIRS = 64
+"""Lines a tolerant parse may rewrite before it gives up on a file."""
+MAX_REPAIR_SOURCE = 1 << 20
+
+_PY2_PRINT = re.compile(r"^(\s*)print\b\s*(?!\s*\()(.*?)\s*$")
+_PY2_EXEC = re.compile(r"^(\s*)exec\b\s+(?!\s*\()(.*?)\s*$")
+_PY2_EXCEPT = re.compile(r"^(\s*except\s+[\w.()\s,]+?)\s*,\s*(\w+)\s*:")
+_PY2_RAISE = re.compile(r"^(\s*raise\s+[\w.]+(?:\([^)]*\))?)\s*,.*$")
+_PY2_OCTAL = re.compile(r"(?<![\w.])0(\d+)(?![\w.])")
+_PY2_BACKTICK = re.compile(r"`([^`\n]*)`")
+
+
+def _repair_line(line: str) -> str:
+    """A Python 2 spelling of a line rewritten in Python 3 (same meaning, same line)."""
+    for rx, repl in ((_PY2_EXEC, r"\1exec(\2)"), (_PY2_PRINT, r"\1print(\2)"),
+                     (_PY2_EXCEPT, r"\1 as \2:"), (_PY2_RAISE, r"\1")):
+        fixed = rx.sub(repl, line, count=1)
+        if fixed != line:
+            return fixed
+    fixed = _PY2_OCTAL.sub(r"0o\1", line)
+    fixed = _PY2_BACKTICK.sub(r"repr(\1)", fixed)
+    return fixed.replace("<>", "!=").replace("ur'", "r'").replace('ur"', 'r"')
+
+
+def parse_tolerant(source: str) -> tuple[ast.Module, int]:
+    """Parse source that Python 3 refuses, as far as it can be read: Python 2 spellings
+    are rewritten line by line (`print x`, `exec code`, `except E, e`, `0777`), and a line
+    that still does not parse becomes `pass` at its indentation. Malware is often
+    Python 2 or carelessly written; a file that does not parse must not hide the rest of
+    its code. Raises SyntaxError when the file cannot be recovered. Returns the tree and
+    how many lines were rewritten."""
+    if len(source) > MAX_REPAIR_SOURCE:
+        raise SyntaxError("too large to repair")
+    lines = source.replace("\x00", "").expandtabs(8).split("\n")
+    touched: dict[int, int] = {}
+    for _ in range(MAX_REPAIRS):
+        tree, err = _try_parse("\n".join(lines))
+        if tree is not None:
+            return tree, len(touched)
+        if err is not None:
+            lineno = err.lineno
+            if lineno is None or not 1 <= lineno <= len(lines):
+                raise err
+            i = lineno - 1
+            tries = touched.get(i, 0)
+            touched[i] = tries + 1
+            line = lines[i]
+            indent = line[:len(line) - len(line.lstrip())]
+            if tries == 0 and (fixed := _repair_line(line)) != line:
+                lines[i] = fixed
+            elif tries <= 1 and line.strip() not in ("", "pass"):
+                if isinstance(err, IndentationError) and i > 0:
+                    prev = next((p for p in reversed(lines[:i]) if p.strip()), "")
+                    indent = prev[:len(prev) - len(prev.lstrip())]
+                    if prev.rstrip().endswith(":"):
+                        indent += "    "
+                lines[i] = indent + "pass"
+            elif tries <= 2:
+                lines[i] = ""
+            else:
+                raise err
+    raise SyntaxError("too many lines to repair")
+
+
+def _try_parse(text: str) -> tuple[ast.Module | None, SyntaxError | None]:
+    try:
+        return _parse(text), None
+    except SyntaxError as err:
+        return None, err
+
+
+def analyse(source: str | bytes, *, setup_like: bool = False,
+            entry_names: frozenset[str] = frozenset()) -> Analysis:
     """Analyse one Python file. Source that does not parse gives `parsed=False`, no hits.
 
     `setup_like`: the file runs at install time (setup.py, a build hook), so functions
     that install-command classes define count as running, like module-level code.
+    `entry_names`: functions of this file that another one calls when it runs (what
+    setup.py imports from a helper module), counted as running like module-level code.
     """
     result = Analysis()
     if isinstance(source, bytes):
         source = source.decode("utf-8", "replace")
+    # a UTF-8 byte-order mark is legal at the start of a file; ast.parse refuses it in str
+    source = source.removeprefix("\ufeff")
     if len(source) > MAX_SOURCE:
         result.parsed = False
         result.error = "too large to parse"
@@ -1317,9 +1717,10 @@ def analyse(source: str | bytes, *, setup_like: bool = False) -> Analysis:
             return
         visitor = _Analyzer(into, depth, line_offset, unit + ">", analyse_source)
         visitor.unit_stack = [unit]
-        visitor.hit("decoded-source", None, f"payload decoded at depth {depth}")
+        visitor.hit("decoded-source", None, f"nested source analysed at depth {depth}")
         try:
             visitor.visit(tree)
+            visitor.finish()
         except RecursionError:
             into.error = "too deeply nested"
         # what the decoded module-level code calls runs wherever the exec ran
@@ -1328,12 +1729,18 @@ def analyse(source: str | bytes, *, setup_like: bool = False) -> Analysis:
     try:
         tree = _parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
-        result.parsed = False
-        result.error = f"does not parse: {type(err).__name__}"
-        return result
+        try:
+            tree, repaired = parse_tolerant(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            result.parsed = False
+            result.error = f"does not parse: {type(err).__name__}"
+            return result
+        result.error = f"parsed after rewriting {repaired} line(s)"
     visitor = _Analyzer(result, 0, 0, "", analyse_source)
+    visitor.entry_names = entry_names
     try:
         visitor.visit(tree)
+        visitor.finish()
     except RecursionError:
         result.error = "too deeply nested"
     units = visitor.import_time_units(setup_like)

@@ -89,14 +89,42 @@ class DistView:
     """A pure-Python wheel (`Root-Is-Purelib: true`, tag `none-any`)."""
     entry_points: tuple[EntryPoint, ...] = ()
     _analyses: dict[str, Analysis] = field(default_factory=dict)
+    _install_helpers: dict[str, frozenset[str]] | None = None
+
+    def install_helpers(self) -> dict[str, frozenset[str]]:
+        """Shipped modules that setup.py imports, by path, with the names it imports from
+        them: their module-level code, and those functions, run at install time too."""
+        if self._install_helpers is None:
+            helpers: dict[str, set[str]] = {}
+            paths = {f.path for f in self.files}
+            for f in self.files:
+                if not is_install_file(f.path) or not f.complete:
+                    continue
+                base = posixpath.dirname(f.path)
+                for module, names in _local_imports(self.text(f)):
+                    rel = module.replace(".", "/")
+                    for cand in (f"{rel}.py", f"src/{rel}.py", f"{rel}/__init__.py"):
+                        path = posixpath.join(base, cand) if base else cand
+                        if path in paths and not is_install_file(path):
+                            helpers.setdefault(path, set()).update(names)
+                            break
+            self._install_helpers = {k: frozenset(v) for k, v in helpers.items()}
+        return self._install_helpers
+
+    def is_install(self, f: DistFile) -> bool:
+        """Whether the file's code runs when the distribution is built or installed."""
+        return is_install_file(f.path) or (self.kind == "sdist"
+                                           and f.path in self.install_helpers())
 
     def analysis(self, f: DistFile) -> Analysis:
         """The AST analysis of a Python file (cached)."""
         cached = self._analyses.get(f.path)
         if cached is None:
             # install-time files are always analysed: they are small and run on install
-            if is_install_file(f.path) or may_have_capability(f.data):
-                cached = analyse(f.data, setup_like=is_install_file(f.path))
+            if self.is_install(f) or may_have_capability(f.data):
+                cached = analyse(f.data, setup_like=is_install_file(f.path),
+                                 entry_names=self.install_helpers().get(f.path, frozenset())
+                                 if self.kind == "sdist" else frozenset())
             else:
                 cached = Analysis(error="skipped")
             self._analyses[f.path] = cached
@@ -114,6 +142,22 @@ class DistView:
         return f.data.decode("utf-8", "replace")
 
 
+_LOCAL_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import[ \t]+\(?([\w \t,]+)"
+                           r"|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
+                           re.MULTILINE)
+
+
+def _local_imports(text: str) -> Iterator[tuple[str, set[str]]]:
+    """(module, imported names) for each import statement of a file (by its text)."""
+    for m in _LOCAL_IMPORT.finditer(text):
+        if m.group(1):
+            names = {n.strip().split(" ")[0] for n in m.group(2).split(",") if n.strip()}
+            yield m.group(1), names
+        else:
+            for mod in m.group(3).split(","):
+                yield mod.strip(), set()
+
+
 def is_install_file(path: str) -> bool:
     """Files that run when the distribution is built or installed from source (a
     `setup.py` under examples/ or tests/ is not the one pip runs)."""
@@ -121,7 +165,9 @@ def is_install_file(path: str) -> bool:
 
 
 _NOT_SHIPPED_CODE = re.compile(
-    r"(?:^|/)(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)"
+    # a top-level folder must be named exactly so: `duck_test_pkg/` is a package
+    r"^(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)/"
+    r"|/(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)"
     r"(?:[ _-][^/]*)?/"
     r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
     r"|^(?:tools|scripts|build_helpers|ci|dev|\.github|\.circleci)/"
@@ -394,12 +440,12 @@ def match_python(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
             continue
         if m.path_exclude and _glob_match(f.path, m.path_exclude):
             continue
-        install = is_install_file(f.path)
+        install = view.is_install(f)
         if m.when == "install" and not install:
             continue
         if not install and is_test_or_doc(f.path):
             continue
-        if m.when == "import" and install:
+        if m.when == "import" and is_install_file(f.path):
             continue
         a = view.analysis(f)
         if not a.parsed:

