@@ -202,6 +202,8 @@ CALL_SIGNALS: dict[str, tuple[str, ...]] = {
     "pynput.keyboard.*": ("keylogger",),
     "keyboard.on_*": ("keylogger",),
     "os.environ.items": ("env-all",),
+    "os.environ.__str__": ("env-all",),
+    "os.environ.__repr__": ("env-all",),
     "os.environ.keys": ("env-all",),
     "os.environ.values": ("env-all",),
     "json.dumps": (),
@@ -513,6 +515,11 @@ _DOWNLOAD_THEN_RUN = re.compile(
     r"(?:start\s+(?:/b\s+)?|nohup\s+|sh\s+|bash\s+|chmod\s+\+?[0-7x]+\s+|python\S*\s+|\./|)"
     r"['\"]?(?P=file)", re.IGNORECASE)
 """A shell command that downloads a file and then runs that same file."""
+_CALLBACK_SINKS = frozenset({
+    "Timer", "submit", "apply_async", "map_async", "run_in_executor", "call_soon",
+    "call_later", "start_new_thread", "start_new", "Process", "Thread",
+})
+_DOWNLOAD_TOOL = re.compile(r"\b(?:curl|wget|Invoke-WebRequest|iwr)\b", re.IGNORECASE)
 _FILE_TOOLS = frozenset({
     "tar", "unzip", "7z", "7za", "gzip", "gunzip", "xz", "unxz", "bunzip2", "zstd", "cp", "mv",
     "rm", "ln", "mkdir", "file", "sha256sum", "sha1sum", "md5sum", "shasum", "git", "patch",
@@ -539,6 +546,10 @@ class _Analyzer(ast.NodeVisitor):
         self.defined: dict[str, str] = {}
         self.hook_units: set[str] = set()
         self.decoder_wrappers: dict[str, str] = {}
+        self.wrapper_bodies: dict[str, tuple[str, ast.expr, dict[str, ast.AST]]] = {}
+        """For each decoder wrapper: its parameter, the expression it returns and its
+        local assignments, so a call on a literal is folded through the whole body."""
+        self._fold_locals: dict[str, ast.AST] = {}
         """Local functions that return a decoder applied to their argument (`def b64d(s):
         return base64.b64decode(s).decode()`), by name, with the decoder they apply."""
         self.entry_names: frozenset[str] = frozenset()
@@ -548,6 +559,8 @@ class _Analyzer(ast.NodeVisitor):
         self.spawned: list[tuple[str, ast.AST, str]] = []
         """(unit, node, command text) for each child process or startfile."""
         self.module_names: set[str] = set()
+        self.download_units: set[str] = set()
+        """Functions that run a command-line download to a file (curl -O, wget -O)."""
         # one level of calls for `run-written`: which parameters a function writes to
         # or runs, whether it returns a path it wrote, and the calls that pass them on
         self.params: list[tuple[str, list[str]]] = []
@@ -631,6 +644,13 @@ class _Analyzer(ast.NodeVisitor):
                         return f"{base}.{attr}"
             if callee in ("builtins.globals", "builtins.locals", "builtins.vars"):
                 return "<namespace>"
+            if callee == "builtins.get" and node.args:
+                # globals()["__builtins__"].get("exec")
+                key = self.fold(node.args[0])
+                if isinstance(key, str) and key.isidentifier():
+                    if not isinstance(node.args[0], ast.Constant):
+                        self.hit("obfuscated-names", node, f"builtins looked up as {key!r}")
+                    return "builtins." + key
             if callee is not None and callee.endswith("Fernet"):
                 return callee
             return None
@@ -639,6 +659,9 @@ class _Analyzer(ast.NodeVisitor):
             key = self.fold(node.slice)
             if base in ("<namespace>", "builtins", "builtins.__dict__") and isinstance(key, str):
                 if key == "__builtins__":
+                    if not isinstance(node.slice, ast.Constant):
+                        self.hit("builtins-access", node, "__builtins__ reached by a computed name")
+                        self.hit("obfuscated-names", node, "__builtins__ spelled out")
                     return "builtins"
                 return ("builtins." + key) if base != "<namespace>" else self.qualname(
                     ast.Name(id=key))
@@ -656,7 +679,10 @@ class _Analyzer(ast.NodeVisitor):
                 return v
             return UNKNOWN
         if isinstance(node, ast.Name):
-            return self.consts.get(node.id, UNKNOWN)
+            value = self.consts.get(node.id, UNKNOWN)
+            if isinstance(value, _Unknown) and node.id in self._fold_locals:
+                return self.fold(self._fold_locals[node.id], budget - 5)
+            return value
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd,
                                                                   ast.Invert)):
             operand = self.fold(node.operand, budget - 1)
@@ -720,6 +746,12 @@ class _Analyzer(ast.NodeVisitor):
 
     def fold_call(self, node: ast.Call, budget: int) -> Value:
         func = node.func
+        if isinstance(func, ast.Name) and isinstance(self.assigned.get(func.id), ast.Attribute):
+            # `_ = "".join` then `_([...])`
+            bound = self.assigned[func.id]
+            if isinstance(bound, ast.Attribute) and bound.attr == "join" and isinstance(
+                    bound.value, ast.Constant):
+                func = bound
         # "".join(...)
         if isinstance(func, ast.Attribute) and func.attr == "join" and len(node.args) == 1:
             sep = self.fold(func.value, budget)
@@ -788,6 +820,19 @@ class _Analyzer(ast.NodeVisitor):
         if name in self.decoder_wrappers and len(node.args) == 1:
             data = self.fold(node.args[0], budget)
             if isinstance(data, (str, bytes)):
+                body = self.wrapper_bodies.get(name)
+                if body is not None and budget > 20:
+                    param, expr, local = body
+                    saved = (self.consts.get(param, UNKNOWN), self._fold_locals)
+                    self.consts[param] = data
+                    self._fold_locals = {k: v for k, v in local.items() if k != param}
+                    try:
+                        out = self.fold(expr, budget - 10)
+                    finally:
+                        self.consts[param] = saved[0]
+                        self._fold_locals = saved[1]
+                    if isinstance(out, (str, bytes)):
+                        return out
                 out = _decode_bytes(self.decoder_wrappers[name], data, [])
                 return out.decode("utf-8", "replace") if isinstance(out, bytes) else out
             return UNKNOWN
@@ -917,19 +962,26 @@ class _Analyzer(ast.NodeVisitor):
         self.params.pop()
         decoder = self._wrapped_decoder(node)
         if decoder is not None:
-            self.decoder_wrappers[node.name] = decoder
+            returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return)
+                       and n.value is not None]
+            names = [node.name] + ([f"self.{node.name}", f"cls.{node.name}"]
+                                   if self.class_stack else [])
+            for name in names:
+                self.decoder_wrappers[name] = decoder
+                self.wrapper_bodies[name] = (_first_param(node) or "", returns[0],
+                                             dict(self.assigned))
         self.consts, self.assigned = saved_consts, saved_assigned
         self.unit_stack.pop()
 
     def _wrapped_decoder(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         """The decoder a small function applies to its first parameter, if that is all
         it does (called while the function's own assignments are still known)."""
-        if len(node.body) > 8 or not node.args.args:
+        param = _first_param(node)
+        if len(node.body) > 8 or param is None:
             return None
         returns = [n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Return)]
         if len(returns) != 1 or returns[0].value is None:
             return None
-        param = node.args.args[0].arg
         found: str | None = None
         stack: list[ast.AST] = [returns[0].value]
         names: set[str] = set()
@@ -1016,6 +1068,8 @@ class _Analyzer(ast.NodeVisitor):
                 decoder = self._wrapped_decoder(fake)
                 if decoder is not None:
                     self.decoder_wrappers[target.id] = decoder
+                    self.wrapper_bodies[target.id] = (_first_param(fake) or "", node.value.body,
+                                                      {})
             if isinstance(target, ast.Name):
                 if not isinstance(value, _Unknown):
                     self.consts[target.id] = value
@@ -1163,11 +1217,15 @@ class _Analyzer(ast.NodeVisitor):
             if node.func.value.id == "self" and self.class_stack:
                 self.calls_from.setdefault(self.unit, set()).add(
                     f"{self.class_stack[-1]}.{node.func.attr}")
-        for arg in (*node.args, *(k.value for k in node.keywords if k.arg != "target")):
-            # a function handed to another (`atexit.register(f)`, `pool.submit(f)`,
-            # `signal.signal(SIGINT, f)`) is called by it, sooner or later
-            if isinstance(arg, ast.Name) and arg.id not in self.aliases:
-                self.calls_from.setdefault(self.unit, set()).add(arg.id)
+        sink = node.func.attr if isinstance(node.func, ast.Attribute) else (
+            node.func.id if isinstance(node.func, ast.Name) else "")
+        if sink in _CALLBACK_SINKS or q in ("atexit.register", "signal.signal"):
+            # a function handed to something that calls it (`atexit.register(f)`,
+            # `pool.submit(f)`, `Timer(1, f)`); not a CLI or plugin registry, which only
+            # calls it if asked
+            for arg in (*node.args, *(k.value for k in node.keywords if k.arg != "target")):
+                if isinstance(arg, ast.Name) and arg.id not in self.aliases:
+                    self.calls_from.setdefault(self.unit, set()).add(arg.id)
         for kw in node.keywords:
             # Thread(target=f) / Process(target=f): f runs too
             if kw.arg == "target" and isinstance(kw.value, ast.Name):
@@ -1180,8 +1238,17 @@ class _Analyzer(ast.NodeVisitor):
             node.func.attr if isinstance(node.func, ast.Attribute) else None)
         if callee is not None and node.args and len(self.call_sites) < 10_000:
             self.call_sites.append((self.unit, node, callee))
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "join" and isinstance(
+                node.func.value, ast.Constant) and node.args and isinstance(
+                node.args[0], (ast.Call, ast.ListComp, ast.GeneratorExp)):
+            # "".join(map(chr, [...])) written inline: fold it to see the string
+            joined = self.fold(node)
+            if isinstance(joined, str):
+                self._string(joined, node, folded=True)
         if q is not None:
             self._call(node, q)
+            if q in self.decoder_wrappers:
+                self.hit("decode", node, f"{q}(...) (a local decoder)")
             if q in self.decoder_wrappers or (q in DECODER_NAMES and q != "marshal.loads"):
                 decoded = self.fold(node)
                 if isinstance(decoded, (str, bytes)):
@@ -1303,6 +1370,8 @@ class _Analyzer(ast.NodeVisitor):
                         "irm", "nc", "ncat", "bitsadmin", "certutil"}:
                 # a command-line client is as much a network call as requests.get
                 self.hit("network", node, f"{pieces[:60]} (network client)")
+                if re.search(r"\s(?:-o|-O|--output(?:-document)?|-OutFile)\b", pieces):
+                    self.download_units.add(self.unit)
                 if re.search(r"\s(?:-d|--data(?:-\w+)?|-F|--form|-T|--upload-file|-X\s*POST"
                              r"|--post-(?:data|file)|-Method\s+Post|-Body)\b", pieces):
                     self.hit("net-send", node, f"{pieces[:60]} (sends data)")
@@ -1405,6 +1474,12 @@ class _Analyzer(ast.NodeVisitor):
                         self.written.append((unit, text))
                     self.spawned.append((unit, call, text))
         for unit, node, command in self.spawned:
+            if unit in self.download_units and not _DOWNLOAD_TOOL.search(command):
+                # `curl -L url -O` then `os.startfile(name)`: runs what it fetched
+                self.unit_stack.append(unit)
+                self.hit("run-written", node, f"runs {command[:60]} after a download")
+                self.unit_stack.pop()
+                continue
             for wunit, key in self.written:
                 if len(key) < 3 or key not in command:
                     continue
@@ -1544,6 +1619,14 @@ class _Analyzer(ast.NodeVisitor):
         return seen
 
 
+def _first_param(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The first parameter that is not `self` / `cls`."""
+    names = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    if names and names[0] in ("self", "cls"):
+        names = names[1:]
+    return names[0] if names else None
+
+
 def _int_op(op: ast.operator, a: int, b: int) -> int:
     if isinstance(op, ast.Sub):
         return a - b
@@ -1575,7 +1658,7 @@ CAPABILITY_TOKENS = (
     b"aiohttp", b"socket", b"pycurl", b"ftplib", b"smtplib", b"telnetlib", b"paramiko", b"dns",
     b"ctypes", b"winreg", b"CryptUnprotectData", b"pip.main", b"pip._internal", b"webhook",
     b"telegram", b"crontab", b"systemd", b"LaunchAgents", b"CurrentVersion", b"schtasks",
-    b".bashrc", b"autostart", b"getattr",
+    b".bashrc", b"autostart", b"getattr", b"globals()[",
 )
 _AMBIGUOUS = {b"exec": rb"(?<![.\w])exec(?:file|[lv]p?e?)?\b",
               b"eval": rb"(?<![.\w])eval\s*\(",
