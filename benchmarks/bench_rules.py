@@ -165,6 +165,8 @@ def main() -> int:
     ap.add_argument("--guarddog-benign", type=int, default=20,
                     help="GuardDog on N random benign files under 5 MB")
     ap.add_argument("--show-misses", type=int, default=0)
+    ap.add_argument("--results-out", type=Path, default=None,
+                    help="write every sample's blocking and other findings as JSON lines")
     ap.add_argument("--misses-out", type=Path, default=None,
                     help="write every missed sample, with its non-blocking findings, as JSON lines")
     ap.add_argument("--no-benign", action="store_true")
@@ -233,6 +235,12 @@ def main() -> int:
         missed = [s for s in samples if s["file"] not in detected]
         for s in rng.sample(missed, min(args.show_misses, len(missed))):
             print(f"  missed: {s['file']}")
+    if args.results_out is not None:
+        with args.results_out.open("w") as out:
+            for f, ids, e, _t, weak in mal:
+                out.write(json.dumps({"file": f, "blocking": ids, "error": e, "weak": weak,
+                                      "no_advisory": not by_file[f]["in_ossf_names_2026_05"]})
+                          + "\n")
     if args.misses_out is not None:
         with args.misses_out.open("w") as out:
             for f, ids, e, _t, weak in mal:

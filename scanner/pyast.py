@@ -546,6 +546,7 @@ class _Analyzer(ast.NodeVisitor):
         self.defined: dict[str, str] = {}
         self.hook_units: set[str] = set()
         self.decoder_wrappers: dict[str, str] = {}
+        self.decoder_units: set[str] = set()
         self.wrapper_bodies: dict[str, tuple[str, ast.expr, dict[str, ast.AST]]] = {}
         """For each decoder wrapper: its parameter, the expression it returns and its
         local assignments, so a call on a literal is folded through the whole body."""
@@ -955,12 +956,15 @@ class _Analyzer(ast.NodeVisitor):
         for stmt in node.body:
             self.visit(stmt)
         written_here = {k for u, k in self.written if u == unit}
-        for ret in ast.walk(node):
-            if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Name) and \
-                    ret.value.id in written_here:
-                self.returns_written.add(node.name)
+        if written_here:
+            for ret in ast.walk(node):
+                if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Name) and \
+                        ret.value.id in written_here:
+                    self.returns_written.add(node.name)
         self.params.pop()
-        decoder = self._wrapped_decoder(node)
+        # only a function that calls a decoder can be a decoder wrapper (walking every
+        # function's body to find out costs a third of the analysis on big packages)
+        decoder = self._wrapped_decoder(node) if unit in self.decoder_units else None
         if decoder is not None:
             returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return)
                        and n.value is not None]
@@ -1157,11 +1161,12 @@ class _Analyzer(ast.NodeVisitor):
         elif len(text) >= 1000 and text.lstrip("b'\"").startswith(("TVqQ", "TVpQ", "f0VMRg")):
             # base64 of "MZ\x90" (a Windows program) or of "\x7fELF"
             self.hit("embedded-binary", node, f"{len(text)}-character base64 program")
-        if _REGEX_SYNTAX.search(text):
+        signals = string_signals(text)
+        if not signals or _REGEX_SYNTAX.search(text):
             # A regular expression describes strings (a scanner's own signatures, a URL
             # router); a webhook or a credential path that code really uses is written plain.
             return
-        for sig, ev in string_signals(text):
+        for sig, ev in signals:
             self.hit(sig, node, ev)
             if decoded and sig in DECODED_INTENTS:
                 self.hit("decoded-intent", node, f"decodes to {sig}: {ev}")
@@ -1249,6 +1254,8 @@ class _Analyzer(ast.NodeVisitor):
             self._call(node, q)
             if q in self.decoder_wrappers:
                 self.hit("decode", node, f"{q}(...) (a local decoder)")
+            if q in self.decoder_wrappers or q in DECODER_NAMES:
+                self.decoder_units.add(self.unit)
             if q in self.decoder_wrappers or (q in DECODER_NAMES and q != "marshal.loads"):
                 decoded = self.fold(node)
                 if isinstance(decoded, (str, bytes)):
