@@ -156,6 +156,7 @@ def _pct(n: int, d: int) -> str:
 
 
 def main() -> int:
+    global BENIGN  # read by the worker processes: set before they fork
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--limit", type=int, default=0, help="scan only N random samples")
@@ -170,8 +171,12 @@ def main() -> int:
     ap.add_argument("--misses-out", type=Path, default=None,
                     help="write every missed sample, with its non-blocking findings, as JSON lines")
     ap.add_argument("--no-benign", action="store_true")
+    ap.add_argument("--benign-dir", type=Path, default=BENIGN,
+                    help="a fetch_benign.py --dest directory (default: %(default)s)")
+    ap.add_argument("--no-malware", action="store_true", help="only the benign files")
     ap.add_argument("--seed", type=int, default=20261124)
     args = ap.parse_args()
+    BENIGN = args.benign_dir
 
     manifest = json.loads((MALWARE / "manifest.json").read_text())
     samples = [s for s in manifest["samples"]
@@ -179,6 +184,8 @@ def main() -> int:
     rng = random.Random(args.seed)
     if args.limit:
         samples = rng.sample(samples, min(args.limit, len(samples)))
+    if args.no_malware:
+        samples = []
     benign: list[dict[str, object]] = []
     if not args.no_benign:
         bman = BENIGN / "manifest.json"
@@ -214,8 +221,9 @@ def main() -> int:
     print("samples per blocking rule:      " + ", ".join(f"{k} {v}" for k, v in
                                                        rule_counts.most_common()))
     mal_bytes = sum(int(s["inner_files"][0]["size"]) for s in samples)
-    print(f"throughput, malware:            {len(samples) / t_mal:.1f} files/s "
-          f"({mal_bytes / t_mal / 1e6:.2f} MB/s, wall {t_mal:.1f}s)")
+    if samples:
+        print(f"throughput, malware:            {len(samples) / t_mal:.1f} files/s "
+              f"({mal_bytes / t_mal / 1e6:.2f} MB/s, wall {t_mal:.1f}s)")
     if benign:
         blocking = [(f, b) for f, b, _, _ in ben if b]
         ben_bytes = sum(int(str(e["size"])) for e in benign)

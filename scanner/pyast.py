@@ -243,10 +243,11 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                      r"|paste\.ee/r|rentry\.co/\w+/raw|\.onion\b|bitbucket\.org/[^/]+/[^/]+/downloads"
                      r"|github\.com/[^/]+/[^/]+/releases/download/[^\"']*\.(?:exe|scr|zip|bin)"
                      r"|/raw/[^\"']*\.(?:exe|scr|ps1|bat|vbs)\b"),
-    ("exfil-endpoint", r"^https?://(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)"
+    # (169.254/16 is link-local: the cloud metadata service, which monitoring agents ask)
+    ("exfil-endpoint", r"^https?://(?!(?:127|10|0)\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.)"
                        r"(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/|$)"),
     # a public address: loopback, private and broadcast ranges say nothing
-    ("ip-literal", r"^(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|255\.)"
+    ("ip-literal", r"^(?!(?:127|10|0)\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|255\.)"
                    r"(?:\d{1,3}\.){3}\d{1,3}$"),
     ("recon", r"^\s*(?:hostname|whoami|id|uname(?: -a)?|pwd|ifconfig|ipconfig(?: /all)?|systeminfo"
               r"|net user|cat /etc/passwd|ls -la)\s*$"),
