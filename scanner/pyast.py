@@ -56,6 +56,9 @@ class Analysis:
     import_time_units: set[str] = field(default_factory=lambda: {"<module>"})
     parsed: bool = True
     error: str | None = None
+    _by_unit: dict[bool, dict[str, list[Hit]]] = field(default_factory=dict)
+    _by_unit_size: int = -1
+    _signal_set: frozenset[str] | None = None
 
     def signals(self, *, import_time: bool = False) -> set[str]:
         """Every signal seen (only in import-time units when asked)."""
@@ -68,11 +71,26 @@ class Analysis:
                 yield hit
 
     def by_unit(self, *, import_time: bool = False) -> dict[str, list[Hit]]:
-        """Hits grouped by the unit (function or module body) that holds them."""
+        """Hits grouped by the unit (function or module body) that holds them (computed
+        once: every python-ast rule asks for it)."""
+        cached = self._by_unit.get(import_time)
+        if cached is not None and self._by_unit_size == len(self.hits):
+            return cached
         out: dict[str, list[Hit]] = {}
         for hit in self.select(import_time=import_time):
             out.setdefault(hit.unit, []).append(hit)
+        if self._by_unit_size != len(self.hits):
+            self._by_unit.clear()
+            self._by_unit_size = len(self.hits)
+        self._by_unit[import_time] = out
         return out
+
+    def signal_set(self) -> frozenset[str]:
+        """Every signal of the file, anywhere (a rule that needs one absent here cannot
+        match, whatever the grouping)."""
+        if self._signal_set is None or self._by_unit_size != len(self.hits):
+            self._signal_set = frozenset(h.signal for h in self.hits)
+        return self._signal_set
 
 
 # --------------------------------------------------------------------------- vocabulary

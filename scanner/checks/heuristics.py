@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from scanner.archive import SafeArchive
@@ -158,6 +159,7 @@ def _local_imports(text: str) -> Iterator[tuple[str, set[str]]]:
                 yield mod.strip(), set()
 
 
+@lru_cache(maxsize=65536)
 def is_install_file(path: str) -> bool:
     """Files that run when the distribution is built or installed from source (a
     `setup.py` under examples/ or tests/ is not the one pip runs)."""
@@ -174,12 +176,14 @@ _NOT_SHIPPED_CODE = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def is_test_or_doc(path: str) -> bool:
     """Test suites, docs, examples and benchmarks: code that installing or importing the
     package does not run (install-time rules still look at them through setup.py)."""
     return _NOT_SHIPPED_CODE.search(path) is not None
 
 
+@lru_cache(maxsize=65536)
 def is_python(path: str) -> bool:
     """Python source by name."""
     return path.endswith((".py", ".pyw"))
@@ -448,7 +452,10 @@ def match_python(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
         if m.when == "import" and is_install_file(f.path):
             continue
         a = view.analysis(f)
-        if not a.parsed:
+        if not a.parsed or not a.hits:
+            continue
+        present = a.signal_set()
+        if not all(any(s in present for s in group.split("|")) for group in m.all):
             continue
         groups = a.by_unit(import_time=m.when != "anywhere")
         candidates = list(groups.values()) if m.together == "unit" else [
