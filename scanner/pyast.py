@@ -242,7 +242,7 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
                        r"|\bngrok\b|serveo\.net|localhost\.run|trycloudflare\.com"
                        r"|\bbin\.webhook|eo[a-z0-9]{10,}\.m\.pipedream|pythonanywhere\.com/"
                        r"|herokuapp\.com/|\.repl\.co\b|glitch\.me|mockapi\.io|oastify\.com"
-                       r"|\.free\.beeceptor|requestinspector|hookdeck\.com|\.ngrok\.|bit\.ly/"
+                       r"|\.free\.beeceptor|requestinspector|hookdeck\.com|\.ngrok\."
                        r"|hooks\.slack\.com/services/|iplogger\.(?:com|org|ru|co)|grabify\.link"
                        r"|\b2no\.co/|\byip\.su/|blasze\.(?:com|tk)|ps3cfw\.com/|iplis\.ru"),
     # the sinks that only ever collect what is sent to them: a webhook with its id and
