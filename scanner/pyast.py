@@ -1688,11 +1688,17 @@ CAPABILITY_TOKENS = (
 )
 _AMBIGUOUS = {b"exec": rb"(?<![.\w])exec(?:file|[lv]p?e?)?\b",
               b"eval": rb"(?<![.\w])eval\s*\(",
-              b"compile": rb"(?<![.\w])compile\s*\(", b"system": rb"\bsystem\b",
+              b"compile": rb"(?<![.\w])compile\s*\(",
+              # the word "system" in prose is not a call: `os.system(`, `system(` after
+              # an import, the name in quotes (getattr), or an alias of os.system
+              b"system": rb"\bsystem\s*\(|[\"']system[\"']|import[^\n]*\bsystem\b"
+                         rb"|=\s*os\.system\b",
               b"pty": rb"\bpty\b",
               b"getattr": rb"getattr\s*\(\s*(?:os|subprocess|builtins|__builtins__|socket|base64"
                           rb"|zlib|marshal|importlib|__import__\([^)]*\))\s*,",
-              b"dns": rb"\bdns\b", b"spawn": rb"\bspawn[lv]|\.spawn\("}
+              b"dns": rb"\bdns\b",
+              # a literal key is plain code; a computed one may spell "__builtins__"
+              b"globals()[": rb"globals\(\)\s*\[\s*(?![\"'])", b"spawn": rb"\bspawn[lv]|\.spawn\("}
 _AMBIGUOUS_RE = {k: re.compile(v) for k, v in _AMBIGUOUS.items()}
 """Source without any of these tokens cannot produce a signal that a rule needs (every
 python-ast rule requires a capability: exec, a process, the network, native calls,
