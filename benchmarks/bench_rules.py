@@ -28,7 +28,9 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,6 +40,8 @@ from scanner.errors import ScannerError  # noqa: E402
 from scanner.models import Finding, Severity  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
+R = TypeVar("R")
+B = TypeVar("B")
 MALWARE = DATA / "malware"
 BENIGN = Path("/work/bench-data/benign")
 GUARDDOG = Path("/work/bench-data/guarddog-venv/bin/guarddog")
@@ -151,6 +155,19 @@ def _gd_benign(entry: dict[str, object]) -> tuple[str, bool, str | None, float]:
     return str(entry["filename"]), hit, error, time.perf_counter() - start
 
 
+def _timed_runs(jobs: int, on_malware: Callable[[Any], R], malware: list[Any], chunk: int,
+                on_benign: Callable[[Any], B], benign: list[Any]
+                ) -> tuple[list[R], float, list[B], float]:
+    """Run one scanner over the malware, then over the benign files, each timed (wall)."""
+    with multiprocessing.Pool(jobs) as pool:
+        t0 = time.perf_counter()
+        mal = pool.map(on_malware, malware, chunksize=chunk) if malware else []
+        t_mal = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ben = pool.map(on_benign, benign, chunksize=1) if benign else []
+        return mal, t_mal, ben, time.perf_counter() - t0
+
+
 def _pct(n: int, d: int) -> str:
     return f"{n}/{d} = {100 * n / d:.1f}%" if d else "n/a"
 
@@ -197,13 +214,8 @@ def main() -> int:
 
     print(f"wormsign heuristics: {len(samples)} malware samples, {len(benign)} benign files, "
           f"{args.jobs} processes")
-    with multiprocessing.Pool(args.jobs) as pool:
-        t0 = time.perf_counter()
-        mal = pool.map(_ours_malware, samples, chunksize=8)
-        t_mal = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ben = pool.map(_ours_benign, benign, chunksize=1) if benign else []
-        t_ben = time.perf_counter() - t0
+    mal, t_mal, ben, t_ben = _timed_runs(args.jobs, _ours_malware, samples, 8,
+                                         _ours_benign, benign)
 
     detected = {f for f, ids, *_ in mal if ids}
     errors = [(f, e) for f, _, e, *_ in mal if e]
@@ -265,13 +277,8 @@ def main() -> int:
         gd_samples = rng.sample(samples, min(n, len(samples)))
         small = [e for e in benign if int(str(e["size"])) < 5_000_000]
         gd_benign = rng.sample(small, min(args.guarddog_benign, len(small))) if small else []
-        with multiprocessing.Pool(args.jobs) as pool:
-            t0 = time.perf_counter()
-            gmal = pool.map(_gd_malware, gd_samples, chunksize=1)
-            tg_mal = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            gben = pool.map(_gd_benign, gd_benign, chunksize=1) if gd_benign else []
-            tg_ben = time.perf_counter() - t0
+        gmal, tg_mal, gben, tg_ben = _timed_runs(args.jobs, _gd_malware, gd_samples, 1,
+                                                 _gd_benign, gd_benign)
         g_det = {f for f, hit, _, _ in gmal if hit}
         g_noadv = [s for s in gd_samples if not s["in_ossf_names_2026_05"]]
         ours_same = sum(1 for s in gd_samples if s["file"] in detected)
