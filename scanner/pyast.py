@@ -564,14 +564,12 @@ class _Analyzer(ast.NodeVisitor):
         self.calls_from: dict[str, set[str]] = {}
         self.defined: dict[str, str] = {}
         self.hook_units: set[str] = set()
-        self.decoder_wrappers: dict[str, str] = {}
-        self.decoder_units: set[str] = set()
-        self.wrapper_bodies: dict[str, tuple[str, ast.expr, dict[str, ast.AST]]] = {}
-        """For each decoder wrapper: its parameter, the expression it returns and its
-        local assignments, so a call on a literal is folded through the whole body."""
-        self._fold_locals: dict[str, ast.AST] = {}
+        self.decoder_wrappers: dict[str, _DecoderWrapper] = {}
         """Local functions that return a decoder applied to their argument (`def b64d(s):
-        return base64.b64decode(s).decode()`), by name, with the decoder they apply."""
+        return base64.b64decode(s).decode()`, methods, lambdas), by the names they are
+        called by."""
+        self.decoder_units: set[str] = set()
+        self._fold_locals: dict[str, ast.AST] = {}
         self.entry_names: frozenset[str] = frozenset()
         self.written: list[tuple[str, str]] = []
         """(unit, key) for each file the code opens for writing: the path's source text
@@ -840,20 +838,21 @@ class _Analyzer(ast.NodeVisitor):
         if name in self.decoder_wrappers and len(node.args) == 1:
             data = self.fold(node.args[0], budget)
             if isinstance(data, (str, bytes)):
-                body = self.wrapper_bodies.get(name)
-                if body is not None and budget > 20:
-                    param, expr, local = body
+                wrapper = self.decoder_wrappers[name]
+                if budget > 20:
+                    # evaluate the wrapper's body with its parameter bound to the literal
+                    param = wrapper.param
                     saved = (self.consts.get(param, UNKNOWN), self._fold_locals)
                     self.consts[param] = data
-                    self._fold_locals = {k: v for k, v in local.items() if k != param}
+                    self._fold_locals = {k: v for k, v in wrapper.local.items() if k != param}
                     try:
-                        out = self.fold(expr, budget - 10)
+                        out = self.fold(wrapper.returns, budget - 10)
                     finally:
                         self.consts[param] = saved[0]
                         self._fold_locals = saved[1]
                     if isinstance(out, (str, bytes)):
                         return out
-                out = _decode_bytes(self.decoder_wrappers[name], data, [])
+                out = _decode_bytes(wrapper.decoder, data, [])
                 return out.decode("utf-8", "replace") if isinstance(out, bytes) else out
             return UNKNOWN
         if name in DECODER_NAMES and name != "marshal.loads" and node.args:
@@ -983,30 +982,29 @@ class _Analyzer(ast.NodeVisitor):
         self.params.pop()
         # only a function that calls a decoder can be a decoder wrapper (walking every
         # function's body to find out costs a third of the analysis on big packages)
-        decoder = self._wrapped_decoder(node) if unit in self.decoder_units else None
-        if decoder is not None:
-            returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return)
-                       and n.value is not None]
-            names = [node.name] + ([f"self.{node.name}", f"cls.{node.name}"]
-                                   if self.class_stack else [])
-            for name in names:
-                self.decoder_wrappers[name] = decoder
-                self.wrapper_bodies[name] = (_first_param(node) or "", returns[0],
-                                             dict(self.assigned))
+        wrapper = self._wrapped_decoder(node, dict(self.assigned)) \
+            if unit in self.decoder_units else None
+        if wrapper is not None:
+            self.decoder_wrappers[node.name] = wrapper
+            if self.class_stack:
+                self.decoder_wrappers[f"self.{node.name}"] = wrapper
+                self.decoder_wrappers[f"cls.{node.name}"] = wrapper
         self.consts, self.assigned = saved_consts, saved_assigned
         self.unit_stack.pop()
 
-    def _wrapped_decoder(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    def _wrapped_decoder(self, node: ast.FunctionDef | ast.AsyncFunctionDef,
+                         local: dict[str, ast.AST]) -> _DecoderWrapper | None:
         """The decoder a small function applies to its first parameter, if that is all
-        it does (called while the function's own assignments are still known)."""
+        it does (called while the function's own assignments, `local`, are still known)."""
         param = _first_param(node)
         if len(node.body) > 8 or param is None:
             return None
         returns = [n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Return)]
         if len(returns) != 1 or returns[0].value is None:
             return None
+        returned = returns[0].value
         found: str | None = None
-        stack: list[ast.AST] = [returns[0].value]
+        stack: list[ast.AST] = [returned]
         names: set[str] = set()
         reads_param = False
         while stack:
@@ -1016,7 +1014,7 @@ class _Analyzer(ast.NodeVisitor):
                 if q in DECODER_NAMES and q != "marshal.loads":
                     found = found or q
                 elif q in self.decoder_wrappers:
-                    found = found or self.decoder_wrappers[q]
+                    found = found or self.decoder_wrappers[q].decoder
             if isinstance(cur, ast.Name):
                 if cur.id == param:
                     reads_param = True
@@ -1024,7 +1022,9 @@ class _Analyzer(ast.NodeVisitor):
                     names.add(cur.id)
                     stack.append(self.assigned[cur.id])
             stack.extend(ast.iter_child_nodes(cur))
-        return found if reads_param else None
+        if found is None or not reads_param:
+            return None
+        return _DecoderWrapper(found, param, returned, local)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._enter_function(node)
@@ -1088,11 +1088,9 @@ class _Analyzer(ast.NodeVisitor):
                 fake = ast.FunctionDef(name=target.id, args=node.value.args,
                                        body=[ast.Return(value=node.value.body)],
                                        decorator_list=[], returns=None)
-                decoder = self._wrapped_decoder(fake)
-                if decoder is not None:
-                    self.decoder_wrappers[target.id] = decoder
-                    self.wrapper_bodies[target.id] = (_first_param(fake) or "", node.value.body,
-                                                      {})
+                wrapper = self._wrapped_decoder(fake, {})
+                if wrapper is not None:
+                    self.decoder_wrappers[target.id] = wrapper
             if isinstance(target, ast.Name):
                 if not isinstance(value, _Unknown):
                     self.consts[target.id] = value
@@ -1643,6 +1641,18 @@ class _Analyzer(ast.NodeVisitor):
                     seen.add(target)
                     todo.append(target)
         return seen
+
+
+@dataclass(frozen=True, slots=True)
+class _DecoderWrapper:
+    """A local function that decodes its argument: enough to fold a call on a literal."""
+
+    decoder: str
+    """The library decoder it applies (the fallback when its body cannot be folded)."""
+    param: str
+    returns: ast.expr
+    local: dict[str, ast.AST]
+    """Its own assignments, for the names the returned expression reads."""
 
 
 def _first_param(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
