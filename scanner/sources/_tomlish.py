@@ -8,6 +8,7 @@ list access, and no KeyError or TypeError ever escapes as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -276,7 +277,11 @@ def filename_from_url(url: str | None) -> str | None:
     """The last path segment of a URL or path (`.../torch-2.4.0-...whl`), or None."""
     if not url:
         return None
-    path = urlsplit(url).path if "://" in url else url.split("#")[0].split("?")[0]
+    path = url.split("#")[0].split("?")[0]
+    if "://" in url:
+        # "https://[::1..." (an unclosed IPv6 host) is refused by urlsplit: keep the text
+        with contextlib.suppress(ValueError):
+            path = urlsplit(url).path
     name = unquote(path.rstrip("/").rsplit("/", 1)[-1])
     return name or None
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scanner.errors import SourceError
 from scanner.models import Lockfile
@@ -115,4 +116,28 @@ def parse_lockfile(path: Path, fmt: str | None = None) -> Lockfile:
     parser = PARSERS.get(fmt)
     if parser is None:
         raise SourceError(f"{fmt} files are not supported yet", path=str(path))
-    return parser(path)
+    lockfile = parser(path)
+    _refuse_unparsable_urls(lockfile, path)
+    return lockfile
+
+
+def _urls(lockfile: Lockfile) -> Iterator[str]:
+    yield from lockfile.indexes
+    yield from lockfile.find_links
+    for pkg in lockfile.packages:
+        yield from (u for u in (pkg.index, pkg.source_url) if u)
+        yield from (a.url for a in pkg.artifacts if a.url)
+
+
+def _refuse_unparsable_urls(lockfile: Lockfile, path: Path) -> None:
+    """Every check that reads a host from these URLs would stop on one urllib refuses
+    (`https://[::1` — an unclosed IPv6 host, found by the fuzzer): refuse the file once,
+    here, as malformed input."""
+    for url in _urls(lockfile):
+        if "://" not in url:
+            continue  # a local path
+        try:
+            urlsplit(url)
+        except ValueError as err:
+            raise SourceError(f"URL {url[:200]!r} does not parse: {err}",
+                              path=str(path)) from None

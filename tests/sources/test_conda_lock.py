@@ -126,6 +126,19 @@ def test_detected_by_content_but_environment_files_are_not_locks(tmp_path: Path)
     refused(parse_conda_lock, env, "conda environment file", "not a lock file")
 
 
+def test_unparsable_url_host_does_not_crash(tmp_path: Path) -> None:
+    # "https://[..." (an unclosed IPv6 host) makes urlsplit raise ValueError; found by
+    # the lock-file fuzzer. The file name is taken from the text after the last "/".
+    bad = CONDA.replace(f"  url: {PYPI}/aa/", "  url: https://[::1/aa/", 1)
+    assert bad != CONDA
+    lf = parse_conda_lock(write(tmp_path, "conda-lock.yml", bad))
+    names = [a.filename for p in lf.packages for a in p.artifacts]
+    assert "numpy-1.10-cp312-cp312-manylinux_2_17_x86_64.whl" in names
+    # and a scan refuses the file as malformed, once, instead of a check stopping on it
+    refused(parse_lockfile, write(tmp_path, "conda-lock.yml", bad),
+            "URL 'https://[::1/aa/", "does not parse")
+
+
 def test_malformed_input_is_refused(tmp_path: Path) -> None:
     refused(parse_conda_lock,
             write(tmp_path, "a.yml", CONDA.replace("version: 1\n", "version: 2\n")),

@@ -136,3 +136,17 @@ def test_real_pytorch_include_chain(lock_corpus: Path, tmp_path: Path) -> None:
     torch = next(p for p in lf.packages if p.name == "torch")
     assert torch.version == "2.4.0+cu121"
     assert len(lf.packages) == 3 + 5  # MANIFEST.md: 3 pins in the file, 5 in the include
+
+
+def test_index_url_that_does_not_parse_is_refused(tmp_path: Path) -> None:
+    # every check that reads the index host would stop on it (urllib: "Invalid IPv6 URL")
+    path = tmp_path / "requirements.txt"
+    path.write_text("--extra-index-url https://[::1/simple\nrequests==2.31.0\n")
+    with pytest.raises(SourceError) as info:
+        parse_lockfile(path)
+    line = info.value.diagnostics()
+    assert "\n" not in line and str(path) in line
+    assert "https://[::1/simple" in line
+    # the same file with a well-formed index parses
+    path.write_text("--extra-index-url https://[::1]/simple\nrequests==2.31.0\n")
+    assert parse_lockfile(path).indexes[-1] == "https://[::1]/simple"
