@@ -20,17 +20,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scanner.advisory_db import AdvisoryDatabase, build_database, iter_source  # noqa: E402
-from scanner.checks.advisories import check_advisories  # noqa: E402
+from scanner.checks.advisories.check import check_advisories  # noqa: E402
+from scanner.checks.advisories.database import AdvisoryDatabase, build_database, iter_source  # noqa: E402
 from scanner.errors import ScannerError  # noqa: E402
 from scanner.models import Inventory, LockedPackage, Lockfile, PinKind  # noqa: E402
 from scanner.options import ScanOptions  # noqa: E402
 from scanner.sources.lockfiles import parse_lockfile  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
-FOLDER_FORMATS = {"requirements": "requirements", "poetry": "poetry", "uv": "uv",
-                  "pipfile": "pipfile", "pylock": "pylock", "pdm": "pdm",
-                  "conda": "conda-lock"}
+FOLDER_FORMATS = {
+    "requirements": "requirements",
+    "poetry": "poetry",
+    "uv": "uv",
+    "pipfile": "pipfile",
+    "pylock": "pylock",
+    "pdm": "pdm",
+    "conda": "conda-lock",
+}
 
 
 def parse_corpus(root: Path) -> tuple[list[Lockfile], list[str]]:
@@ -61,8 +67,7 @@ def pinned(lock: Lockfile) -> int:
     return sum(1 for p in lock.packages if p.kind is PinKind.PINNED and p.version)
 
 
-def time_match(lock: Lockfile, db_path: Path, repeats: int = 5
-               ) -> tuple[float, float, float, int]:
+def time_match(lock: Lockfile, db_path: Path, repeats: int = 5) -> tuple[float, float, float, int]:
     """(cold ms, warm ms: median of repeats, warm CPU ms: median, findings).
 
     Every run opens the database afresh (no in-process cache carried over), as one
@@ -87,8 +92,7 @@ def time_match(lock: Lockfile, db_path: Path, repeats: int = 5
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--export", type=Path, default=SHARED / "advisories" / "osv-pypi.zip")
-    parser.add_argument("--corpus", type=Path,
-                        default=SHARED / "lockfiles" / "corpus.tar.gz")
+    parser.add_argument("--corpus", type=Path, default=SHARED / "lockfiles" / "corpus.tar.gz")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-adv-") as tmp_name:
@@ -100,15 +104,19 @@ def main() -> None:
         wall = time.perf_counter() - start
         cpu = time.process_time() - cpu
         size_mb = db_path.stat().st_size / 1e6
-        print(f"import: {summary.records} records from {args.export.name} in {wall:.2f} s wall "
-              f"({cpu:.2f} s CPU), database {size_mb:.1f} MB, {len(summary.notes)} notes "
-              f"[target < 15 s]")
+        print(
+            f"import: {summary.records} records from {args.export.name} in {wall:.2f} s wall "
+            f"({cpu:.2f} s CPU), database {size_mb:.1f} MB, {len(summary.notes)} notes "
+            f"[target < 15 s]"
+        )
 
         with AdvisoryDatabase(db_path) as db:
             start = time.perf_counter()
             db.advisories_for("torch")
-            print(f"first lookup (torch, {len(db.advisories_for('torch'))} records): "
-                  f"{(time.perf_counter() - start) * 1000:.2f} ms")
+            print(
+                f"first lookup (torch, {len(db.advisories_for('torch'))} records): "
+                f"{(time.perf_counter() - start) * 1000:.2f} ms"
+            )
 
         corpus = tmp / "corpus"
         with tarfile.open(args.corpus) as tf:
@@ -118,8 +126,10 @@ def main() -> None:
         for line in skipped:
             print(f"  skipped {line}")
 
-        print(f"\n{'lock file':60} {'format':12} {'pins':>5} {'cold ms':>8} {'warm ms':>8} "
-              f"{'cpu ms':>7} {'findings':>8}")
+        print(
+            f"\n{'lock file':60} {'format':12} {'pins':>5} {'cold ms':>8} {'warm ms':>8} "
+            f"{'cpu ms':>7} {'findings':>8}"
+        )
         total_pins = 0
         total_ms = 0.0
         total_cpu = 0.0
@@ -132,11 +142,15 @@ def main() -> None:
             total_ms += warm
             total_cpu += cpu_ms
             name = str(lock.path.relative_to(corpus))
-            print(f"{name[-60:]:60} {lock.format:12} {n:5d} {cold:8.1f} {warm:8.1f} "
-                  f"{cpu_ms:7.1f} {found:8d}")
+            print(
+                f"{name[-60:]:60} {lock.format:12} {n:5d} {cold:8.1f} {warm:8.1f} "
+                f"{cpu_ms:7.1f} {found:8d}"
+            )
         if total_pins:
-            print(f"\nall locks: {total_pins} pins matched in {total_ms:.0f} ms warm wall, "
-                  f"{total_cpu:.0f} ms CPU ({total_cpu / total_pins:.3f} ms CPU per pin)")
+            print(
+                f"\nall locks: {total_pins} pins matched in {total_ms:.0f} ms warm wall, "
+                f"{total_cpu:.0f} ms CPU ({total_cpu / total_pins:.3f} ms CPU per pin)"
+            )
 
         # A 150-package lock: the first 150 distinct pins of the corpus, in one lock file.
         seen: dict[str, LockedPackage] = {}
@@ -146,11 +160,14 @@ def main() -> None:
                     seen[pkg.name] = pkg
         pins150 = tuple(list(seen.values())[:150])
         if len(pins150) == 150:
-            lock150 = Lockfile(path=tmp / "requirements.txt", format="requirements",
-                               packages=pins150)
+            lock150 = Lockfile(
+                path=tmp / "requirements.txt", format="requirements", packages=pins150
+            )
             cold, warm, cpu_ms, found = time_match(lock150, db_path, repeats=10)
-            print(f"150-package lock: {cold:.1f} ms cold, {warm:.1f} ms warm, {cpu_ms:.1f} ms CPU "
-                  f"(medians of 10), {found} findings [target < 50 ms]")
+            print(
+                f"150-package lock: {cold:.1f} ms cold, {warm:.1f} ms warm, {cpu_ms:.1f} ms CPU "
+                f"(medians of 10), {found} findings [target < 50 ms]"
+            )
             scan_lock = tmp / "requirements-150.txt"
             scan_lock.write_text("".join(f"{p.name}=={p.version}\n" for p in pins150))
             _full_scan(scan_lock, db_path)
@@ -174,10 +191,12 @@ def _full_scan(lock: Path, db_path: Path) -> None:
         times.append((time.perf_counter() - start) * 1000)
         cpu_times.append((time.process_time() - cpu) * 1000)
     note = "" if registered else " (advisories check run beside gate.check: not registered yet)"
-    print(f"full offline scan of the 150-package lock: {times[0]:.0f} ms first, "
-          f"{min(times[1:]):.0f} ms warm ({min(cpu_times[1:]):.0f} ms CPU), "
-          f"{len(report.findings)} gate findings{note} "
-          f"[target < 1 s warm]")
+    print(
+        f"full offline scan of the 150-package lock: {times[0]:.0f} ms first, "
+        f"{min(times[1:]):.0f} ms warm ({min(cpu_times[1:]):.0f} ms CPU), "
+        f"{len(report.findings)} gate findings{note} "
+        f"[target < 1 s warm]"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scanner.checks.integrity import run_integrity  # noqa: E402
-from scanner.hashing import default_workers  # noqa: E402
+from scanner.checks.integrity.check import run_integrity  # noqa: E402
+from scanner.infra.hashing import default_workers  # noqa: E402
 from scanner.models import Inventory  # noqa: E402
 from scanner.options import ScanOptions  # noqa: E402
 from scanner.sources.environment import collect_environment, find_site_packages  # noqa: E402
@@ -49,8 +49,9 @@ def build_env(path: Path) -> None:
         return
     print(f"building {path} with {' '.join(PACKAGES)} (once) ...", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-    subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", *PACKAGES],
-                   check=True)
+    subprocess.run(
+        [str(path / "bin" / "python"), "-m", "pip", "install", "-q", *PACKAGES], check=True
+    )
 
 
 def sha256_of(path: str) -> str:
@@ -79,6 +80,7 @@ def reference_threads(paths: list[str], workers: int) -> Timing:
     def run() -> None:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(sha256_of, paths))
+
     return timed(run)
 
 
@@ -86,6 +88,7 @@ def reference_processes(paths: list[str], workers: int) -> Timing:
     def run() -> None:
         with ProcessPoolExecutor(workers) as pool:
             list(pool.map(sha256_of, paths, chunksize=64))
+
     return timed(run)
 
 
@@ -97,6 +100,7 @@ def wormsign_scan(site: Path, cache_dir: Path) -> tuple[Timing, int, int]:
         env = collect_environment(site)
         result = run_integrity(Inventory(environments=(env,)), ScanOptions(cache_dir=cache_dir))
         out[:] = [result.files_hashed, len(result.findings)]
+
     timing = timed(run)
     return timing, out[0], out[1]
 
@@ -116,21 +120,31 @@ def main() -> None:
         build_env(env_path)
     site = find_site_packages(env_path)[0]
     dists = collect_environment(site).distributions
-    files = sorted({str(site / e.path) for d in dists for e in d.record or ()
-                    if e.sha256 is not None or e.size is not None})
+    files = sorted(
+        {
+            str(site / e.path)
+            for d in dists
+            for e in d.record or ()
+            if e.sha256 is not None or e.size is not None
+        }
+    )
     files = [f for f in files if os.path.isfile(f) and not os.path.islink(f)]
     total = sum(os.path.getsize(f) for f in files)
     workers = default_workers()
     print(f"environment  {site}")
-    print(f"files        {len(files):,} hashed by RECORD, {total / 1e9:.2f} GB, "
-          f"{len(dists)} distributions, {workers} cores")
+    print(
+        f"files        {len(files):,} hashed by RECORD, {total / 1e9:.2f} GB, "
+        f"{len(dists)} distributions, {workers} cores"
+    )
 
     reference_threads(files, workers)  # untimed: page cache warm for everyone
     threads = best(args.repeat, lambda: reference_threads(files, workers))
     processes = best(args.repeat, lambda: reference_processes(files, workers))
     reference = min(threads, processes)
-    print(f"reference    hashlib threads {threads[0]:.2f} s (cpu {threads[1]:.2f} s), "
-          f"processes {processes[0]:.2f} s (cpu {processes[1]:.2f} s); best of {args.repeat}")
+    print(
+        f"reference    hashlib threads {threads[0]:.2f} s (cpu {threads[1]:.2f} s), "
+        f"processes {processes[0]:.2f} s (cpu {processes[1]:.2f} s); best of {args.repeat}"
+    )
 
     cold_runs: list[Timing] = []
     warm_runs: list[Timing] = []
@@ -145,15 +159,21 @@ def main() -> None:
             shutil.rmtree(cache_dir, ignore_errors=True)
     cold = (min(t[0] for t in cold_runs), min(t[1] for t in cold_runs))
     warm = (min(t[0] for t in warm_runs), min(t[1] for t in warm_runs))
-    print(f"wormsign     cold {cold[0]:.2f} s (cpu {cold[1]:.2f} s), "
-          f"warm {warm[0]:.3f} s (cpu {warm[1]:.3f} s; median wall "
-          f"{statistics.median(t[0] for t in warm_runs):.3f} s); "
-          f"{hashed:,} files hashed, {findings} findings")
-    print(f"ratio        cold / reference: wall {cold[0] / reference[0]:.2f}x, "
-          f"cpu {cold[1] / reference[1]:.2f}x (target <= 1.10); "
-          f"warm {warm[0]:.3f} s (target <= 0.30 s for ~1.3 GB)")
-    print(f"load         {os.getloadavg()[0]:.2f} (1-min load average on {os.cpu_count()} cores; "
-          "other work inflates wall times, CPU times less so)")
+    print(
+        f"wormsign     cold {cold[0]:.2f} s (cpu {cold[1]:.2f} s), "
+        f"warm {warm[0]:.3f} s (cpu {warm[1]:.3f} s; median wall "
+        f"{statistics.median(t[0] for t in warm_runs):.3f} s); "
+        f"{hashed:,} files hashed, {findings} findings"
+    )
+    print(
+        f"ratio        cold / reference: wall {cold[0] / reference[0]:.2f}x, "
+        f"cpu {cold[1] / reference[1]:.2f}x (target <= 1.10); "
+        f"warm {warm[0]:.3f} s (target <= 0.30 s for ~1.3 GB)"
+    )
+    print(
+        f"load         {os.getloadavg()[0]:.2f} (1-min load average on {os.cpu_count()} cores; "
+        "other work inflates wall times, CPU times less so)"
+    )
 
 
 if __name__ == "__main__":

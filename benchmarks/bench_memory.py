@@ -58,33 +58,79 @@ def build_sparse_checkpoint(path: Path, size_bytes: int, tensors: int) -> None:
                 size, member_crc = len(data), zlib.crc32(data)
             offset = fh.tell()
             extra = struct.pack("<HHQQ", 1, 16, size, size)
-            fh.write(struct.pack("<4s5HI2I2H", b"PK\x03\x04", 45, 0, 0, 0, 0x21, member_crc,
-                                 0xFFFFFFFF, 0xFFFFFFFF, len(raw), len(extra)) + raw + extra)
+            fh.write(
+                struct.pack(
+                    "<4s5HI2I2H",
+                    b"PK\x03\x04",
+                    45,
+                    0,
+                    0,
+                    0,
+                    0x21,
+                    member_crc,
+                    0xFFFFFFFF,
+                    0xFFFFFFFF,
+                    len(raw),
+                    len(extra),
+                )
+                + raw
+                + extra
+            )
             if data is not None:
                 fh.write(data)
             else:
                 fh.seek(size, os.SEEK_CUR)  # a hole: reads back as zeros
             cextra = struct.pack("<HHQQQ", 1, 24, size, size, offset)
-            central += struct.pack("<4s6HI2I5H2I", b"PK\x01\x02", 45, 45, 0, 0, 0, 0x21,
-                                   member_crc, 0xFFFFFFFF, 0xFFFFFFFF, len(raw), len(cextra),
-                                   0, 0, 0, 0, 0xFFFFFFFF) + raw + cextra
+            central += (
+                struct.pack(
+                    "<4s6HI2I5H2I",
+                    b"PK\x01\x02",
+                    45,
+                    45,
+                    0,
+                    0,
+                    0,
+                    0x21,
+                    member_crc,
+                    0xFFFFFFFF,
+                    0xFFFFFFFF,
+                    len(raw),
+                    len(cextra),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0xFFFFFFFF,
+                )
+                + raw
+                + cextra
+            )
         cd_offset = fh.tell()
         fh.write(central)
         end64 = fh.tell()
         count = len(members)
-        fh.write(struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
-                             len(central), cd_offset))
+        fh.write(
+            struct.pack(
+                "<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(central), cd_offset
+            )
+        )
         fh.write(struct.pack("<4sIQI", b"PK\x06\x07", 0, end64, 1))
-        fh.write(struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF,
-                             0xFFFFFFFF, 0))
+        fh.write(
+            struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+        )
     tmp.rename(path)
 
 
 def peak_rss(args: list[str], env: dict[str, str], timeout: float) -> tuple[float, float, int]:
     """(peak RSS in MiB, wall seconds, exit code) of `python -m scanner ARGS`."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", *args], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = start + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -106,8 +152,10 @@ def peak_rss(args: list[str], env: dict[str, str], timeout: float) -> tuple[floa
 
 def report(label: str, figures: tuple[float, float, int], baseline: float) -> None:
     rss, seconds, code = figures
-    print(f"{label:<46} peak RSS {rss:8.1f} MiB  (+{rss - baseline:7.1f} over the bare CLI)"
-          f"  {seconds:7.1f} s  exit {code}")
+    print(
+        f"{label:<46} peak RSS {rss:8.1f} MiB  (+{rss - baseline:7.1f} over the bare CLI)"
+        f"  {seconds:7.1f} s  exit {code}"
+    )
 
 
 def main() -> None:
@@ -116,14 +164,19 @@ def main() -> None:
     parser.add_argument("--tensors", type=int, default=4)
     parser.add_argument("--data-dir", type=Path, default=Path("/work/bench-data"))
     parser.add_argument("--env", type=Path, default=Path("/work/bench-env"))
-    parser.add_argument("--db", type=Path,
-                        default=REPO.parent / "shared" / "data" / "advisories" / "osv-pypi.zip")
+    parser.add_argument(
+        "--db", type=Path, default=REPO.parent / "shared" / "data" / "advisories" / "osv-pypi.zip"
+    )
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
 
     cache = args.data_dir / "bench-memory-cache"
-    env = {"PATH": os.environ.get("PATH", ""), "XDG_CACHE_HOME": str(cache), "NO_COLOR": "1",
-           "PYTHONPATH": str(REPO)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "XDG_CACHE_HOME": str(cache),
+        "NO_COLOR": "1",
+        "PYTHONPATH": str(REPO),
+    }
     args.data_dir.mkdir(parents=True, exist_ok=True)
     size = int(args.size_gb * (1 << 30))
     ckpt = args.data_dir / f"sparse-{args.size_gb:g}g-{args.tensors}t.pt"
@@ -132,37 +185,71 @@ def main() -> None:
         build_sparse_checkpoint(ckpt, size, args.tensors)
         print(f"built {ckpt} in {time.perf_counter() - start:.1f} s")
     on_disk = ckpt.stat().st_blocks * 512
-    print(f"checkpoint: {ckpt.stat().st_size / (1 << 30):.2f} GiB, {on_disk / (1 << 20):.1f} MiB "
-          f"on disk, {args.tensors} tensors")
+    print(
+        f"checkpoint: {ckpt.stat().st_size / (1 << 30):.2f} GiB, {on_disk / (1 << 20):.1f} MiB "
+        f"on disk, {args.tensors} tensors"
+    )
     print(f"python {sys.version.split()[0]}, ru_maxrss of each child process\n")
 
     baseline = peak_rss(["--version"], env, 60)[0]
     print(f"{'bare CLI (wormsign --version)':<46} peak RSS {baseline:8.1f} MiB")
-    report(f"checkpoint {args.size_gb:g} GB, models check", peak_rss(
-        ["scan", "--no-cache", "--check", "models", "--format", "json", str(ckpt)],
-        env, args.timeout), baseline)
-    report(f"checkpoint {args.size_gb:g} GB, all checks", peak_rss(
-        ["scan", "--no-cache", "--db", str(args.db), "--format", "json", str(ckpt)],
-        env, args.timeout), baseline)
+    report(
+        f"checkpoint {args.size_gb:g} GB, models check",
+        peak_rss(
+            ["scan", "--no-cache", "--check", "models", "--format", "json", str(ckpt)],
+            env,
+            args.timeout,
+        ),
+        baseline,
+    )
+    report(
+        f"checkpoint {args.size_gb:g} GB, all checks",
+        peak_rss(
+            ["scan", "--no-cache", "--db", str(args.db), "--format", "json", str(ckpt)],
+            env,
+            args.timeout,
+        ),
+        baseline,
+    )
     if not args.env.is_dir():
-        print(f"\n{args.env} does not exist: environment figures skipped "
-              "(pass --env PATH to a virtualenv)")
+        print(
+            f"\n{args.env} does not exist: environment figures skipped "
+            "(pass --env PATH to a virtualenv)"
+        )
         return
     site = next(args.env.glob("lib/python*/site-packages"), None)
     files = sum(1 for _ in site.rglob("*")) if site else 0
     print(f"\nenvironment {args.env}: {files} entries in site-packages")
-    report("environment, integrity (cold: no hash cache)", peak_rss(
-        ["scan", "--no-cache", "--check", "integrity", "--format", "json", str(args.env)],
-        env, args.timeout), baseline)
-    report("environment, integrity (warm hash cache)", peak_rss(
-        ["scan", "--check", "integrity", "--format", "json", str(args.env)],
-        env, args.timeout), baseline)
-    report("environment, heuristics", peak_rss(
-        ["scan", "--check", "heuristics", "--format", "json", str(args.env)],
-        env, args.timeout), baseline)
-    report("environment, all checks (offline, OSV export)", peak_rss(
-        ["scan", "--db", str(args.db), "--format", "json", str(args.env)],
-        env, args.timeout), baseline)
+    report(
+        "environment, integrity (cold: no hash cache)",
+        peak_rss(
+            ["scan", "--no-cache", "--check", "integrity", "--format", "json", str(args.env)],
+            env,
+            args.timeout,
+        ),
+        baseline,
+    )
+    report(
+        "environment, integrity (warm hash cache)",
+        peak_rss(
+            ["scan", "--check", "integrity", "--format", "json", str(args.env)], env, args.timeout
+        ),
+        baseline,
+    )
+    report(
+        "environment, heuristics",
+        peak_rss(
+            ["scan", "--check", "heuristics", "--format", "json", str(args.env)], env, args.timeout
+        ),
+        baseline,
+    )
+    report(
+        "environment, all checks (offline, OSV export)",
+        peak_rss(
+            ["scan", "--db", str(args.db), "--format", "json", str(args.env)], env, args.timeout
+        ),
+        baseline,
+    )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scanner.archive import SafeArchive
-from scanner.checks.model_files import default_policy, judge_model
-from scanner.model_files import scan_model_file
+from scanner.checks.models.check import default_policy, judge_model
+from scanner.checks.models.model_files import scan_model_file
+from scanner.infra.archive import SafeArchive
 
 
 def _ustr(text: str) -> bytes:
@@ -101,8 +101,9 @@ def sample_sets(workdir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     npy = workdir / "evil.npy"
     npy.write_bytes(kit.npy_object(kit.os_system()))
     malicious["npy_object_os_system"] = npy
-    benign: dict[str, Path] = {"torch_like_zip": kit.torch_zip(workdir / "good.pt",
-                                                                kit.torch_like_state_dict())}
+    benign: dict[str, Path] = {
+        "torch_like_zip": kit.torch_zip(workdir / "good.pt", kit.torch_like_state_dict())
+    }
     plain = workdir / "plain.npy"
     plain.write_bytes(kit.npy_plain())
     benign["npy_plain"] = plain
@@ -116,10 +117,15 @@ def sample_sets(workdir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
         opt = torch.optim.Adam(model.parameters())
         model(torch.randn(2, 8)).sum().backward()
         opt.step()
-        for name, obj in {"torch_state_dict.pt": model.state_dict(),
-                          "torch_optimizer.pt": opt.state_dict(),
-                          "lightning.ckpt": {"state_dict": model.state_dict(), "epoch": 1,
-                                             "optimizer_states": [opt.state_dict()]}}.items():
+        for name, obj in {
+            "torch_state_dict.pt": model.state_dict(),
+            "torch_optimizer.pt": opt.state_dict(),
+            "lightning.ckpt": {
+                "state_dict": model.state_dict(),
+                "epoch": 1,
+                "optimizer_states": [opt.state_dict()],
+            },
+        }.items():
             torch.save(obj, workdir / name)
             benign[name] = workdir / name
     except ImportError:
@@ -128,8 +134,10 @@ def sample_sets(workdir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
         import joblib  # type: ignore[import-untyped]
         import numpy as np
 
-        joblib.dump({"w": np.arange(1000.0), "o": np.array([1, "x"], dtype=object)},
-                    workdir / "model.joblib")
+        joblib.dump(
+            {"w": np.arange(1000.0), "o": np.array([1, "x"], dtype=object)},
+            workdir / "model.joblib",
+        )
         benign["joblib"] = workdir / "model.joblib"
         np.save(workdir / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
         benign["npy_objects"] = workdir / "objects.npy"
@@ -176,9 +184,13 @@ for path in json.loads(sys.argv[1]):
 
 
 def run_peer(python: Path, tool: str, paths: list[Path]) -> dict[str, tuple[str, float]]:
-    proc = subprocess.run([str(python), "-c", PEER_DRIVERS[tool],
-                           json.dumps([str(p) for p in paths])],
-                          capture_output=True, text=True, check=False, timeout=1800)
+    proc = subprocess.run(
+        [str(python), "-c", PEER_DRIVERS[tool], json.dumps([str(p) for p in paths])],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
     out: dict[str, tuple[str, float]] = {}
     for line in proc.stdout.splitlines():
         if line.startswith("["):
@@ -217,18 +229,26 @@ def main() -> None:
     t_read_all, _ = timed(lambda: read_whole(ckpt), repeat=2)
     t_pickle, pkl_size = timed(read_pickle)
     t_scan, findings = timed(scan)
-    print(f"checkpoint: {file_size / (1 << 30):.2f} GiB, {args.tensors} tensors, "
-          f"data.pkl {pkl_size} bytes")
-    print(f"read whole file once (page cache warm): {t_read_all:8.3f} s "
-          f"({file_size / t_read_all / (1 << 20):.0f} MiB/s)")
+    print(
+        f"checkpoint: {file_size / (1 << 30):.2f} GiB, {args.tensors} tensors, "
+        f"data.pkl {pkl_size} bytes"
+    )
+    print(
+        f"read whole file once (page cache warm): {t_read_all:8.3f} s "
+        f"({file_size / t_read_all / (1 << 20):.0f} MiB/s)"
+    )
     print(f"open zip + read data.pkl:               {t_pickle * 1000:8.1f} ms")
-    print(f"wormsign scan + judge:                  {t_scan * 1000:8.1f} ms "
-          f"(findings: {findings}; {t_scan / t_pickle:.2f}x reading the pickle, "
-          f"{t_scan / t_read_all:.4f}x reading the file)")
+    print(
+        f"wormsign scan + judge:                  {t_scan * 1000:8.1f} ms "
+        f"(findings: {findings}; {t_scan / t_pickle:.2f}x reading the pickle, "
+        f"{t_scan / t_read_all:.4f}x reading the file)"
+    )
 
     peak_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"peak RSS after the checkpoint runs: {peak_scan / 1024:.0f} MiB "
-          "(the interpreter and wormsign included)")
+    print(
+        f"peak RSS after the checkpoint runs: {peak_scan / 1024:.0f} MiB "
+        "(the interpreter and wormsign included)"
+    )
 
     malicious, benign = sample_sets(args.data_dir / "samples")
     results: dict[str, dict[str, tuple[str, float]]] = {"wormsign": {}}
@@ -239,25 +259,36 @@ def main() -> None:
     for tool in PEER_DRIVERS:
         python = args.data_dir / f"{tool}-venv" / "bin" / "python"
         if python.exists():
-            results[tool] = run_peer(python, tool,
-                                     [*malicious.values(), *benign.values(), ckpt])
-    print(f"\n{len(malicious)} malicious and {len(benign)} benign samples "
-          "(blocking = the tool would fail the job)")
-    print(f"{'tool':12} {'caught':>7} {'missed':>7} {'errors':>7} {'false+':>7} "
-          f"{'samples s':>10} {'3GB ckpt s':>11}")
+            results[tool] = run_peer(python, tool, [*malicious.values(), *benign.values(), ckpt])
+    print(
+        f"\n{len(malicious)} malicious and {len(benign)} benign samples "
+        "(blocking = the tool would fail the job)"
+    )
+    print(
+        f"{'tool':12} {'caught':>7} {'missed':>7} {'errors':>7} {'false+':>7} "
+        f"{'samples s':>10} {'3GB ckpt s':>11}"
+    )
     for tool, res in results.items():
+
         def verdict_of(p: Path, res: dict[str, tuple[str, float]] = res) -> str:
             return res.get(str(p), ("error", 0.0))[0]
+
         caught = [n for n, p in malicious.items() if verdict_of(p) == "caught"]
         errors = [n for n, p in malicious.items() if verdict_of(p) == "error"]
         missed = sorted(set(malicious) - set(caught) - set(errors))
         false_pos = [n for n, p in benign.items() if verdict_of(p) == "caught"]
-        benign_errors = [f"{n} ({verdict_of(p)})" for n, p in benign.items()
-                         if verdict_of(p) not in ("caught", "clean")]
-        seconds = sum(res.get(str(p), ("", 0.0))[1] for p in [*malicious.values(),
-                                                                *benign.values()])
-        print(f"{tool:12} {len(caught):7} {len(missed):7} {len(errors):7} {len(false_pos):7} "
-              f"{seconds:10.3f} {res.get(str(ckpt), ('', float('nan')))[1]:11.3f}")
+        benign_errors = [
+            f"{n} ({verdict_of(p)})"
+            for n, p in benign.items()
+            if verdict_of(p) not in ("caught", "clean")
+        ]
+        seconds = sum(
+            res.get(str(p), ("", 0.0))[1] for p in [*malicious.values(), *benign.values()]
+        )
+        print(
+            f"{tool:12} {len(caught):7} {len(missed):7} {len(errors):7} {len(false_pos):7} "
+            f"{seconds:10.3f} {res.get(str(ckpt), ('', float('nan')))[1]:11.3f}"
+        )
         if missed:
             print(f"  {tool} missed: {', '.join(missed)}")
         if errors:

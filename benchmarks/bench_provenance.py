@@ -62,25 +62,34 @@ def main() -> int:
 
 def _run(work: Path, repeat: int) -> None:
     t0 = time.perf_counter()
-    from scanner.attestations import read_attestation_file, verify_attestation
-    from scanner.checks.provenance import check_provenance
-    from scanner.hashing import sha256_file
+    from scanner.checks.provenance.attestations import read_attestation_file, verify_attestation
+    from scanner.checks.provenance.check import check_provenance
+    from scanner.infra.hashing import sha256_file
     from scanner.models import DistributionFile, Inventory
     from scanner.options import ScanOptions
     from scanner.sources.lockfiles import parse_lockfile
-    print(f"import scanner.attestations + sigstore + pypi_attestations: "
-          f"{(time.perf_counter() - t0) * 1000:.0f} ms\n")
+
+    print(
+        f"import scanner.checks.provenance.attestations + sigstore + pypi_attestations: "
+        f"{(time.perf_counter() - t0) * 1000:.0f} ms\n"
+    )
 
     print("1. each real attestation against its distribution (offline, bundled trust root)")
     print(f"{'attestation file':<88} {'cold ms':>8} {'warm ms':>8}  outcome")
     total_warm = 0.0
     for path in sorted(ASSETS.iterdir()):
-        found_list = read_attestation_file(path) if path.name.endswith(
-            (".attestation", ".provenance", ".sigstore")) else []
+        found_list = (
+            read_attestation_file(path)
+            if path.name.endswith((".attestation", ".provenance", ".sigstore"))
+            else []
+        )
         if not found_list:
             continue
-        dist_name = path.name[: path.name.find(".whl.") + 4] if ".whl." in path.name \
+        dist_name = (
+            path.name[: path.name.find(".whl.") + 4]
+            if ".whl." in path.name
             else path.name[: path.name.find(".tar.gz.") + 7]
+        )
         dist = ASSETS / dist_name
         sha = sha256_file(dist)[0] if dist.is_file() else SPT3G_PYPI_SHA256
         found = found_list[0]
@@ -94,8 +103,11 @@ def _run(work: Path, repeat: int) -> None:
             warm.append(time.perf_counter() - start)
         median = statistics.median(warm)
         total_warm += median
-        what = (f"verified: {outcome.identity}" if hasattr(outcome, "identity")
-                else f"REJECTED: {getattr(outcome, 'reason', '')[:60]}")
+        what = (
+            f"verified: {outcome.identity}"
+            if hasattr(outcome, "identity")
+            else f"REJECTED: {getattr(outcome, 'reason', '')[:60]}"
+        )
         print(f"{path.name:<88} {cold * 1000:8.1f} {median * 1000:8.1f}  {what}")
     print(f"{'sum of warm medians':<88} {'':>8} {total_warm * 1000:8.1f}\n")
 
@@ -117,20 +129,25 @@ def _run(work: Path, repeat: int) -> None:
     rules = Counter(f.rule_id for f in findings)
     print(f"   {len(files)} distributions, {elapsed * 1000:.1f} ms, findings {dict(rules)}\n")
 
-    print("3. check_provenance over real lock files (offline, attestations dir = real assets, "
-          "default = require)")
+    print(
+        "3. check_provenance over real lock files (offline, attestations dir = real assets, "
+        "default = require)"
+    )
     corpus = work / "corpus"
     with tarfile.open(CORPUS) as tf:
         tf.extractall(corpus, filter="data")
     subset = corpus / "attested-subset-requirements.txt"
-    subset.write_text("".join(
-        f"{name}=={version} \\\n    --hash=sha256:{sha256_file(ASSETS / file)[0]}\n"
-        for name, version, file in [
-            ("pypi-attestations", "0.0.19", "pypi_attestations-0.0.19.tar.gz"),
-            ("pypi-attestation-models", "0.0.4a2", "pypi_attestation_models-0.0.4a2.tar.gz"),
-            ("rfc8785", "0.1.2", "rfc8785-0.1.2-py3-none-any.whl"),
-            ("gitlab-oidc-project", "0.0.3", "gitlab_oidc_project-0.0.3.tar.gz"),
-        ]))
+    subset.write_text(
+        "".join(
+            f"{name}=={version} \\\n    --hash=sha256:{sha256_file(ASSETS / file)[0]}\n"
+            for name, version, file in [
+                ("pypi-attestations", "0.0.19", "pypi_attestations-0.0.19.tar.gz"),
+                ("pypi-attestation-models", "0.0.4a2", "pypi_attestation_models-0.0.4a2.tar.gz"),
+                ("rfc8785", "0.1.2", "rfc8785-0.1.2-py3-none-any.whl"),
+                ("gitlab-oidc-project", "0.0.3", "gitlab_oidc_project-0.0.3.tar.gz"),
+            ]
+        )
+    )
     options = ScanOptions(attestations_dir=ASSETS, extra={"provenance": {"default": "require"}})
     print(f"{'lock file':<78} {'pkgs':>5} {'artifacts':>9} {'ms':>8}  findings")
     grand = 0.0
@@ -142,15 +159,21 @@ def _run(work: Path, repeat: int) -> None:
         except Exception as err:  # the benchmark reports and moves on
             print(f"{path.relative_to(corpus)!s:<78} skipped: {err}")
             continue
-        artifacts = sum(max(len(a.hashes), 1) if not a.filename else 1
-                        for p in lockfile.packages for a in p.artifacts)
+        artifacts = sum(
+            max(len(a.hashes), 1) if not a.filename else 1
+            for p in lockfile.packages
+            for a in p.artifacts
+        )
         start = time.perf_counter()
-        found_rules = Counter(f.rule_id for f in check_provenance(
-            Inventory(lockfiles=(lockfile,)), options))
+        found_rules = Counter(
+            f.rule_id for f in check_provenance(Inventory(lockfiles=(lockfile,)), options)
+        )
         elapsed = time.perf_counter() - start
         grand += elapsed
-        print(f"{path.relative_to(corpus)!s:<78} {len(lockfile.packages):5d} {artifacts:9d} "
-              f"{elapsed * 1000:8.1f}  {dict(found_rules)}")
+        print(
+            f"{path.relative_to(corpus)!s:<78} {len(lockfile.packages):5d} {artifacts:9d} "
+            f"{elapsed * 1000:8.1f}  {dict(found_rules)}"
+        )
     print(f"{'total':<78} {'':>5} {'':>9} {grand * 1000:8.1f}")
 
 

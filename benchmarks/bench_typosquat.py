@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scanner.checks.metadata import TyposquatIndex, default_index  # noqa: E402
+from scanner.checks.metadata.check import TyposquatIndex, default_index  # noqa: E402
 from scanner.errors import SourceError  # noqa: E402
 from scanner.models import canonical  # noqa: E402
 from scanner.sources.lockfiles import parse_lockfile  # noqa: E402
@@ -73,8 +73,11 @@ def ranked_names(path: Path) -> list[str]:
         reader = csv.reader(fh, delimiter="\t")
         header = next(reader)
         rank_col = next(i for i, h in enumerate(header) if "rank" in h)
-        ranked = sorted((int(row[rank_col]), canonical(row[0])) for row in reader
-                        if len(row) > rank_col and row[rank_col])
+        ranked = sorted(
+            (int(row[rank_col]), canonical(row[0]))
+            for row in reader
+            if len(row) > rank_col and row[rank_col]
+        )
     return list(dict.fromkeys(name for _, name in ranked))
 
 
@@ -92,11 +95,13 @@ def measure(label: str, names: set[str], index: TyposquatIndex, *, show: bool) -
     bare = TyposquatIndex(index.popular)
     exempted = sorted(n for n in names if n in index.established and bare.match(n))
     listed = sum(1 for n in names if n in index.popular or n in index.established)
-    print(f"{label}: {len(names)} names ({listed} popular or established, "
-          f"{len(names) - listed} judged by distance); flagged {len(hits)} "
-          f"({100 * len(hits) / max(len(names), 1):.2f}%); "
-          f"{len(names) / max(elapsed, 1e-9):,.0f} names/s; "
-          f"{len(exempted)} more without the established exemption")
+    print(
+        f"{label}: {len(names)} names ({listed} popular or established, "
+        f"{len(names) - listed} judged by distance); flagged {len(hits)} "
+        f"({100 * len(hits) / max(len(names), 1):.2f}%); "
+        f"{len(names) / max(elapsed, 1e-9):,.0f} names/s; "
+        f"{len(exempted)} more without the established exemption"
+    )
     if show:
         for name, popular, distance in hits:
             print(f"    {name} ~ {popular} (distance {distance})")
@@ -114,9 +119,11 @@ def measure_held_out(names: list[str], popular: frozenset[str]) -> None:
     index = TyposquatIndex(popular, names[:half])
     held_out = names[half:]
     hits = sorted((n, m.popular, m.distance) for n in held_out if (m := index.match(n)))
-    print(f"held out: ranks {half + 1}-{len(names)} ({len(held_out)} names) with only the "
-          f"top {half} established; flagged {len(hits)} "
-          f"({100 * len(hits) / max(len(held_out), 1):.2f}%)")
+    print(
+        f"held out: ranks {half + 1}-{len(names)} ({len(held_out)} names) with only the "
+        f"top {half} established; flagged {len(hits)} "
+        f"({100 * len(hits) / max(len(held_out), 1):.2f}%)"
+    )
     for name, near, distance in hits:
         print(f"    {name} ~ {near} (distance {distance})")
 
@@ -127,8 +134,10 @@ def main() -> int:
     args = parser.parse_args()
     start = time.perf_counter()
     index = default_index()
-    print(f"index: {len(index.popular)} popular names, {len(index.established)} established "
-          f"names, built in {time.perf_counter() - start:.3f}s")
+    print(
+        f"index: {len(index.popular)} popular names, {len(index.established)} established "
+        f"names, built in {time.perf_counter() - start:.3f}s"
+    )
     names, skipped, parsed = lock_names()
     print(f"lock corpus: {parsed} files parsed, {len(skipped)} skipped")
     for line in skipped:

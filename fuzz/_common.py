@@ -45,8 +45,9 @@ def one_line(err: Exception) -> None:
         raise AssertionError(f"multi-line error message: {text!r}")
 
 
-def drain(func: Callable[..., Iterable[object]], *args: object,
-          allowed: tuple[type[Exception], ...]) -> None:
+def drain(
+    func: Callable[..., Iterable[object]], *args: object, allowed: tuple[type[Exception], ...]
+) -> None:
     """Run a generator function to the end; an `allowed` error must be one line."""
     try:
         for _ in func(*args):

@@ -9,18 +9,17 @@ import _common
 import atheris  # type: ignore[import-untyped]  # not a project dependency
 
 with atheris.instrument_imports():
-    from scanner.archive import Limits, SafeArchive
-    from scanner.checks.heuristics import scan_distribution_file
-    from scanner.checks.integrity import check_sdist_members, check_wheel_record
+    from scanner.checks.heuristics.check import scan_distribution_file
+    from scanner.checks.integrity.check import check_sdist_members, check_wheel_record
     from scanner.errors import ArchiveError, SourceError
+    from scanner.infra.archive import Limits, SafeArchive
 
 LIMITS = Limits(max_members=2000, max_member_size=16 << 20, max_total_size=64 << 20)
 
 
 def test_one_input(data: bytes) -> None:
     wheel = data[:1] == b"P"
-    path = _common.scratch_file("fuzz-1.0-py3-none-any.whl" if wheel else "fuzz-1.0.tar.gz",
-                                data)
+    path = _common.scratch_file("fuzz-1.0-py3-none-any.whl" if wheel else "fuzz-1.0.tar.gz", data)
     try:
         with SafeArchive(path, LIMITS) as archive:
             for member in archive.files():

@@ -9,8 +9,8 @@ import _common
 import atheris  # type: ignore[import-untyped]  # not a project dependency
 
 with atheris.instrument_imports():
-    from scanner.checks.heuristics import check_heuristics
-    from scanner.checks.integrity import check_integrity
+    from scanner.checks.heuristics.check import check_heuristics
+    from scanner.checks.integrity.check import check_integrity
     from scanner.errors import ScannerError, SourceError
     from scanner.models import Inventory
     from scanner.options import ScanOptions

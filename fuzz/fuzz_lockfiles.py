@@ -15,9 +15,16 @@ with atheris.instrument_imports():
     from scanner.sources.lockfiles import PARSERS, parse_lockfile
 
 FORMATS: list[str | None] = [None, *sorted(PARSERS)]
-NAMES = {None: "target.lock", "requirements": "requirements.txt", "poetry": "poetry.lock",
-         "uv": "uv.lock", "pipfile": "Pipfile.lock", "pylock": "pylock.toml",
-         "pdm": "pdm.lock", "conda-lock": "conda-lock.yml"}
+NAMES = {
+    None: "target.lock",
+    "requirements": "requirements.txt",
+    "poetry": "poetry.lock",
+    "uv": "uv.lock",
+    "pipfile": "Pipfile.lock",
+    "pylock": "pylock.toml",
+    "pdm": "pdm.lock",
+    "conda-lock": "conda-lock.yml",
+}
 
 
 def test_one_input(data: bytes) -> None:

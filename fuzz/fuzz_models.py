@@ -10,12 +10,24 @@ import _common
 import atheris  # type: ignore[import-untyped]  # not a project dependency
 
 with atheris.instrument_imports():
-    from scanner.checks.model_files import default_policy, judge_model
+    from scanner.checks.models.check import default_policy, judge_model
+    from scanner.checks.models.model_files import scan_model_file, validate_safetensors
     from scanner.errors import SourceError
-    from scanner.model_files import scan_model_file, validate_safetensors
 
-SUFFIXES = [".pt", ".pth", ".pkl", ".ckpt", ".bin", ".npy", ".npz", ".joblib", ".keras",
-            ".safetensors", ".h5", ".pt2"]
+SUFFIXES = [
+    ".pt",
+    ".pth",
+    ".pkl",
+    ".ckpt",
+    ".bin",
+    ".npy",
+    ".npz",
+    ".joblib",
+    ".keras",
+    ".safetensors",
+    ".h5",
+    ".pt2",
+]
 POLICY = default_policy()
 
 

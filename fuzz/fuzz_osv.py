@@ -9,16 +9,19 @@ import _common  # noqa: F401  -- puts the repository on sys.path
 import atheris  # type: ignore[import-untyped]  # not a project dependency
 
 with atheris.instrument_imports():
-    from scanner.advisory_db import _SCHEMA, _insert_all, _records_of
-    from scanner.osv import match_version, parse_record
+    from scanner.checks.advisories.database import _SCHEMA, _insert_all, _records_of
+    from scanner.checks.advisories.osv import match_version, parse_record
 
 VERSIONS = ["1.0", "0", "2.6.0-cu124", "1!2", "v1", "", "1.0+local", "9" * 30]
 
 
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    version = VERSIONS[fdp.ConsumeIntInRange(0, len(VERSIONS) - 1)] \
-        if fdp.ConsumeBool() else fdp.ConsumeUnicodeNoSurrogates(12)
+    version = (
+        VERSIONS[fdp.ConsumeIntInRange(0, len(VERSIONS) - 1)]
+        if fdp.ConsumeBool()
+        else fdp.ConsumeUnicodeNoSurrogates(12)
+    )
     raw = fdp.ConsumeBytes(fdp.remaining_bytes())
     conn = sqlite3.connect(":memory:")
     try:

@@ -9,7 +9,7 @@ import _common  # noqa: F401  -- puts the repository on sys.path
 import atheris  # type: ignore[import-untyped]  # not a project dependency
 
 with atheris.instrument_imports():
-    from scanner.pickle_scan import scan_pickle_bytes, scan_pickles
+    from scanner.checks.models.pickle_scan import scan_pickle_bytes, scan_pickles
 
 
 def test_one_input(data: bytes) -> None:

@@ -37,8 +37,20 @@ from tests.hostile.test_properties import (
 from tests.sources.lockhelpers import GARBAGE
 
 LOCK_ORDER = [None, *sorted(SEEDS)]  # the format chosen by the first byte (fuzz_lockfiles)
-MODEL_ORDER = [".pt", ".pth", ".pkl", ".ckpt", ".bin", ".npy", ".npz", ".joblib", ".keras",
-               ".safetensors", ".h5", ".pt2"]
+MODEL_ORDER = [
+    ".pt",
+    ".pth",
+    ".pkl",
+    ".ckpt",
+    ".bin",
+    ".npy",
+    ".npz",
+    ".joblib",
+    ".keras",
+    ".safetensors",
+    ".h5",
+    ".pt2",
+]
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -67,21 +79,31 @@ def _sized(*parts: bytes) -> bytes:
 def corpora() -> dict[str, list[bytes]]:
     pickles = [pickle.dumps({"a": [1, "x", b"y"]}, protocol=p) for p in range(6)]
     pickles += [pickle_exec_proto0("print(1)"), pickle_exec_proto4("print(1)")]
-    wheel = _zip({"demo/__init__.py": b"x = 1\n", "demo-1.0.dist-info/METADATA":
-                  METADATA.encode(), "demo-1.0.dist-info/RECORD": RECORD.encode(),
-                  "demo-1.0.dist-info/entry_points.txt": ENTRY_POINTS.encode()})
-    sdist = _tar({"fuzz-1.0/setup.py": b"from setuptools import setup\nsetup()\n",
-                  "fuzz-1.0/pyproject.toml": PYPROJECT.encode()})
+    wheel = _zip(
+        {
+            "demo/__init__.py": b"x = 1\n",
+            "demo-1.0.dist-info/METADATA": METADATA.encode(),
+            "demo-1.0.dist-info/RECORD": RECORD.encode(),
+            "demo-1.0.dist-info/entry_points.txt": ENTRY_POINTS.encode(),
+        }
+    )
+    sdist = _tar(
+        {
+            "fuzz-1.0/setup.py": b"from setuptools import setup\nsetup()\n",
+            "fuzz-1.0/pyproject.toml": PYPROJECT.encode(),
+        }
+    )
     return {
-        "lockfiles": [bytes([LOCK_ORDER.index(fmt)]) + text.encode()
-                      for fmt, text in SEEDS.items()] + [b"\0" + g for g in GARBAGE],
-        "environment": [_sized(METADATA.encode(), RECORD.encode(), ENTRY_POINTS.encode())
-                        + PTH.encode()],
+        "lockfiles": [bytes([LOCK_ORDER.index(fmt)]) + text.encode() for fmt, text in SEEDS.items()]
+        + [b"\0" + g for g in GARBAGE],
+        "environment": [
+            _sized(METADATA.encode(), RECORD.encode(), ENTRY_POINTS.encode()) + PTH.encode()
+        ],
         "config": [CONFIG.encode(), b"p[tool.wormsign]\nfail-on = 'low'\n"],
         "osv": [b"\0" + json.dumps(OSV).encode(), b"\0" + json.dumps([OSV, OSV]).encode()],
         "pickle": pickles,
         "models": [bytes([MODEL_ORDER.index(s)]) + data for s, data in MODEL_SEEDS]
-                  + [bytes([0]) + torch_zip(pickles[-1])],
+        + [bytes([0]) + torch_zip(pickles[-1])],
         "archive": [wheel, sdist],
     }
 

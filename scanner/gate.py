@@ -16,21 +16,21 @@ from pathlib import Path
 
 from scanner.checks.interface import Check
 from scanner.errors import ConfigError
+from scanner.infra.progress import advance
 from scanner.models import Finding, Inventory, Report, Severity
 from scanner.options import ScanOptions
 from scanner.policy import apply_config, apply_policy, load_config
-from scanner.progress import advance
 from scanner.sources.discover import collect, unverifiable
 
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
 CHECKS: dict[str, str] = {
-    "advisories": "scanner.checks.advisories:check_advisories",
-    "heuristics": "scanner.checks.heuristics:check_heuristics",
-    "integrity": "scanner.checks.integrity:check_integrity",
-    "lock": "scanner.checks.lock_hygiene:check_lock_hygiene",
-    "metadata": "scanner.checks.metadata:check_metadata",
-    "models": "scanner.checks.model_files:check_model_files",
-    "provenance": "scanner.checks.provenance:check_provenance",
+    "advisories": "scanner.checks.advisories.check:check_advisories",
+    "heuristics": "scanner.checks.heuristics.check:check_heuristics",
+    "integrity": "scanner.checks.integrity.check:check_integrity",
+    "lock": "scanner.checks.lock.check:check_lock_hygiene",
+    "metadata": "scanner.checks.metadata.check:check_metadata",
+    "models": "scanner.checks.models.check:check_model_files",
+    "provenance": "scanner.checks.provenance.check:check_provenance",
 }
 
 
@@ -78,14 +78,19 @@ def files_hashed(inventory: Inventory, options: ScanOptions) -> int:
     """How many files the scan verified by hash."""
     installed = 0
     if options.checks is None or "integrity" in options.checks:
-        from scanner.checks.integrity import count_hashable
+        from scanner.checks.integrity.check import count_hashable
 
         installed = count_hashable(inventory)
     return installed + len(inventory.distribution_files)
 
 
-def build_report(inventory: Inventory, findings: Iterable[Finding], options: ScanOptions,
-                 notes: Iterable[str] = (), suppressed: Iterable[Finding] = ()) -> Report:
+def build_report(
+    inventory: Inventory,
+    findings: Iterable[Finding],
+    options: ScanOptions,
+    notes: Iterable[str] = (),
+    suppressed: Iterable[Finding] = (),
+) -> Report:
     """Assemble the report the reporters render."""
     packages = {(p.name, p.version) for p in inventory.locked_packages}
     packages |= {(d.name, d.version) for d in inventory.installed}
@@ -136,16 +141,17 @@ def check(
     options = apply_config(options, config, overridden)
     if "provenance" in options.extra:
         # A bad provenance policy is a configuration error: refuse it before scanning.
-        from scanner.checks.provenance import parse_provenance_policy
+        from scanner.checks.provenance.check import parse_provenance_policy
 
-        parse_provenance_policy(options.extra["provenance"],
-                                path=str(config.source) if config.source else None)
+        parse_provenance_policy(
+            options.extra["provenance"], path=str(config.source) if config.source else None
+        )
     inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
     findings = run_checks(inventory, options)
     result = apply_policy(findings, config, today or date.today())
     notes = list(result.notes)
     if options.checks is None or "advisories" in options.checks:
-        from scanner.checks.advisories import database_notes
+        from scanner.checks.advisories.check import database_notes
 
         notes.extend(database_notes(options))
     return build_report(inventory, result.kept, options, notes, result.suppressed)
@@ -160,8 +166,9 @@ def require_clean(
     config_path: str | Path | None = None,
 ) -> Report:
     """Like `check`, but raise GateBlocked if the job must not start."""
-    report = check(targets, env_paths=env_paths, pythons=pythons, options=options,
-                   config_path=config_path)
+    report = check(
+        targets, env_paths=env_paths, pythons=pythons, options=options, config_path=config_path
+    )
     if report.blocked:
         raise GateBlocked(report)
     return report

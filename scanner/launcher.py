@@ -84,7 +84,7 @@ def interpreter_of_script(script: Path, path_env: str | None = None) -> Path | N
         tramp = lines[1].strip()
         if tramp.startswith("'''exec' "):
             try:
-                target = shlex.split(tramp[len("'''exec' "):])
+                target = shlex.split(tramp[len("'''exec' ") :])
             except ValueError:
                 return None
             return _interpreter_from_words(target[:1], path_env)
@@ -100,8 +100,9 @@ def interpreter_for(command: Sequence[str], path_env: str | None = None) -> Inte
     if exe is None:
         return None
     if is_python_name(exe.name):
-        return Interpreter(exe, f"{command[0]} on PATH" if os.sep not in command[0]
-                           else f"{command[0]}")
+        return Interpreter(
+            exe, f"{command[0]} on PATH" if os.sep not in command[0] else f"{command[0]}"
+        )
     python = interpreter_of_script(exe, path_env)
     if python is None:
         return None

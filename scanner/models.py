@@ -259,8 +259,13 @@ class Finding:
 
     def sort_key(self) -> tuple[int, str, str, int, str]:
         """Most severe first, then by place."""
-        return (-int(self.severity), self.path or "", self.package or "", self.line or 0,
-                self.rule_id)
+        return (
+            -int(self.severity),
+            self.path or "",
+            self.package or "",
+            self.line or 0,
+            self.rule_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
 from scanner.errors import ConfigError
-from scanner.hashing import sha256_file
+from scanner.infra.hashing import sha256_file
 from scanner.models import Finding, Severity, canonical
 from scanner.options import ScanOptions
 
@@ -54,8 +54,9 @@ CONFIG_FILE = "wormsign.toml"
 PYPROJECT_FILE = "pyproject.toml"
 TOOL_TABLE = "tool.wormsign"
 
-_TOP_KEYS = frozenset({"fail-on", "checks", "offline", "online", "db", "ignore", "allow",
-                       "provenance", "models"})
+_TOP_KEYS = frozenset(
+    {"fail-on", "checks", "offline", "online", "db", "ignore", "allow", "provenance", "models"}
+)
 _IGNORE_KEYS = frozenset({"rule", "id", "package", "path", "reason", "expires"})
 _IGNORE_SELECTORS = ("rule", "id", "package", "path")
 _ALLOW_KEYS = frozenset({"path", "sha256", "reason", "rule", "expires"})
@@ -82,21 +83,24 @@ class Ignore:
 
     def describe(self) -> str:
         """`ignore #2 (rule=WS-TYPO-001, package=foo) in /x/wormsign.toml`."""
-        chosen = ", ".join(f"{k}={getattr(self, k)}" for k in _IGNORE_SELECTORS
-                           if getattr(self, k) is not None)
+        chosen = ", ".join(
+            f"{k}={getattr(self, k)}" for k in _IGNORE_SELECTORS if getattr(self, k) is not None
+        )
         return f"ignore #{self.position} ({chosen}) in {self.source}"
 
     def matches(self, finding: Finding, base: Path | None) -> bool:
         """True when every selector this ignore gives matches the finding."""
-        if self.rule is not None and not fnmatch.fnmatchcase(finding.rule_id.upper(),
-                                                              self.rule.upper()):
+        if self.rule is not None and not fnmatch.fnmatchcase(
+            finding.rule_id.upper(), self.rule.upper()
+        ):
             return False
         if self.id is not None:
             wanted = self.id.upper()
             if wanted not in {i.upper() for i in (*finding.references, *finding.aliases)}:
                 return False
         if self.package is not None and (
-                finding.package is None or canonical(finding.package) != canonical(self.package)):
+            finding.package is None or canonical(finding.package) != canonical(self.package)
+        ):
             return False
         return self.path is None or path_matches(finding.path, self.path, base)
 
@@ -195,8 +199,11 @@ def find_config(start: Path) -> Path | None:
         pyproject = directory / PYPROJECT_FILE
         # Only a pyproject that mentions us is parsed: a scanned project's broken
         # pyproject.toml is not our configuration error.
-        if pyproject.is_file() and _mentions_us(pyproject) and _tool_table(
-                _read_toml(pyproject), pyproject) is not None:
+        if (
+            pyproject.is_file()
+            and _mentions_us(pyproject)
+            and _tool_table(_read_toml(pyproject), pyproject) is not None
+        ):
             return pyproject
     return None
 
@@ -252,8 +259,7 @@ class _Reader:
 
     def reject_unknown(self, known: Collection[str]) -> None:
         for key in sorted(set(self.table) - set(known)):
-            self.fail(key, "is not a known key",
-                      hint="known keys: " + ", ".join(sorted(known)))
+            self.fail(key, "is not a known key", hint="known keys: " + ", ".join(sorted(known)))
 
     def string(self, key: str, *, required: bool = False) -> str | None:
         value = self.table.get(key)
@@ -277,8 +283,11 @@ class _Reader:
         value = self.table.get(key)
         if value is None:
             if required:
-                self.fail(key, "is missing", hint="every ignore needs an expiry date: "
-                          "expires = 2027-03-01")
+                self.fail(
+                    key,
+                    "is missing",
+                    hint="every ignore needs an expiry date: expires = 2027-03-01",
+                )
             return None
         if isinstance(value, datetime):
             return value.date()
@@ -316,27 +325,40 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
     checks: frozenset[str] | None = None
     if "checks" in top.table:
         value = top.table["checks"]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
-                                                  for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             top.fail("checks", "must be a list of check names")
         checks = frozenset(str(v).strip() for v in value)
     offline, online = top.boolean("offline"), top.boolean("online")
     if offline is not None and online is not None and offline == online:
-        top.fail("online", f"= {str(online).lower()} contradicts "
-                           f"`{prefix}offline` = {str(offline).lower()}")
+        top.fail(
+            "online",
+            f"= {str(online).lower()} contradicts `{prefix}offline` = {str(offline).lower()}",
+        )
     network = online if online is not None else (None if offline is None else not offline)
     db_path: Path | None = None
     if (db := top.string("db")) is not None:
         db_path = Path(db).expanduser()
         if not db_path.is_absolute():
             db_path = source.parent / db_path
-    ignores = tuple(_parse_ignore(entry, source, prefix, n)
-                    for n, entry in enumerate(top.tables("ignore"), start=1))
-    allows = tuple(_parse_allow(entry, source, prefix, n)
-                   for n, entry in enumerate(top.tables("allow"), start=1))
-    return Config(source=source, fail_on=fail_on, checks=checks, online=network,
-                  db_path=db_path, ignores=ignores, allows=allows,
-                  provenance=top.raw_table("provenance"), models=top.raw_table("models"))
+    ignores = tuple(
+        _parse_ignore(entry, source, prefix, n)
+        for n, entry in enumerate(top.tables("ignore"), start=1)
+    )
+    allows = tuple(
+        _parse_allow(entry, source, prefix, n)
+        for n, entry in enumerate(top.tables("allow"), start=1)
+    )
+    return Config(
+        source=source,
+        fail_on=fail_on,
+        checks=checks,
+        online=network,
+        db_path=db_path,
+        ignores=ignores,
+        allows=allows,
+        provenance=top.raw_table("provenance"),
+        models=top.raw_table("models"),
+    )
 
 
 def _parse_ignore(entry: Mapping[str, object], source: Path, prefix: str, n: int) -> Ignore:
@@ -344,8 +366,11 @@ def _parse_ignore(entry: Mapping[str, object], source: Path, prefix: str, n: int
     reader.reject_unknown(_IGNORE_KEYS)
     selectors = {k: reader.string(k) for k in _IGNORE_SELECTORS}
     if not any(selectors.values()):
-        reader.fail("rule", "is missing: an ignore must name what it ignores",
-                    hint="give rule, id, package or path")
+        reader.fail(
+            "rule",
+            "is missing: an ignore must name what it ignores",
+            hint="give rule, id, package or path",
+        )
     reason = reader.string("reason", required=True)
     expires = reader.day("expires", required=True)
     assert reason is not None and expires is not None  # required=True raised otherwise
@@ -362,16 +387,24 @@ def _parse_allow(entry: Mapping[str, object], source: Path, prefix: str, n: int)
     digest = digest.lower().removeprefix("sha256:")
     if not _SHA256.match(digest):
         reader.fail("sha256", "must be 64 hexadecimal characters")
-    return Allow(source=source, position=n, path=path, sha256=digest, reason=reason,
-                 rule=reader.string("rule"), expires=reader.day("expires"))
+    return Allow(
+        source=source,
+        position=n,
+        path=path,
+        sha256=digest,
+        reason=reason,
+        rule=reader.string("rule"),
+        expires=reader.day("expires"),
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Applying it
 
 
-def apply_config(options: ScanOptions, config: Config,
-                 overridden: Collection[str] = ()) -> ScanOptions:
+def apply_config(
+    options: ScanOptions, config: Config, overridden: Collection[str] = ()
+) -> ScanOptions:
     """`options` with the config's settings filled in, except the ScanOptions fields named
     in `overridden` (those the user set on the command line, which win)."""
     changes: dict[str, object] = {}
@@ -446,15 +479,19 @@ def apply_policy(findings: Iterable[Finding], config: Config, today: date) -> Po
     ignores: list[Ignore] = []
     for ignore in config.ignores:
         if ignore.expires < today:
-            notes.append(f"{ignore.describe()} expired on {ignore.expires.isoformat()} and "
-                         f"no longer applies (reason was: {ignore.reason})")
+            notes.append(
+                f"{ignore.describe()} expired on {ignore.expires.isoformat()} and "
+                f"no longer applies (reason was: {ignore.reason})"
+            )
         else:
             ignores.append(ignore)
     allows: list[Allow] = []
     for allow in config.allows:
         if allow.expires is not None and allow.expires < today:
-            notes.append(f"{allow.describe()} expired on {allow.expires.isoformat()} and "
-                         f"no longer applies (reason was: {allow.reason})")
+            notes.append(
+                f"{allow.describe()} expired on {allow.expires.isoformat()} and "
+                f"no longer applies (reason was: {allow.reason})"
+            )
         else:
             allows.append(allow)
     used: set[int] = set()  # id() of the entries that suppressed something
@@ -472,22 +509,36 @@ def apply_policy(findings: Iterable[Finding], config: Config, today: date) -> Po
             used.add(id(entry))
             suppressed.append(finding)
     notes.extend(changed.values())
-    notes.extend(f"stale ignore: {i.describe()} matched no finding (reason: {i.reason}); "
-                 "remove it if the problem is gone" for i in ignores if id(i) not in used)
-    notes.extend(f"stale allow: {a.describe()} matched no finding" for a in allows
-                 if id(a) not in used and not any(k[0] == id(a) for k in changed))
-    return PolicyResult(kept=tuple(kept), suppressed=tuple(suppressed),
-                        notes=tuple(dict.fromkeys(notes)))
+    notes.extend(
+        f"stale ignore: {i.describe()} matched no finding (reason: {i.reason}); "
+        "remove it if the problem is gone"
+        for i in ignores
+        if id(i) not in used
+    )
+    notes.extend(
+        f"stale allow: {a.describe()} matched no finding"
+        for a in allows
+        if id(a) not in used and not any(k[0] == id(a) for k in changed)
+    )
+    return PolicyResult(
+        kept=tuple(kept), suppressed=tuple(suppressed), notes=tuple(dict.fromkeys(notes))
+    )
 
 
-def _allowed_by(finding: Finding, allows: Iterable[Allow], base: Path | None, hashes: _Hashes,
-                changed: dict[tuple[int, str], str]) -> Allow | None:
+def _allowed_by(
+    finding: Finding,
+    allows: Iterable[Allow],
+    base: Path | None,
+    hashes: _Hashes,
+    changed: dict[tuple[int, str], str],
+) -> Allow | None:
     """The allow entry that covers this finding's file with the vetted bytes, if any."""
     if finding.path is None:
         return None
     for allow in allows:
-        if allow.rule is not None and not fnmatch.fnmatchcase(finding.rule_id.upper(),
-                                                              allow.rule.upper()):
+        if allow.rule is not None and not fnmatch.fnmatchcase(
+            finding.rule_id.upper(), allow.rule.upper()
+        ):
             continue
         if not path_matches(finding.path, allow.path, base):
             continue
@@ -495,9 +546,14 @@ def _allowed_by(finding: Finding, allows: Iterable[Allow], base: Path | None, ha
         actual = hashes.of(on_disk) if on_disk is not None else None
         if actual == allow.sha256:
             return allow
-        what = (f"now has sha256 {actual}" if actual is not None
-                else "cannot be read to compare its sha256")
-        changed.setdefault((id(allow), finding.path),
-                           f"{finding.path} matches {allow.describe()} but {what}, not the "
-                           f"vetted {allow.sha256}: it is no longer allowed")
+        what = (
+            f"now has sha256 {actual}"
+            if actual is not None
+            else "cannot be read to compare its sha256"
+        )
+        changed.setdefault(
+            (id(allow), finding.path),
+            f"{finding.path} matches {allow.describe()} but {what}, not the "
+            f"vetted {allow.sha256}: it is no longer allowed",
+        )
     return None

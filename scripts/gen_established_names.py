@@ -77,8 +77,7 @@ def read_tsv(text: str) -> Ranking:
         try:
             rank = int(row[rank_col])
         except ValueError as err:
-            raise RankingError(f"rank {row[rank_col]!r} of {row[name_col]!r} is no "
-                               "number") from err
+            raise RankingError(f"rank {row[rank_col]!r} of {row[name_col]!r} is no number") from err
         ranked.append((rank, row[name_col]))
         if month_col is not None and len(row) > month_col and row[month_col]:
             months.append(row[month_col])
@@ -86,8 +85,9 @@ def read_tsv(text: str) -> Ranking:
     # The month column is each project's latest release: the newest one bounds the day
     # the list was taken.
     snapshot = f"releases up to {max(months)}" if months else None
-    return Ranking(_unique_in_order(n for _, n in ranked), "TSV with a download-rank column",
-                   snapshot)
+    return Ranking(
+        _unique_in_order(n for _, n in ranked), "TSV with a download-rank column", snapshot
+    )
 
 
 def read_top_pypi_json(text: str) -> Ranking:
@@ -145,11 +145,18 @@ def render(ranking: Ranking, top: int, source: str, today: datetime.date) -> str
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("input", type=Path, help="a download ranking (TSV, JSON or names)")
-    parser.add_argument("--top", type=int, default=DEFAULT_TOP,
-                        help=f"how many of the most downloaded to keep (default {DEFAULT_TOP})")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help="where to write the list (default rules/typosquat/"
-                             "established-names.txt)")
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=DEFAULT_TOP,
+        help=f"how many of the most downloaded to keep (default {DEFAULT_TOP})",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="where to write the list (default rules/typosquat/established-names.txt)",
+    )
     args = parser.parse_args(argv)
     if args.top < 1:
         parser.error("--top must be at least 1")
@@ -162,8 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.input}: no ranked names", file=sys.stderr)
         return 1
     today = datetime.datetime.now(datetime.timezone.utc).date()
-    args.output.write_text(render(ranking, args.top, args.input.name, today),
-                           encoding="utf-8")
+    args.output.write_text(render(ranking, args.top, args.input.name, today), encoding="utf-8")
     kept = min(args.top, len(ranking.names))
     print(f"wrote {kept} of {len(ranking.names)} ranked names to {args.output}")
     return 0

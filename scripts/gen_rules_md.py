@@ -1,6 +1,6 @@
 """Write RULES.md from rules/ (run after changing a rule; a test checks it is current).
 
-    python scripts/gen_rules_md.py [--check]
+python scripts/gen_rules_md.py [--check]
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scanner.rules import load_rules, render_markdown  # noqa: E402
+from scanner.checks.heuristics.rules import load_rules, render_markdown  # noqa: E402
 
 
 def main() -> int:

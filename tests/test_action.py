@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scanner.action_entry import escape_data, escape_property, workflow_command
+from scanner.integrations.github_action import escape_data, escape_property, workflow_command
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -37,6 +37,7 @@ EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 # --- static checks ---------------------------------------------------------------------------
 
+
 def test_no_expression_inside_run() -> None:
     for step in STEPS:
         if "run" in step:
@@ -47,8 +48,7 @@ def test_no_expression_inside_run() -> None:
 def test_actions_pinned_by_full_sha() -> None:
     text = (REPO / "action.yml").read_text(encoding="utf-8")
     uses = [s["uses"] for s in STEPS if "uses" in s]
-    assert {u.split("@")[0] for u in uses} == {"actions/cache",
-                                              "github/codeql-action/upload-sarif"}
+    assert {u.split("@")[0] for u in uses} == {"actions/cache", "github/codeql-action/upload-sarif"}
     for ref in uses:
         assert re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", ref), ref
         assert re.search(re.escape(ref) + r" # v\d+\.\d+\.\d+", text), f"{ref}: version comment"
@@ -76,6 +76,7 @@ def test_workflow_command_escaping() -> None:
 
 
 # --- the simulated runner --------------------------------------------------------------------
+
 
 @dataclass
 class Runner:
@@ -126,10 +127,17 @@ class Runner:
     def env(self, step: dict[str, Any], output_file: Path) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            GITHUB_ACTIONS="true", CI="true", GITHUB_WORKSPACE=str(self.workspace),
-            GITHUB_OUTPUT=str(output_file), GITHUB_STEP_SUMMARY=str(self.summary),
-            GITHUB_ACTION_PATH=str(REPO), RUNNER_TEMP=str(self.temp), RUNNER_OS="Linux",
-            XDG_CACHE_HOME=str(self.temp / "cache"), PYTHONPATH=str(REPO), NO_COLOR="1",
+            GITHUB_ACTIONS="true",
+            CI="true",
+            GITHUB_WORKSPACE=str(self.workspace),
+            GITHUB_OUTPUT=str(output_file),
+            GITHUB_STEP_SUMMARY=str(self.summary),
+            GITHUB_ACTION_PATH=str(REPO),
+            RUNNER_TEMP=str(self.temp),
+            RUNNER_OS="Linux",
+            XDG_CACHE_HOME=str(self.temp / "cache"),
+            PYTHONPATH=str(REPO),
+            NO_COLOR="1",
         )
         for key, raw in (step.get("env") or {}).items():
             env[key] = self.substitute(str(raw))
@@ -146,7 +154,8 @@ class Runner:
                 continue
             if "uses" in step:
                 self.uses[step["uses"].split("@")[0]] = {
-                    k: self.substitute(str(v)) for k, v in (step.get("with") or {}).items()}
+                    k: self.substitute(str(v)) for k, v in (step.get("with") or {}).items()
+                }
                 self.outputs[sid] = {"cache-hit": ""} if "cache" in step["uses"] else {}
                 continue
             if sid == "install" and not self.install:
@@ -157,8 +166,15 @@ class Runner:
             script = self.temp / f"step-{sid}.sh"
             script.write_text(step["run"])
             argv = ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)]
-            proc = subprocess.run(argv, cwd=self.workspace, env=self.env(step, output_file),
-                                  capture_output=True, text=True, timeout=600, check=False)
+            proc = subprocess.run(
+                argv,
+                cwd=self.workspace,
+                env=self.env(step, output_file),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
             self.logs[sid] = proc
             self.outputs[sid] = parse_outputs(output_file.read_text())
             if proc.returncode != 0:
@@ -177,7 +193,7 @@ def parse_outputs(text: str) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delim = line.split("<<", 1)
             end = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:end])
+            out[name] = "\n".join(lines[i + 1 : end])
             i = end + 1
             continue
         name, _, value = line.partition("=")
@@ -239,6 +255,7 @@ def sarif_errors(path: Path) -> list[str]:
 
 # --- the action, run -------------------------------------------------------------------------
 
+
 def test_clean_workspace_passes(tmp_path: Path, osv_subset: Path) -> None:
     job = runner(tmp_path, osv_subset, {"requirements.txt": f"click==8.1.7 --hash=sha256:{H}\n"})
     assert job.run() == 0, {k: v.stdout + v.stderr for k, v in job.logs.items()}
@@ -252,8 +269,7 @@ def test_clean_workspace_passes(tmp_path: Path, osv_subset: Path) -> None:
     sarif = sarif if sarif.is_absolute() else job.workspace / sarif
     assert sarif_errors(sarif) == []
     assert (job.workspace / "wormsign-reports" / "wormsign.json").is_file()
-    assert job.uses["actions/cache"]["path"] == str(tmp_path / "runner-temp" / "cache" /
-                                                    "wormsign")
+    assert job.uses["actions/cache"]["path"] == str(tmp_path / "runner-temp" / "cache" / "wormsign")
     assert job.uses["actions/cache"]["key"].startswith("wormsign-osv-v1-Linux-")
 
 
@@ -269,8 +285,13 @@ def test_malicious_pin_fails_the_job_after_uploading(tmp_path: Path, osv_subset:
     hit = next(r for r in results if r["ruleId"] == "WS-ADV-MAL")
     assert hit["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     commands = stdout_commands(job.logs["scan"])
-    assert any(c.startswith("::error file=requirements.txt,line=2,title=wormsign WS-ADV-MAL::"
-                            "critical ultralytics==8.3.41") for c in commands), commands
+    assert any(
+        c.startswith(
+            "::error file=requirements.txt,line=2,title=wormsign WS-ADV-MAL::"
+            "critical ultralytics==8.3.41"
+        )
+        for c in commands
+    ), commands
     assert "PYSEC-2024-154" in job.summary.read_text()
     assert "❌ blocked" in job.summary.read_text()
 
@@ -292,8 +313,9 @@ def test_hostile_file_name_cannot_inject_commands(tmp_path: Path, osv_subset: Pa
 
 
 def test_bad_input_is_a_configuration_error(tmp_path: Path, osv_subset: Path) -> None:
-    job = runner(tmp_path, osv_subset, {"requirements.txt": "rich==13.0.0\n"},
-                 **{"fail-on": "bogus"})
+    job = runner(
+        tmp_path, osv_subset, {"requirements.txt": "rich==13.0.0\n"}, **{"fail-on": "bogus"}
+    )
     assert job.run() == 2
     assert job.outputs["scan"]["exit-code"] == "2"
     assert "upload-sarif" not in " ".join(job.uses)  # no SARIF was written, none uploaded
@@ -302,16 +324,20 @@ def test_bad_input_is_a_configuration_error(tmp_path: Path, osv_subset: Path) ->
 
 
 def test_missing_database_fails_closed(tmp_path: Path) -> None:
-    job = runner(tmp_path, tmp_path / "no-such-export.zip",
-                 {"requirements.txt": f"click==8.1.7 --hash=sha256:{H}\n"})
+    job = runner(
+        tmp_path,
+        tmp_path / "no-such-export.zip",
+        {"requirements.txt": f"click==8.1.7 --hash=sha256:{H}\n"},
+    )
     assert job.run() == 3
     assert "scan" not in job.logs  # nothing scanned against a missing database
 
 
 @pytest.mark.online
 def test_full_action_with_real_install(tmp_path: Path, osv_subset: Path) -> None:
-    job = runner(tmp_path, osv_subset, {"requirements.txt": f"ultralytics==8.3.41 "
-                                                            f"--hash=sha256:{H}\n"})
+    job = runner(
+        tmp_path, osv_subset, {"requirements.txt": f"ultralytics==8.3.41 --hash=sha256:{H}\n"}
+    )
     job.install = True
     assert job.run() == 1, {k: v.stdout + v.stderr for k, v in job.logs.items()}
     assert job.outputs["install"]["python"].endswith("wormsign-venv/bin/python")

@@ -11,20 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from scanner.archive import Limits, SafeArchive, normalise_member_name
 from scanner.errors import ArchiveError
+from scanner.infra.archive import Limits, SafeArchive, normalise_member_name
 
 
-def make_zip(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED
-             ) -> Path:
+def make_zip(
+    path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED
+) -> Path:
     with zipfile.ZipFile(path, "w", compression) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
     return path
 
 
-def make_tar(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None
-             ) -> Path:
+def make_tar(
+    path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None
+) -> Path:
     data = data or {}
     with tarfile.open(path, "w:gz") as tf:
         for info in members:
@@ -52,8 +54,18 @@ def test_reads_tar_members(tmp_path: Path) -> None:
         assert ar.read("pkg-1.0/setup.py") == b"print(1)\n"
 
 
-@pytest.mark.parametrize("name", ["../evil.py", "a/../../evil.py", "/etc/passwd", "C:/x.py",
-                                  "a\\..\\..\\x.py", "bad\nname.py", "bad\x1b[31m.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.py",
+        "a/../../evil.py",
+        "/etc/passwd",
+        "C:/x.py",
+        "a\\..\\..\\x.py",
+        "bad\nname.py",
+        "bad\x1b[31m.py",
+    ],
+)
 def test_escaping_names_are_refused(name: str) -> None:
     with pytest.raises(ArchiveError):
         normalise_member_name(name)
@@ -76,8 +88,9 @@ def test_zip_bomb_by_ratio(tmp_path: Path) -> None:
 
 
 def test_zip_total_size_limit(tmp_path: Path) -> None:
-    path = make_zip(tmp_path / "big.zip", {f"f{i}": b"x" * 1000 for i in range(20)},
-                    zipfile.ZIP_STORED)
+    path = make_zip(
+        tmp_path / "big.zip", {f"f{i}": b"x" * 1000 for i in range(20)}, zipfile.ZIP_STORED
+    )
     with pytest.raises(ArchiveError, match="total"):
         SafeArchive(path, Limits(max_total_size=10_000))
 
@@ -94,7 +107,7 @@ def test_member_lying_about_its_size(tmp_path: Path) -> None:
     # Shrink the declared uncompressed size in the central directory; a reader that trusts
     # headers would hand out more bytes than the limits were checked against.
     cd = raw.rfind(b"PK\x01\x02")
-    raw[cd + 24: cd + 28] = (100).to_bytes(4, "little")
+    raw[cd + 24 : cd + 28] = (100).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
     with SafeArchive(path) as ar, pytest.raises(ArchiveError):
         ar.read("a.txt")
@@ -134,8 +147,9 @@ def test_tar_links_and_devices_are_never_read(tmp_path: Path) -> None:
 
 
 def test_tar_absolute_member(tmp_path: Path) -> None:
-    path = make_tar(tmp_path / "abs-1.tar.gz", [tarfile.TarInfo("/etc/cron.d/x")],
-                    {"/etc/cron.d/x": b"x"})
+    path = make_tar(
+        tmp_path / "abs-1.tar.gz", [tarfile.TarInfo("/etc/cron.d/x")], {"/etc/cron.d/x": b"x"}
+    )
     with pytest.raises(ArchiveError, match="absolute"):
         SafeArchive(path)
 
@@ -158,8 +172,9 @@ def test_tar_bomb_stops_early(tmp_path: Path) -> None:
 def test_truncated_archives(tmp_path: Path, cut: float) -> None:
     good = make_zip(tmp_path / "g.whl", {f"pkg/m{i}.py": bytes(range(256)) * 40 for i in range(5)})
     tar_info = tarfile.TarInfo("pkg-1/setup.py")
-    good_tar = make_tar(tmp_path / "pkg-1.tar.gz", [tar_info],
-                        {"pkg-1/setup.py": bytes(range(256)) * 400})
+    good_tar = make_tar(
+        tmp_path / "pkg-1.tar.gz", [tar_info], {"pkg-1/setup.py": bytes(range(256)) * 400}
+    )
     for src in (good, good_tar):
         raw = src.read_bytes()
         n = int(len(raw) * cut) if isinstance(cut, float) else cut

@@ -12,8 +12,8 @@ from typing import cast
 
 import pytest
 
-from scanner.cache import CACHE_FILE, HashCache, open_cache, stat_key
-from scanner.hashing import hash_files
+from scanner.infra.hash_cache import CACHE_FILE, HashCache, open_cache, stat_key
+from scanner.infra.hashing import hash_files
 from scanner.options import ScanOptions
 
 
@@ -72,8 +72,11 @@ def test_cache_round_trip_and_invalidation(tmp_path: Path) -> None:
     cache = HashCache.open(tmp_path / "cache")
     assert cache is not None
     with cache:
-        digests = {k: r[0] for k, p in zip(keys, paths, strict=True)
-                   if not isinstance(r := first[p], OSError)}
+        digests = {
+            k: r[0]
+            for k, p in zip(keys, paths, strict=True)
+            if not isinstance(r := first[p], OSError)
+        }
         assert cache.lookup(keys) == digests
         # a changed file (same size, mtime put back) gets a new ctime, so it misses
         st = paths[0].stat()
@@ -166,8 +169,12 @@ def test_cache_in_an_unwritable_place_is_just_off(tmp_path: Path) -> None:
 
 def test_large_key_values_fit(tmp_path: Path) -> None:
     """Device and inode numbers may use all 64 bits."""
-    st = cast(os.stat_result, SimpleNamespace(st_dev=2**64 - 1, st_ino=2**63 + 5, st_size=10,
-                                              st_mtime_ns=2**62, st_ctime_ns=1))
+    st = cast(
+        os.stat_result,
+        SimpleNamespace(
+            st_dev=2**64 - 1, st_ino=2**63 + 5, st_size=10, st_mtime_ns=2**62, st_ctime_ns=1
+        ),
+    )
     cache = HashCache.open(tmp_path / "cache")
     assert cache is not None
     with cache:
@@ -182,4 +189,3 @@ def test_empty_and_single(tmp_path: Path, count: int) -> None:
     assert cache is not None
     with cache:
         assert hash_files(paths, cache) == {p: expected(p) for p in paths}
-

@@ -59,7 +59,11 @@ def test_findings_at_fail_on_exit_1(loose_lock: Path) -> None:
     assert report["summary"]["blocked"] is True
     finding = report["findings"][0]
     assert (finding["rule_id"], finding["severity"], finding["package"], finding["line"]) == (
-        "WS-LOCK-001", "medium", "rich", 2)
+        "WS-LOCK-001",
+        "medium",
+        "rich",
+        2,
+    )
     assert report["skipped"][0]["target"].endswith("requirements.txt:2")
 
 
@@ -72,7 +76,12 @@ def test_json_contract(clean_lock: Path) -> None:
     assert set(report) >= {"schema_version", "tool", "targets", "summary", "findings", "skipped"}
     assert set(report["summary"]) >= {"packages", "files_hashed", "findings", "blocked"}
     assert report["summary"]["findings"] == {
-        "critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0}
+        "critical": 0,
+        "high": 0,
+        "medium": 0,
+        "low": 0,
+        "info": 0,
+    }
     assert report["summary"]["packages"] == 1
 
 
@@ -126,7 +135,10 @@ def test_known_malicious_pin_blocks(tmp_path: Path) -> None:
     assert code == 1
     finding = json.loads(out)["findings"][0]
     assert (finding["rule_id"], finding["severity"], finding["references"][0]) == (
-        "WS-ADV-MAL", "critical", "MAL-2099-1")
+        "WS-ADV-MAL",
+        "critical",
+        "MAL-2099-1",
+    )
 
 
 def test_missing_database_fails_closed(clean_lock: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,9 +150,22 @@ def test_missing_database_fails_closed(clean_lock: Path, monkeypatch: pytest.Mon
 
 
 def test_python_dash_m_is_the_same_program(clean_lock: Path, tiny_osv: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "scanner", "scan", "--db", str(tiny_osv),
-                           "--format", "json", str(clean_lock)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            "--db",
+            str(tiny_osv),
+            "--format",
+            "json",
+            str(clean_lock),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["blocked"] is False
 

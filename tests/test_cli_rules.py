@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+from scanner.checks.heuristics.rules import load_rules
 from scanner.cli import main
-from scanner.rules import load_rules
 
 
 def test_rules_list_and_show() -> None:

@@ -42,8 +42,12 @@ def job_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The job's environment holds what the project locks (click 8.1.7), so the
     # environment-vs-lock check has nothing to say about a clean project.
     site = next(root.glob("lib/python3*/site-packages"))
-    wheel = make_wheel(tmp_path_factory.mktemp("wheels"), "click", "8.1.7",
-                       {"click/__init__.py": "__version__ = '8.1.7'\n"})
+    wheel = make_wheel(
+        tmp_path_factory.mktemp("wheels"),
+        "click",
+        "8.1.7",
+        {"click/__init__.py": "__version__ = '8.1.7'\n"},
+    )
     install_wheel(wheel, site, prefix=root)
     return root
 
@@ -59,19 +63,37 @@ CLEAN = f"click==8.1.7 --hash=sha256:{H}\n"
 LOOSE = f"click==8.1.7 --hash=sha256:{H}\nrich>=13\n"  # WS-LOCK-001, medium
 
 
-def wormsign_run(cwd: Path, job_venv: Path, *args: str, timeout: float = 60
-                 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1",
-               PATH=f"{job_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+def wormsign_run(
+    cwd: Path, job_venv: Path, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        NO_COLOR="1",
+        PATH=f"{job_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     argv = [sys.executable, "-m", "scanner", "run", "--db", DB, *args]
-    return subprocess.run(argv, cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_clean_project_runs_the_command(tmp_path: Path, job_venv: Path) -> None:
     proj = project(tmp_path, CLEAN)
-    out = wormsign_run(proj, job_venv, "--fail-on", "medium", "--output", "report.json",
-                       "--format", "json", "--", "python", "-c", SIDE_EFFECT)
+    out = wormsign_run(
+        proj,
+        job_venv,
+        "--fail-on",
+        "medium",
+        "--output",
+        "report.json",
+        "--format",
+        "json",
+        "--",
+        "python",
+        "-c",
+        SIDE_EFFECT,
+    )
     assert out.returncode == 0, out.stderr
     assert (proj / "ran").read_text() == "yes"
     report = json.loads((proj / "report.json").read_text())
@@ -120,16 +142,24 @@ def test_exit_code_passes_through(tmp_path: Path, job_venv: Path) -> None:
     assert out.returncode == 7, out.stderr
 
 
-def test_command_replaces_the_process_and_signals_pass_through(tmp_path: Path,
-                                                                job_venv: Path) -> None:
+def test_command_replaces_the_process_and_signals_pass_through(
+    tmp_path: Path, job_venv: Path
+) -> None:
     proj = project(tmp_path, CLEAN)
-    env = dict(os.environ, PYTHONPATH=str(REPO),
-               PATH=f"{job_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        PATH=f"{job_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     code = "import os; print(os.getpid(), flush=True); os.kill(os.getpid(), 15)"
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", "run", "--db", DB, "--", "python",
-                             "-c", code],
-                            cwd=proj, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "run", "--db", DB, "--", "python", "-c", code],
+        cwd=proj,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=60)
     assert int(out.strip()) == proc.pid, err  # exec: the job is the process we started
     assert proc.returncode == -signal.SIGTERM
@@ -141,8 +171,9 @@ def test_console_script_shebang_selects_the_environment(tmp_path: Path, job_venv
     script = job_venv / "bin" / "fake-torchrun"
     script.write_text(f"#!{job_venv / 'bin' / 'python'}\n{SIDE_EFFECT}\n")
     script.chmod(0o755)
-    out = wormsign_run(proj, job_venv, "--output", "r.json", "--format", "json", "--",
-                       "fake-torchrun")
+    out = wormsign_run(
+        proj, job_venv, "--output", "r.json", "--format", "json", "--", "fake-torchrun"
+    )
     assert out.returncode == 0, out.stderr
     assert (proj / "ran").exists()
     notes = json.loads((proj / "r.json").read_text())["notes"]
@@ -161,13 +192,24 @@ def test_arguments_after_dashes_are_not_targets(tmp_path: Path, job_venv: Path) 
     (proj / "sub").mkdir()
     (proj / "sub" / "requirements.txt").write_text(LOOSE)
     # "sub" after -- is the command's argument, not a scan target: the scan stays clean.
-    out = wormsign_run(proj, job_venv, "requirements.txt", "--fail-on", "medium", "--",
-                       "python", "-c", "import sys; open(sys.argv[1] + '/ran', 'w')", "sub")
+    out = wormsign_run(
+        proj,
+        job_venv,
+        "requirements.txt",
+        "--fail-on",
+        "medium",
+        "--",
+        "python",
+        "-c",
+        "import sys; open(sys.argv[1] + '/ran', 'w')",
+        "sub",
+    )
     assert out.returncode == 0, out.stderr
     assert (proj / "sub" / "ran").exists()
 
 
 # --- which Python a command uses -------------------------------------------------------------
+
 
 def write_script(path: Path, text: str) -> Path:
     path.write_text(text)
@@ -191,8 +233,9 @@ def test_shebang_forms(tmp_path: Path, job_venv: Path) -> None:
     spaces = tmp_path / "dir with space" / "bin"
     spaces.mkdir(parents=True)
     (spaces / "python").symlink_to(py)
-    tramp = write_script(tmp_path / "d",
-                         f"#!/bin/sh\n'''exec' \"{spaces / 'python'}\" \"$0\" \"$@\"\n' '''\n")
+    tramp = write_script(
+        tmp_path / "d", f"#!/bin/sh\n'''exec' \"{spaces / 'python'}\" \"$0\" \"$@\"\n' '''\n"
+    )
     shell = write_script(tmp_path / "e", "#!/bin/bash\necho hi\n")
     binary = tmp_path / "f"
     binary.write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 64)
@@ -214,10 +257,14 @@ def test_interpreter_for_keeps_venv_symlinks(job_venv: Path) -> None:
 
 # --- the Lightning callback -------------------------------------------------------------------
 
+
 def test_callback_blocks_a_trainer(tmp_path: Path) -> None:
     proj = project(tmp_path, LOOSE)
-    callback = WormsignCallback([proj / "requirements.txt"], pythons=(),
-                                options=ScanOptions(fail_on=Severity.MEDIUM, db_path=Path(DB)))
+    callback = WormsignCallback(
+        [proj / "requirements.txt"],
+        pythons=(),
+        options=ScanOptions(fail_on=Severity.MEDIUM, db_path=Path(DB)),
+    )
     with pytest.raises(GateBlocked) as caught:
         callback.setup(trainer=None, pl_module=None, stage="fit")
     assert [f.rule_id for f in caught.value.findings] == ["WS-LOCK-001"]
@@ -225,8 +272,11 @@ def test_callback_blocks_a_trainer(tmp_path: Path) -> None:
 
 def test_callback_passes_a_clean_target_once(tmp_path: Path, job_venv: Path) -> None:
     proj = project(tmp_path, CLEAN)
-    callback = WormsignCallback([proj / "requirements.txt"], pythons=[job_venv / "bin" / "python"],
-                                options=ScanOptions(fail_on=Severity.MEDIUM, db_path=Path(DB)))
+    callback = WormsignCallback(
+        [proj / "requirements.txt"],
+        pythons=[job_venv / "bin" / "python"],
+        options=ScanOptions(fail_on=Severity.MEDIUM, db_path=Path(DB)),
+    )
     callback.setup(None, None, "fit")
     assert callback.report is not None and not callback.report.blocked
     first = callback.report

@@ -23,11 +23,23 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def finding(rule: str = "WS-TYPO-001", *, package: str | None = "torchvison",
-            path: str | None = None, references: tuple[str, ...] = (),
-            aliases: tuple[str, ...] = ()) -> Finding:
-    return Finding(rule_id=rule, severity=Severity.HIGH, message="m", package=package,
-                   path=path, references=references, aliases=aliases)
+def finding(
+    rule: str = "WS-TYPO-001",
+    *,
+    package: str | None = "torchvison",
+    path: str | None = None,
+    references: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+) -> Finding:
+    return Finding(
+        rule_id=rule,
+        severity=Severity.HIGH,
+        message="m",
+        package=package,
+        path=path,
+        references=references,
+        aliases=aliases,
+    )
 
 
 def config_from(tmp_path: Path, text: str, name: str = "wormsign.toml") -> Config:
@@ -35,6 +47,7 @@ def config_from(tmp_path: Path, text: str, name: str = "wormsign.toml") -> Confi
 
 
 # --- discovery --------------------------------------------------------------------------
+
 
 def test_nearest_config_above_the_project_is_found(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.wormsign]\nfail-on = "critical"\n')
@@ -117,8 +130,11 @@ def test_a_full_config_is_read(tmp_path: Path) -> None:
     assert config.online is False
     assert config.db_path == tmp_path / "cache" / "osv.sqlite"
     (ignore,) = config.ignores
-    assert (ignore.rule, ignore.package, ignore.expires) == ("WS-TYPO-001", "Torchvison",
-                                                             date(2027, 1, 1))
+    assert (ignore.rule, ignore.package, ignore.expires) == (
+        "WS-TYPO-001",
+        "Torchvison",
+        date(2027, 1, 1),
+    )
     (allow,) = config.allows
     assert allow.sha256 == "ab" * 32
     assert config.provenance == {"default": "warn", "require": ["torch"]}
@@ -136,32 +152,51 @@ def test_the_same_config_under_tool_wormsign(tmp_path: Path) -> None:
     assert config.provenance == {"default": "warn", "require": ["torch"]}
 
 
-@pytest.mark.parametrize(("text", "key", "problem"), [
-    ('[[ignore]]\nrule = "X"\nexpires = 2027-01-01\n', "ignore[1].reason", "is missing"),
-    ('[[ignore]]\nrule = "X"\nreason = "r"\n', "ignore[1].expires", "is missing"),
-    ('[[ignore]]\nrule = "X"\nreason = "r"\nexpires = "2027-01-01"\n', "ignore[1].expires",
-     "must be a TOML date"),
-    ('[[ignore]]\nreason = "r"\nexpires = 2027-01-01\n', "ignore[1].rule",
-     "must name what it ignores"),
-    ('[[ignore]]\nrule = "X"\nreason = "  "\nexpires = 2027-01-01\n', "ignore[1].reason",
-     "non-empty"),
-    ('[[ignore]]\nrule = "X"\nreason = "r"\nexpires = 2027-01-01\nuntil = 1\n',
-     "ignore[1].until", "not a known key"),
-    ('colour = "red"\n', "colour", "not a known key"),
-    ('fail-on = "severe"\n', "fail-on", "not a severity"),
-    ('checks = "lock"\n', "checks", "list of check names"),
-    ("offline = 1\n", "offline", "true or false"),
-    ("offline = true\nonline = true\n", "online", "contradicts"),
-    ('fail-on = "high"\nfail_on = "low"\n', "fail-on", "given twice"),
-    ('ignore = "all"\n', "ignore", "array of tables"),
-    ('provenance = "strict"\n', "provenance", "must be a table"),
-    ('[[allow]]\npath = "x.pth"\nreason = "r"\n', "allow[1].sha256", "is missing"),
-    ('[[allow]]\npath = "x.pth"\nsha256 = "abc"\nreason = "r"\n', "allow[1].sha256",
-     "64 hexadecimal"),
-    ('[[allow]]\nsha256 = "' + "a" * 64 + '"\nreason = "r"\n', "allow[1].path", "is missing"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ('[[ignore]]\nrule = "X"\nexpires = 2027-01-01\n', "ignore[1].reason", "is missing"),
+        ('[[ignore]]\nrule = "X"\nreason = "r"\n', "ignore[1].expires", "is missing"),
+        (
+            '[[ignore]]\nrule = "X"\nreason = "r"\nexpires = "2027-01-01"\n',
+            "ignore[1].expires",
+            "must be a TOML date",
+        ),
+        (
+            '[[ignore]]\nreason = "r"\nexpires = 2027-01-01\n',
+            "ignore[1].rule",
+            "must name what it ignores",
+        ),
+        (
+            '[[ignore]]\nrule = "X"\nreason = "  "\nexpires = 2027-01-01\n',
+            "ignore[1].reason",
+            "non-empty",
+        ),
+        (
+            '[[ignore]]\nrule = "X"\nreason = "r"\nexpires = 2027-01-01\nuntil = 1\n',
+            "ignore[1].until",
+            "not a known key",
+        ),
+        ('colour = "red"\n', "colour", "not a known key"),
+        ('fail-on = "severe"\n', "fail-on", "not a severity"),
+        ('checks = "lock"\n', "checks", "list of check names"),
+        ("offline = 1\n", "offline", "true or false"),
+        ("offline = true\nonline = true\n", "online", "contradicts"),
+        ('fail-on = "high"\nfail_on = "low"\n', "fail-on", "given twice"),
+        ('ignore = "all"\n', "ignore", "array of tables"),
+        ('provenance = "strict"\n', "provenance", "must be a table"),
+        ('[[allow]]\npath = "x.pth"\nreason = "r"\n', "allow[1].sha256", "is missing"),
+        (
+            '[[allow]]\npath = "x.pth"\nsha256 = "abc"\nreason = "r"\n',
+            "allow[1].sha256",
+            "64 hexadecimal",
+        ),
+        ('[[allow]]\nsha256 = "' + "a" * 64 + '"\nreason = "r"\n', "allow[1].path", "is missing"),
+    ],
+)
 def test_config_errors_name_the_file_the_key_and_the_problem(
-        tmp_path: Path, text: str, key: str, problem: str) -> None:
+    tmp_path: Path, text: str, key: str, problem: str
+) -> None:
     path = write(tmp_path / "wormsign.toml", text)
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path, path)
@@ -171,8 +206,10 @@ def test_config_errors_name_the_file_the_key_and_the_problem(
 
 
 def test_errors_in_pyproject_carry_the_tool_prefix(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml",
-          '[tool.wormsign]\n[[tool.wormsign.ignore]]\nrule = "X"\nreason = "r"\n')
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.wormsign]\n[[tool.wormsign.ignore]]\nrule = "X"\nreason = "r"\n',
+    )
     with pytest.raises(ConfigError, match=r"`tool\.wormsign\.ignore\[1\]\.expires` is missing"):
         load_config(tmp_path)
 
@@ -185,12 +222,14 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_a_toml_datetime_counts_by_its_day(tmp_path: Path) -> None:
-    config = config_from(tmp_path, '[[ignore]]\nrule = "X"\nreason = "r"\n'
-                                   "expires = 2027-01-01T12:00:00Z\n")
+    config = config_from(
+        tmp_path, '[[ignore]]\nrule = "X"\nreason = "r"\nexpires = 2027-01-01T12:00:00Z\n'
+    )
     assert config.ignores[0].expires == date(2027, 1, 1)
 
 
 # --- options ------------------------------------------------------------------------------
+
 
 def test_config_fills_options_except_what_the_command_line_set(tmp_path: Path) -> None:
     config = config_from(tmp_path, FULL.format(sha="ab" * 32))
@@ -202,8 +241,11 @@ def test_config_fills_options_except_what_the_command_line_set(tmp_path: Path) -
     assert options.extra["provenance"] == {"default": "warn", "require": ["torch"]}
     assert options.extra["model_allowlist"] == {"allow-globals": ["collections.OrderedDict"]}
     assert options.extra["pypi_url"] == "http://x"
-    cli = apply_config(ScanOptions(fail_on=Severity.CRITICAL, online=True), config,
-                       overridden={"fail_on", "online"})
+    cli = apply_config(
+        ScanOptions(fail_on=Severity.CRITICAL, online=True),
+        config,
+        overridden={"fail_on", "online"},
+    )
     assert cli.fail_on is Severity.CRITICAL and cli.online is True
 
 
@@ -213,6 +255,7 @@ def test_online_key_and_empty_config(tmp_path: Path) -> None:
 
 
 # --- ignores ----------------------------------------------------------------------------------
+
 
 def ignores(tmp_path: Path, *entries: str) -> Config:
     return config_from(tmp_path, "".join(f"[[ignore]]\n{e}\n" for e in entries))
@@ -285,10 +328,13 @@ def test_every_selector_must_match(tmp_path: Path) -> None:
 
 # --- allowlisted files --------------------------------------------------------------------
 
+
 def allow_config(tmp_path: Path, pattern: str, digest: str, rule: str | None = None) -> Config:
     rule_line = f'rule = "{rule}"\n' if rule else ""
-    return config_from(tmp_path, f'[[allow]]\npath = "{pattern}"\nsha256 = "{digest}"\n'
-                                 f'reason = "vetted"\n{rule_line}')
+    return config_from(
+        tmp_path,
+        f'[[allow]]\npath = "{pattern}"\nsha256 = "{digest}"\nreason = "vetted"\n{rule_line}',
+    )
 
 
 def test_an_allowlisted_file_with_the_vetted_hash_is_suppressed(tmp_path: Path) -> None:
@@ -314,7 +360,8 @@ def test_a_changed_file_is_no_longer_allowed(tmp_path: Path) -> None:
 
 
 def test_a_relative_finding_path_is_resolved_against_the_config(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ckpt = tmp_path / "models" / "a.pt"
     ckpt.parent.mkdir()
     ckpt.write_bytes(b"PK\x03\x04 vetted")
@@ -336,8 +383,7 @@ def test_an_allow_limited_to_a_rule_leaves_other_rules(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_not_allowed(tmp_path: Path) -> None:
     config = allow_config(tmp_path, "*.pt", "a" * 64)
-    result = apply_policy([finding("WS-PICKLE-001", path=str(tmp_path / "gone.pt"))], config,
-                          TODAY)
+    result = apply_policy([finding("WS-PICKLE-001", path=str(tmp_path / "gone.pt"))], config, TODAY)
     assert len(result.kept) == 1
     assert any("cannot be read" in n for n in result.notes)
 

@@ -29,12 +29,31 @@ H = "c" * 64
 CLEAN = f"click==8.1.7 --hash=sha256:{H}\n"
 LOOSE = f"click==8.1.7 --hash=sha256:{H}\nrich>=13\n"  # WS-LOCK-001 (medium)
 
-LOCK_PATHS = ["requirements.txt", "requirements-dev.txt", "sub/requirements_gpu.txt",
-              "requirements/base.txt", "constraints.txt", "poetry.lock", "a/b/uv.lock",
-              "Pipfile.lock", "pylock.toml", "pylock.cuda12.toml", "pdm.lock", "conda-lock.yml",
-              "env/linux.conda-lock.yaml"]
-NOT_LOCK_PATHS = ["README.md", "setup.py", "requirements.in", "docs/requirements.md",
-                  "uv.lock.bak", "mypoetry.lock", "pyproject.toml", "notrequirements/x.py"]
+LOCK_PATHS = [
+    "requirements.txt",
+    "requirements-dev.txt",
+    "sub/requirements_gpu.txt",
+    "requirements/base.txt",
+    "constraints.txt",
+    "poetry.lock",
+    "a/b/uv.lock",
+    "Pipfile.lock",
+    "pylock.toml",
+    "pylock.cuda12.toml",
+    "pdm.lock",
+    "conda-lock.yml",
+    "env/linux.conda-lock.yaml",
+]
+NOT_LOCK_PATHS = [
+    "README.md",
+    "setup.py",
+    "requirements.in",
+    "docs/requirements.md",
+    "uv.lock.bak",
+    "mypoetry.lock",
+    "pyproject.toml",
+    "notrequirements/x.py",
+]
 
 
 def hooks() -> dict[str, dict[str, Any]]:
@@ -69,11 +88,19 @@ def run_entry(hook_id: str, cwd: Path, db: Path, *args: str) -> subprocess.Compl
     """The hook's entry as pre-commit runs it, with `wormsign` meaning this checkout and the
     one-record OSV database (conftest's tiny_osv: `evilpkg==1.0` is malicious)."""
     hook = hooks()[hook_id]
-    argv = [sys.executable, "-m", "scanner", *shlex.split(hook["entry"])[1:], "--db", str(db),
-            *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "scanner",
+        *shlex.split(hook["entry"])[1:],
+        "--db",
+        str(db),
+        *args,
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_lock_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
@@ -81,8 +108,15 @@ def test_lock_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
     (tmp_path / "requirements-dev.txt").write_text(LOOSE)
     (tmp_path / "requirements-evil.txt").write_text(f"evilpkg==1.0 --hash=sha256:{H}\n")
     assert run_entry("wormsign", tmp_path, tiny_osv, "requirements.txt").returncode == 0
-    out = run_entry("wormsign", tmp_path, tiny_osv, "--fail-on", "medium", "requirements.txt",
-                    "requirements-dev.txt")
+    out = run_entry(
+        "wormsign",
+        tmp_path,
+        tiny_osv,
+        "--fail-on",
+        "medium",
+        "requirements.txt",
+        "requirements-dev.txt",
+    )
     assert out.returncode == 1 and "WS-LOCK-001" in out.stdout
     out = run_entry("wormsign", tmp_path, tiny_osv, "requirements-evil.txt")
     assert out.returncode == 1 and "WS-ADV-MAL" in out.stdout
@@ -90,8 +124,7 @@ def test_lock_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
 
 def test_project_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
     (tmp_path / "requirements.txt").write_text(CLEAN)
-    assert run_entry("wormsign-project", tmp_path, tiny_osv, "--fail-on", "medium"
-                     ).returncode == 0
+    assert run_entry("wormsign-project", tmp_path, tiny_osv, "--fail-on", "medium").returncode == 0
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "requirements.txt").write_text(LOOSE)
     out = run_entry("wormsign-project", tmp_path, tiny_osv, "--fail-on", "medium")
@@ -100,11 +133,16 @@ def test_project_hook_entry(tmp_path: Path, tiny_osv: Path) -> None:
 
 # --- for real: pre-commit from PyPI against the committed HEAD -------------------------------
 
+
 @pytest.fixture(scope="module")
 def head() -> str:
     try:
-        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("this checkout is not a git repository: try-repo needs one")
 
@@ -121,16 +159,22 @@ def precommit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     with zipfile.ZipFile(OSV_EXPORT) as src, zipfile.ZipFile(subset, "w") as dst:
         for name in ("PYSEC-2024-154.json", "MAL-2023-1354.json"):
             dst.writestr(name, src.read(name))
-    subprocess.run([sys.executable, "-m", "scanner", "db", "update", "--source", str(subset)],
-                   env=dict(os.environ, XDG_CACHE_HOME=str(base / "cache"), PYTHONPATH=str(REPO)),
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "scanner", "db", "update", "--source", str(subset)],
+        env=dict(os.environ, XDG_CACHE_HOME=str(base / "cache"), PYTHONPATH=str(REPO)),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return dict(
         os.environ,
         PRE_COMMIT_HOME=str(base / "pre-commit-home"),
         XDG_CACHE_HOME=str(base / "cache"),  # wormsign's advisory db and hash cache
         PIP_CACHE_DIR=platformdirs.user_cache_dir("pip"),  # keep pip's own downloads cached
-        GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
-        GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
         NO_COLOR="1",
     )
 
@@ -145,19 +189,27 @@ def git_project(root: Path, files: dict[str, str], env: dict[str, str]) -> Path:
 
 
 def precommit(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
-def try_repo(cwd: Path, env: dict[str, str], rev: str, hook: str, *files: str
-             ) -> subprocess.CompletedProcess[str]:
-    return precommit("try-repo", str(REPO), hook, "--ref", rev, "--files", *files,
-                     cwd=cwd, env=env)
+def try_repo(
+    cwd: Path, env: dict[str, str], rev: str, hook: str, *files: str
+) -> subprocess.CompletedProcess[str]:
+    return precommit("try-repo", str(REPO), hook, "--ref", rev, "--files", *files, cwd=cwd, env=env)
 
 
 @pytest.mark.online
-def test_try_repo_passes_a_clean_lock(tmp_path: Path, head: str,
-                                      precommit_env: dict[str, str]) -> None:
+def test_try_repo_passes_a_clean_lock(
+    tmp_path: Path, head: str, precommit_env: dict[str, str]
+) -> None:
     proj = git_project(tmp_path / "p", {"requirements.txt": CLEAN}, precommit_env)
     out = try_repo(proj, precommit_env, head, "wormsign", "requirements.txt")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -165,8 +217,9 @@ def test_try_repo_passes_a_clean_lock(tmp_path: Path, head: str,
 
 
 @pytest.mark.online
-def test_try_repo_fails_a_known_malicious_pin(tmp_path: Path, head: str,
-                                              precommit_env: dict[str, str]) -> None:
+def test_try_repo_fails_a_known_malicious_pin(
+    tmp_path: Path, head: str, precommit_env: dict[str, str]
+) -> None:
     """ultralytics 8.3.41 (PYSEC-2024-154, the poisoned-CI-cache crypto miner), default args."""
     lock = f"click==8.1.7 --hash=sha256:{H}\nultralytics==8.3.41 --hash=sha256:{H}\n"
     proj = git_project(tmp_path / "p", {"requirements.txt": lock}, precommit_env)
@@ -177,18 +230,22 @@ def test_try_repo_fails_a_known_malicious_pin(tmp_path: Path, head: str,
 
 
 @pytest.mark.online
-def test_configured_hook_fails_an_unpinned_lock(tmp_path: Path, head: str,
-                                                precommit_env: dict[str, str]) -> None:
+def test_configured_hook_fails_an_unpinned_lock(
+    tmp_path: Path, head: str, precommit_env: dict[str, str]
+) -> None:
     """The README's snippet: the hook from this repository with `args: [--fail-on, medium]`."""
-    config = (f"repos:\n- repo: {REPO}\n  rev: {head}\n  hooks:\n  - id: wormsign\n"
-              "    args: [--fail-on, medium]\n")
-    proj = git_project(tmp_path / "p", {"requirements.txt": LOOSE,
-                                        ".pre-commit-config.yaml": config}, precommit_env)
-    out = precommit("run", "wormsign", "--files", "requirements.txt", cwd=proj,
-                    env=precommit_env)
+    config = (
+        f"repos:\n- repo: {REPO}\n  rev: {head}\n  hooks:\n  - id: wormsign\n"
+        "    args: [--fail-on, medium]\n"
+    )
+    proj = git_project(
+        tmp_path / "p",
+        {"requirements.txt": LOOSE, ".pre-commit-config.yaml": config},
+        precommit_env,
+    )
+    out = precommit("run", "wormsign", "--files", "requirements.txt", cwd=proj, env=precommit_env)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "WS-LOCK-001" in out.stdout and re.search(r"\.+Failed", out.stdout)
     (proj / "requirements.txt").write_text(CLEAN)
-    out = precommit("run", "wormsign", "--files", "requirements.txt", cwd=proj,
-                    env=precommit_env)
+    out = precommit("run", "wormsign", "--files", "requirements.txt", cwd=proj, env=precommit_env)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -71,5 +71,6 @@ class WormsignCallback(_Base):
         del trainer, pl_module, stage
         if self.report is not None:
             return
-        self.report = require_clean(self.targets, env_paths=self.env_paths,
-                                    pythons=self.pythons, options=self.options)
+        self.report = require_clean(
+            self.targets, env_paths=self.env_paths, pythons=self.pythons, options=self.options
+        )

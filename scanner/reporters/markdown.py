@@ -60,15 +60,15 @@ def _package(f: Finding) -> str:
 
 
 def _findings_table(findings: tuple[Finding, ...]) -> list[str]:
-    lines = ["| severity | rule | package | where | message | fix |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| severity | rule | package | where | message | fix |", "|---|---|---|---|---|---|"]
     for f in findings[:MAX_ROWS]:
         cells = (f.severity.label, f.rule_id, _package(f), _where(f), f.message, f.fix or "")
         lines.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
     if len(findings) > MAX_ROWS:
         lines.append("")
-        lines.append(f"… and {len(findings) - MAX_ROWS} more findings (see the JSON or "
-                     "SARIF report).")
+        lines.append(
+            f"… and {len(findings) - MAX_ROWS} more findings (see the JSON or SARIF report)."
+        )
     return lines
 
 
@@ -76,8 +76,10 @@ def render_markdown(report: Report) -> str:
     """The report as a GitHub step summary."""
     blocking = sum(1 for f in report.findings if f.severity >= report.fail_on)
     if report.blocked:
-        verdict = (f"**BLOCKED**: {blocking} finding{'s' if blocking != 1 else ''} at or above "
-                   f"`{report.fail_on.label}`; the job must not start.")
+        verdict = (
+            f"**BLOCKED**: {blocking} finding{'s' if blocking != 1 else ''} at or above "
+            f"`{report.fail_on.label}`; the job must not start."
+        )
     else:
         verdict = f"**Passed**: nothing at or above `{report.fail_on.label}`."
     lines = [
@@ -98,8 +100,9 @@ def render_markdown(report: Report) -> str:
         lines += _findings_table(report.findings)
     if report.skipped:
         lines += ["", f"### Skipped ({len(report.skipped)})", ""]
-        lines += [f"- {md_escape(s.target)}: {md_escape(s.reason)}"
-                  for s in report.skipped[:MAX_ROWS]]
+        lines += [
+            f"- {md_escape(s.target)}: {md_escape(s.reason)}" for s in report.skipped[:MAX_ROWS]
+        ]
         if len(report.skipped) > MAX_ROWS:
             lines.append(f"- … and {len(report.skipped) - MAX_ROWS} more")
     if report.notes:

@@ -109,8 +109,12 @@ def _result(f: Finding, report: Report, root: Path, rule_index: int) -> dict[str
     if f.line is not None and f.line >= 1:
         physical["region"] = {"startLine": f.line}
     properties: dict[str, Any] = {"severity": f.severity.label}
-    for key, value in (("package", f.package), ("version", f.version),
-                       ("evidence", f.evidence), ("fix", f.fix)):
+    for key, value in (
+        ("package", f.package),
+        ("version", f.version),
+        ("evidence", f.evidence),
+        ("fix", f.fix),
+    ):
         if value is not None:
             properties[key] = safe_text(value)
     if f.references:
@@ -151,14 +155,21 @@ def sarif_log(report: Report, *, root: Path | None = None) -> dict[str, Any]:
         },
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri().rstrip("/") + "/"}},
         "results": [_result(f, report, base, index[f.rule_id]) for f in report.findings],
-        "invocations": [{
-            "executionSuccessful": True,
-            "toolExecutionNotifications": [
-                {"level": "warning",
-                 "message": {"text": f"skipped {safe_text(s.target)}: {safe_text(s.reason)}"}}
-                for s in report.skipped
-            ] + [{"level": "note", "message": {"text": safe_text(n)}} for n in report.notes],
-        }],
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "warning",
+                        "message": {
+                            "text": f"skipped {safe_text(s.target)}: {safe_text(s.reason)}"
+                        },
+                    }
+                    for s in report.skipped
+                ]
+                + [{"level": "note", "message": {"text": safe_text(n)}} for n in report.notes],
+            }
+        ],
         "properties": {
             "fail_on": report.fail_on.label,
             "blocked": report.blocked,

@@ -38,8 +38,14 @@ def render_text(report: Report, *, color: bool | None = None, width: int = 120) 
     if os.environ.get("NO_COLOR"):
         color = False
     buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
-                      highlight=False, soft_wrap=False)
+    console = Console(
+        file=buf,
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        highlight=False,
+        soft_wrap=False,
+    )
     if report.findings:
         table = Table(show_lines=False, expand=False)
         for col in ("severity", "rule", "package", "where", "message"):

@@ -30,8 +30,16 @@ MAX_LOCK_BYTES = 64 << 20
 
 # Digest lengths (hex characters) of the algorithms lock files use; a pin of the
 # wrong length could never match, so it is refused as malformed.
-_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96,
-                "sha512": 128, "blake2b": 128, "blake2s": 64}
+_HEX_LENGTHS = {
+    "md5": 32,
+    "sha1": 40,
+    "sha224": 56,
+    "sha256": 64,
+    "sha384": 96,
+    "sha512": 128,
+    "blake2b": 128,
+    "blake2s": 64,
+}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -191,8 +199,9 @@ def read_text(path: Path) -> str:
     """A lock file's text; SourceError if unreadable, too large or not UTF-8."""
     try:
         if path.stat().st_size > MAX_LOCK_BYTES:
-            raise SourceError(f"file is larger than {MAX_LOCK_BYTES >> 20} MiB; not a lock file",
-                              path=str(path))
+            raise SourceError(
+                f"file is larger than {MAX_LOCK_BYTES >> 20} MiB; not a lock file", path=str(path)
+            )
         return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SourceError(f"not UTF-8 text (byte {err.start})", path=str(path)) from err
@@ -222,8 +231,9 @@ def load_json(path: Path) -> tuple[Table, str]:
     except RecursionError as err:
         raise SourceError("invalid JSON: nested too deeply", path=str(path)) from err
     if not isinstance(data, dict):
-        raise SourceError(f"the top level must be a JSON object, not {type_name(data)}",
-                          path=str(path))
+        raise SourceError(
+            f"the top level must be a JSON object, not {type_name(data)}", path=str(path)
+        )
     return Table(data, path), text
 
 
@@ -286,11 +296,16 @@ def filename_from_url(url: str | None) -> str | None:
     return name or None
 
 
-def artifact(filename: str | None, url: str | None = None, hashes: tuple[Hash, ...] = (),
-             size: int | None = None) -> LockedArtifact:
+def artifact(
+    filename: str | None,
+    url: str | None = None,
+    hashes: tuple[Hash, ...] = (),
+    size: int | None = None,
+) -> LockedArtifact:
     """A LockedArtifact whose file name falls back to the URL's last segment."""
-    return LockedArtifact(filename=filename or filename_from_url(url), url=url, hashes=hashes,
-                          size=size)
+    return LockedArtifact(
+        filename=filename or filename_from_url(url), url=url, hashes=hashes, size=size
+    )
 
 
 def unique(items: list[str]) -> tuple[str, ...]:

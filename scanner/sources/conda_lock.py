@@ -48,7 +48,8 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > _MAX_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {_MAX_DEPTH} levels deep", self.get_mark())
+                    None, None, f"nested more than {_MAX_DEPTH} levels deep", self.get_mark()
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -110,21 +111,23 @@ def _load(path: Path) -> tuple[object, list[int]]:
     # quadratic on hostile `[[[[...`: bound bracket nesting in one linear pass first.
     brackets, bound = _nesting_bound(text)
     if brackets > _MAX_DEPTH:
-        raise SourceError(f"invalid YAML: brackets nested more than {_MAX_DEPTH} levels deep",
-                          path=str(path))
+        raise SourceError(
+            f"invalid YAML: brackets nested more than {_MAX_DEPTH} levels deep", path=str(path)
+        )
     # libyaml composes recursively in C with no depth check: use it only where
     # the depth is known to be small; otherwise the Python loader, which counts.
     loader: yaml.SafeLoader | yaml.CSafeLoader = (
-        _FastLoader(text) if _FastLoader is not None and bound <= 4 * _MAX_DEPTH
-        else _Loader(text))
+        _FastLoader(text) if _FastLoader is not None and bound <= 4 * _MAX_DEPTH else _Loader(text)
+    )
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise SourceError(f"invalid YAML: {err.problem or err.context}{where}",
-                          path=str(path)) from err
+        raise SourceError(
+            f"invalid YAML: {err.problem or err.context}{where}", path=str(path)
+        ) from err
     except yaml.YAMLError as err:
         raise SourceError(f"invalid YAML: {err}", path=str(path)) from err
     except RecursionError as err:
@@ -134,8 +137,10 @@ def _load(path: Path) -> tuple[object, list[int]]:
     lines: list[int] = []
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == "package" and isinstance(
-                value, yaml.SequenceNode
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "package"
+                and isinstance(value, yaml.SequenceNode)
             ):
                 lines = [item.start_mark.line + 1 for item in value.value]
     return data, lines
@@ -155,8 +160,7 @@ def parse_conda_lock(path: Path) -> Lockfile:
     """Parse a conda-lock.yml file; its pip-managed entries become packages."""
     data, lines = _load(path)
     if not isinstance(data, dict):
-        raise SourceError(f"the top level must be a mapping, not {type_name(data)}",
-                          path=str(path))
+        raise SourceError(f"the top level must be a mapping, not {type_name(data)}", path=str(path))
     root = Table(data, path)
     version = root.raw("version")
     if "dependencies" in root and "package" not in root:
@@ -199,8 +203,13 @@ def parse_conda_lock(path: Path) -> Lockfile:
             item.groups.append(category)
     packages = tuple(
         LockedPackage(
-            name=name, version=item.version, kind=PinKind.PINNED, lockfile=path, line=item.line,
-            markers=_markers(item.platforms, all_platforms), artifacts=tuple(item.artifacts),
+            name=name,
+            version=item.version,
+            kind=PinKind.PINNED,
+            lockfile=path,
+            line=item.line,
+            markers=_markers(item.platforms, all_platforms),
+            artifacts=tuple(item.artifacts),
             groups=tuple(item.groups),
         )
         for (name, _), item in merged.items()

@@ -13,18 +13,46 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from scanner.errors import SourceError
-from scanner.hashing import sha256_file
+from scanner.infra.hashing import sha256_file
 from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped, canonical
 from scanner.sources.lockfiles import format_by_name, parse_lockfile
 
 # Directories never worth walking in a project: VCS metadata, caches, node modules.
-_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".mypy_cache", ".ruff_cache",
-              ".pytest_cache", ".tox", ".nox", ".hypothesis", ".idea", ".vscode"}
+_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    "node_modules",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".tox",
+    ".nox",
+    ".hypothesis",
+    ".idea",
+    ".vscode",
+}
 _MAX_WALK_DEPTH = 12
 _MAX_WALK_ENTRIES = 500_000
 
-MODEL_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle", ".joblib", ".npy", ".npz",
-                  ".safetensors", ".keras", ".h5", ".hdf5", ".pb", ".onnx")
+MODEL_SUFFIXES = (
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".bin",
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".npy",
+    ".npz",
+    ".safetensors",
+    ".keras",
+    ".h5",
+    ".hdf5",
+    ".pb",
+    ".onnx",
+)
 _SDIST_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
 _WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
 
@@ -47,7 +75,7 @@ def is_model_candidate(path: Path) -> bool:
     if not path.name.lower().endswith(MODEL_SUFFIXES):
         return False
     try:
-        from scanner.model_files import is_model_file
+        from scanner.checks.models.model_files import is_model_file
     except ImportError:  # the model check is not part of this build
         return True
     return is_model_file(path)
@@ -67,14 +95,16 @@ def is_environment_dir(path: Path) -> bool:
         raise SourceError(f"cannot list directory: {err.strerror or err}", path=str(path)) from err
 
 
-def _distribution_file(path: Path, kind: str, name: str | None, version: str | None
-                       ) -> DistributionFile:
+def _distribution_file(
+    path: Path, kind: str, name: str | None, version: str | None
+) -> DistributionFile:
     try:
         digest, size = sha256_file(path)
     except OSError as err:
         raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
-    return DistributionFile(path=path, kind=kind, name=name, version=version, sha256=digest,
-                            size=size)
+    return DistributionFile(
+        path=path, kind=kind, name=name, version=version, sha256=digest, size=size
+    )
 
 
 def _model_file(path: Path) -> ModelFile:
@@ -100,8 +130,7 @@ def collect_interpreter(python: Path) -> tuple[Environment, ...]:
 
     site_dirs, version = interpreter_paths(python)
     # The version lets lock markers be evaluated for that interpreter, not for ours.
-    return tuple(collect_environment(sp, python=python, python_version=version)
-                 for sp in site_dirs)
+    return tuple(collect_environment(sp, python=python, python_version=version) for sp in site_dirs)
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
@@ -123,16 +152,18 @@ def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
         for f in sorted(filenames):
             seen += 1
             if seen > _MAX_WALK_ENTRIES:
-                raise SourceError(f"more than {_MAX_WALK_ENTRIES} files; name narrower targets",
-                                  path=str(root))
+                raise SourceError(
+                    f"more than {_MAX_WALK_ENTRIES} files; name narrower targets", path=str(root)
+                )
             p = current / f
             if not p.is_symlink():
                 yield p, False
 
 
 def _raise_walk(err: OSError) -> None:
-    raise SourceError(f"cannot read directory: {err.strerror or err}",
-                      path=str(err.filename)) from err
+    raise SourceError(
+        f"cannot read directory: {err.strerror or err}", path=str(err.filename)
+    ) from err
 
 
 def collect_project(root: Path) -> Inventory:
@@ -158,8 +189,13 @@ def collect_project(root: Path) -> Inventory:
             models.append(_model_file(path))
     # A file pulled in with -r by another lock file is reported once, as part of it.
     lockfiles = [lf for lf in lockfiles if lf.path.resolve() not in included]
-    return Inventory(targets=(str(root),), lockfiles=tuple(lockfiles), environments=tuple(envs),
-                     distribution_files=tuple(dists), model_files=tuple(models))
+    return Inventory(
+        targets=(str(root),),
+        lockfiles=tuple(lockfiles),
+        environments=tuple(envs),
+        distribution_files=tuple(dists),
+        model_files=tuple(models),
+    )
 
 
 def collect_target(path: Path) -> Inventory:
@@ -171,8 +207,7 @@ def collect_target(path: Path) -> Inventory:
             return Inventory(targets=(str(path),), environments=collect_environments(path))
         return collect_project(path)
     if (dk := distribution_kind(path)) is not None:
-        return Inventory(targets=(str(path),),
-                         distribution_files=(_distribution_file(path, *dk),))
+        return Inventory(targets=(str(path),), distribution_files=(_distribution_file(path, *dk),))
     if path.name.lower().endswith(MODEL_SUFFIXES) and format_by_name(path) is None:
         return Inventory(targets=(str(path),), model_files=(_model_file(path),))
     return Inventory(targets=(str(path),), lockfiles=(parse_lockfile(path),))
@@ -189,10 +224,12 @@ def collect(
         inventory = inventory.merge(collect_target(target))
     for env in env_paths:
         inventory = inventory.merge(
-            Inventory(targets=(str(env),), environments=collect_environments(env)))
+            Inventory(targets=(str(env),), environments=collect_environments(env))
+        )
     for python in pythons:
         inventory = inventory.merge(
-            Inventory(targets=(str(python),), environments=collect_interpreter(python)))
+            Inventory(targets=(str(python),), environments=collect_interpreter(python))
+        )
     return inventory
 
 
@@ -203,6 +240,10 @@ def unverifiable(inventory: Inventory) -> tuple[Skipped, ...]:
         if pkg.kind.value != "pinned":
             where = f"{pkg.lockfile}:{pkg.line}" if pkg.line else str(pkg.lockfile)
             what = pkg.requirement or pkg.source_url or pkg.name
-            out.append(Skipped(target=where, reason=f"{pkg.kind.value} entry {what!r} "
-                                                    "cannot be verified by version or hash"))
+            out.append(
+                Skipped(
+                    target=where,
+                    reason=f"{pkg.kind.value} entry {what!r} cannot be verified by version or hash",
+                )
+            )
     return tuple(out)

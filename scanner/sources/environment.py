@@ -75,8 +75,12 @@ def find_site_packages(path: Path) -> list[Path]:
     if root.name in ("site-packages", "dist-packages") or _has_distributions(root):
         return [root]
     found: list[Path] = []
-    for pattern in ("lib/python*/site-packages", "lib64/python*/site-packages",
-                    "Lib/site-packages", "lib/site-packages"):
+    for pattern in (
+        "lib/python*/site-packages",
+        "lib64/python*/site-packages",
+        "Lib/site-packages",
+        "lib/site-packages",
+    ):
         for candidate in sorted(root.glob(pattern)):
             real = _resolve(candidate)
             # lib64 is often a symlink to lib: one directory, listed once.
@@ -127,22 +131,26 @@ def interpreter_paths(python: Path) -> tuple[list[Path], str]:
             shell=False,
         )
     except subprocess.TimeoutExpired as err:
-        raise SourceError(f"interpreter did not answer within {_PROBE_TIMEOUT_S:.0f} s",
-                          path=str(python)) from err
+        raise SourceError(
+            f"interpreter did not answer within {_PROBE_TIMEOUT_S:.0f} s", path=str(python)
+        ) from err
     except OSError as err:
-        raise SourceError(f"cannot run interpreter: {err.strerror or err}",
-                          path=str(python)) from err
+        raise SourceError(
+            f"cannot run interpreter: {err.strerror or err}", path=str(python)
+        ) from err
     if proc.returncode != 0:
         last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise SourceError(f"interpreter failed (exit {proc.returncode}): {last[0]}",
-                          path=str(python))
+        raise SourceError(
+            f"interpreter failed (exit {proc.returncode}): {last[0]}", path=str(python)
+        )
     try:
         data = json.loads(proc.stdout.decode("utf-8"))
         raw_paths = [str(p) for p in data["paths"]]
         version = str(data["version"])
     except (ValueError, KeyError, TypeError) as err:
-        raise SourceError("interpreter printed something unexpected (is it Python 3?)",
-                          path=str(python)) from err
+        raise SourceError(
+            "interpreter printed something unexpected (is it Python 3?)", path=str(python)
+        ) from err
     out: list[Path] = []
     for raw in raw_paths:
         p = Path(raw)
@@ -283,7 +291,8 @@ def _read_egg_info(site: Path, name: str, is_dir: bool) -> InstalledDistribution
         record=record,
         record_error=record_error,
         entry_points=parse_entry_points(
-            (_read_text(path / "entry_points.txt") if is_dir else None) or ""),
+            (_read_text(path / "entry_points.txt") if is_dir else None) or ""
+        ),
         installer=None,
         direct_url=None,
         top_level=top_level,
@@ -377,8 +386,9 @@ def _record_sha256(field: str, number: int) -> str:
             raise ValueError(f"row {number} has a hash without an algorithm: {field!r}")
         raise ValueError(f"row {number} uses hash algorithm {algorithm!r}; sha256 is checked")
     if _B64_SHA256.fullmatch(b64) is None:
-        raise ValueError(f"row {number} has a sha256 that is not 43 base64url characters: "
-                         f"{field!r}")
+        raise ValueError(
+            f"row {number} has a sha256 that is not 43 base64url characters: {field!r}"
+        )
     return _b64_strict(b64[:43].replace("-", "+").replace("_", "/") + "=")
 
 
@@ -393,8 +403,9 @@ def parse_entry_points(text: str) -> tuple[EntryPoint, ...]:
 
 
 def _entry_points_parser(text: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",),
-                                       comment_prefixes=("#", ";"))
+    parser = configparser.ConfigParser(
+        interpolation=None, strict=False, delimiters=("=",), comment_prefixes=("#", ";")
+    )
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:
         parser.read_string(text)
@@ -405,7 +416,7 @@ def _entry_points_parser(text: str) -> configparser.ConfigParser:
         first = re.search(r"^[ \t]*\[[^\n]*\][ \t]*$", text, re.M)
         if first is None or first.start() == 0:
             return parser
-        return _entry_points_parser(text[first.start():])
+        return _entry_points_parser(text[first.start() :])
     except configparser.Error:
         pass  # ParsingError comes after the whole text was read: what parsed is kept
     return parser
@@ -446,8 +457,9 @@ def _read_text(path: Path) -> str | None:
     except OSError as err:
         raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
     if len(data) > _MAX_METADATA_BYTES:
-        raise SourceError(f"metadata file larger than {_MAX_METADATA_BYTES >> 20} MiB",
-                          path=str(path))
+        raise SourceError(
+            f"metadata file larger than {_MAX_METADATA_BYTES >> 20} MiB", path=str(path)
+        )
     return data.decode("utf-8", errors="replace")
 
 

@@ -102,8 +102,11 @@ def format_by_content(path: Path) -> str | None:
         return "poetry" if "[[package]]" in head else None
     if re.search(r"^(version:\s*1|metadata:)", head, re.M) and "package:" in head:
         return "conda-lock"
-    if re.search(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*(==|>=|<=|~=|===|!=|<|>|@|;|$)",
-                 head, re.M) or re.search(r"^\s*(-r|-c|-e|--\w)", head, re.M):
+    if re.search(
+        r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*(==|>=|<=|~=|===|!=|<|>|@|;|$)",
+        head,
+        re.M,
+    ) or re.search(r"^\s*(-r|-c|-e|--\w)", head, re.M):
         return "requirements"
     return None
 
@@ -139,5 +142,4 @@ def _refuse_unparsable_urls(lockfile: Lockfile, path: Path) -> None:
         try:
             urlsplit(url)
         except ValueError as err:
-            raise SourceError(f"URL {url[:200]!r} does not parse: {err}",
-                              path=str(path)) from None
+            raise SourceError(f"URL {url[:200]!r} does not parse: {err}", path=str(path)) from None

@@ -98,13 +98,28 @@ def parse_pdm_lock(path: Path) -> Lockfile:
         kind, source_url = _source(pkg)
         if kind is PinKind.PINNED and version is None:
             pkg.fail("an index package must have a 'version'")
-        packages.append(LockedPackage(
-            name=canonical(raw_name), version=version, kind=kind, lockfile=path, line=line,
-            # A single [[source]] is the only index the lock could have used.
-            index=indexes[0] if kind is PinKind.PINNED and len(indexes) == 1 else None,
-            markers=pkg.string("marker") or None, extras=tuple(sorted(pkg.strings("extras"))),
-            artifacts=_files(pkg), source_url=source_url, groups=tuple(pkg.strings("groups")),
-            requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
-        ))
-    return Lockfile(path=path, format="pdm", packages=tuple(packages), indexes=unique(indexes),
-                    find_links=unique(find_links), options=tuple(_options(metadata, lock_version)))
+        packages.append(
+            LockedPackage(
+                name=canonical(raw_name),
+                version=version,
+                kind=kind,
+                lockfile=path,
+                line=line,
+                # A single [[source]] is the only index the lock could have used.
+                index=indexes[0] if kind is PinKind.PINNED and len(indexes) == 1 else None,
+                markers=pkg.string("marker") or None,
+                extras=tuple(sorted(pkg.strings("extras"))),
+                artifacts=_files(pkg),
+                source_url=source_url,
+                groups=tuple(pkg.strings("groups")),
+                requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+            )
+        )
+    return Lockfile(
+        path=path,
+        format="pdm",
+        packages=tuple(packages),
+        indexes=unique(indexes),
+        find_links=unique(find_links),
+        options=tuple(_options(metadata, lock_version)),
+    )

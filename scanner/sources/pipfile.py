@@ -83,8 +83,9 @@ def _sources(meta: Table) -> dict[str, str]:
     return out
 
 
-def _entry(raw_name: str, entry: Table, group: str, line: int | None, path: Path,
-           sources: dict[str, str]) -> LockedPackage:
+def _entry(
+    raw_name: str, entry: Table, group: str, line: int | None, path: Path, sources: dict[str, str]
+) -> LockedPackage:
     name = canonical(raw_name)
     hashes = tuple(parse_hash(h, entry) for h in entry.strings("hashes"))
     artifacts = (LockedArtifact(filename=None, hashes=hashes),) if hashes else ()
@@ -119,8 +120,9 @@ def _entry(raw_name: str, entry: Table, group: str, line: int | None, path: Path
     index: str | None = None
     if index_name is not None:
         if index_name not in sources:
-            entry.fail(f"index {index_name!r} is not among _meta.sources "
-                       f"({', '.join(sources) or 'none'})")
+            entry.fail(
+                f"index {index_name!r} is not among _meta.sources ({', '.join(sources) or 'none'})"
+            )
         index = sources[index_name]
     elif kind is PinKind.PINNED and len(sources) == 1:
         # With one source pipenv has nowhere else to install from; with several
@@ -130,9 +132,18 @@ def _entry(raw_name: str, entry: Table, group: str, line: int | None, path: Path
     if kind is not PinKind.PINNED:
         requirement = f"{raw_name} @ {source_url}" if source_url else f"{raw_name}{spec or ''}"
     return LockedPackage(
-        name=name, version=version, kind=kind, lockfile=path, line=line, index=index,
-        markers=entry.string("markers") or None, extras=tuple(sorted(entry.strings("extras"))),
-        artifacts=artifacts, source_url=source_url, groups=(group,), requirement=requirement,
+        name=name,
+        version=version,
+        kind=kind,
+        lockfile=path,
+        line=line,
+        index=index,
+        markers=entry.string("markers") or None,
+        extras=tuple(sorted(entry.strings("extras"))),
+        artifacts=artifacts,
+        source_url=source_url,
+        groups=(group,),
+        requirement=requirement,
     )
 
 
@@ -156,5 +167,10 @@ def parse_pipfile_lock(path: Path) -> Lockfile:
             entry = table.wrap(value, raw_name, place)
             packages.append(_entry(raw_name, entry, group, line, path, sources))
     options = [("pipfile-spec", str(spec))] if spec is not None else []
-    return Lockfile(path=path, format="pipfile", packages=tuple(packages),
-                    indexes=unique(list(sources.values())), options=tuple(options))
+    return Lockfile(
+        path=path,
+        format="pipfile",
+        packages=tuple(packages),
+        indexes=unique(list(sources.values())),
+        options=tuple(options),
+    )

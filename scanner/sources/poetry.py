@@ -39,8 +39,13 @@ def _files(entries: list[Table]) -> tuple[LockedArtifact, ...]:
     out: list[LockedArtifact] = []
     for entry in entries:
         digest = entry.string("hash")
-        out.append(artifact(entry.string("file"), entry.string("url"),
-                            (parse_hash(digest, entry),) if digest else ()))
+        out.append(
+            artifact(
+                entry.string("file"),
+                entry.string("url"),
+                (parse_hash(digest, entry),) if digest else (),
+            )
+        )
     return tuple(out)
 
 
@@ -105,8 +110,9 @@ def _requested_extras(packages: list[Table]) -> dict[str, set[str]]:
     return wanted
 
 
-def _source(pkg: Table, name: str, version: str, develop: bool
-            ) -> tuple[PinKind, str | None, str | None]:
+def _source(
+    pkg: Table, name: str, version: str, develop: bool
+) -> tuple[PinKind, str | None, str | None]:
     """(kind, index URL, source URL) from `[package.source]`."""
     source = pkg.table("source")
     if source is None:
@@ -171,12 +177,27 @@ def parse_poetry_lock(path: Path) -> Lockfile:
         groups = pkg.strings("groups") or ([c] if (c := pkg.string("category")) else [])
         if index is not None:
             indexes.append(index)
-        packages.append(LockedPackage(
-            name=name, version=version, kind=kind, lockfile=path, line=line, index=index,
-            markers=_markers(pkg), extras=tuple(sorted(extras_wanted.get(name, ()))),
-            artifacts=artifacts, source_url=source_url, groups=tuple(groups),
-            requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
-        ))
+        packages.append(
+            LockedPackage(
+                name=name,
+                version=version,
+                kind=kind,
+                lockfile=path,
+                line=line,
+                index=index,
+                markers=_markers(pkg),
+                extras=tuple(sorted(extras_wanted.get(name, ()))),
+                artifacts=artifacts,
+                source_url=source_url,
+                groups=tuple(groups),
+                requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+            )
+        )
     options = [("lock-version", lock_version)] if lock_version else []
-    return Lockfile(path=path, format="poetry", packages=tuple(packages),
-                    indexes=unique(indexes), options=tuple(options))
+    return Lockfile(
+        path=path,
+        format="poetry",
+        packages=tuple(packages),
+        indexes=unique(indexes),
+        options=tuple(options),
+    )

@@ -49,9 +49,11 @@ def _wheels(pkg: Table) -> list[LockedArtifact]:
         key = wheel.filename or ""
         if key in seen:
             differs = seen[key].hashes != wheel.hashes
-            pkg.fail(f"wheel {key!r} is listed more than once"
-                     + (" with different hashes" if differs else "")
-                     + "; a lock must pin exactly one file per wheel name")
+            pkg.fail(
+                f"wheel {key!r} is listed more than once"
+                + (" with different hashes" if differs else "")
+                + "; a lock must pin exactly one file per wheel name"
+            )
         seen[key] = wheel
     return wheels
 
@@ -65,8 +67,10 @@ def _package(pkg: Table, path: Path, line: int | None) -> LockedPackage:
     has_dists = "sdist" in pkg or "wheels" in pkg
     if len(present) > 1 or (present and has_dists):
         found = [*present, *(k for k in ("sdist", "wheels") if k in pkg)]
-        pkg.fail(f"has {' and '.join(found)}; PEP 751 makes vcs, directory, archive and "
-                 "sdist/wheels mutually exclusive")
+        pkg.fail(
+            f"has {' and '.join(found)}; PEP 751 makes vcs, directory, archive and "
+            "sdist/wheels mutually exclusive"
+        )
     source_url: str | None = None
     artifacts: list[LockedArtifact] = []
     if "vcs" in pkg:
@@ -99,8 +103,14 @@ def _package(pkg: Table, path: Path, line: int | None) -> LockedPackage:
         pkg.fail("names no source: one of vcs, directory, archive, sdist or wheels is needed")
     index = pkg.string("index")
     return LockedPackage(
-        name=canonical(raw_name), version=version, kind=kind, lockfile=path, line=line,
-        index=index, markers=pkg.string("marker") or None, artifacts=tuple(artifacts),
+        name=canonical(raw_name),
+        version=version,
+        kind=kind,
+        lockfile=path,
+        line=line,
+        index=index,
+        markers=pkg.string("marker") or None,
+        artifacts=tuple(artifacts),
         source_url=source_url,
         requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
     )
@@ -128,5 +138,10 @@ def parse_pylock(path: Path) -> Lockfile:
     if requires_python := root.string("requires-python"):
         options.append(("requires-python", requires_python))
     indexes = unique([p.index for p in packages if p.index])
-    return Lockfile(path=path, format="pylock", packages=tuple(packages), indexes=indexes,
-                    options=tuple(options))
+    return Lockfile(
+        path=path,
+        format="pylock",
+        packages=tuple(packages),
+        indexes=indexes,
+        options=tuple(options),
+    )

@@ -26,12 +26,31 @@ _MAX_FILE_BYTES = 64 << 20
 
 # Options that take a value and matter to us, by every spelling pip accepts.
 _INCLUDE = {"-r": "r", "--requirement": "r", "-c": "c", "--constraint": "c"}
-_INDEX = {"-i": "index", "--index-url": "index", "--extra-index-url": "extra",
-          "-f": "find-links", "--find-links": "find-links"}
-_OTHER_VALUED = {"--trusted-host", "--no-binary", "--only-binary", "--use-feature",
-                 "--progress-bar", "--platform", "--python-version", "--implementation",
-                 "--abi", "--config-settings", "--global-option", "--install-option",
-                 "--prefer-binary", "--pre", "--no-index", "--require-hashes"}
+_INDEX = {
+    "-i": "index",
+    "--index-url": "index",
+    "--extra-index-url": "extra",
+    "-f": "find-links",
+    "--find-links": "find-links",
+}
+_OTHER_VALUED = {
+    "--trusted-host",
+    "--no-binary",
+    "--only-binary",
+    "--use-feature",
+    "--progress-bar",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--config-settings",
+    "--global-option",
+    "--install-option",
+    "--prefer-binary",
+    "--pre",
+    "--no-index",
+    "--require-hashes",
+}
 
 
 @dataclass
@@ -80,8 +99,11 @@ def _split_option(token: str, tokens: list[str], i: int) -> tuple[str, str | Non
         if "=" in token:
             opt, value = token.split("=", 1)
             return opt, value, i + 1
-        if token in _INCLUDE or token in _INDEX or token in _OTHER_VALUED or token in (
-            "--editable", "--hash"
+        if (
+            token in _INCLUDE
+            or token in _INDEX
+            or token in _OTHER_VALUED
+            or token in ("--editable", "--hash")
         ):
             if token in ("--prefer-binary", "--pre", "--no-index", "--require-hashes"):
                 return token, None, i + 1
@@ -122,8 +144,10 @@ def _looks_like_location(text: str) -> PinKind | None:
         return PinKind.GIT
     if "://" in lower:
         return PinKind.URL
-    if text.startswith((".", "/", "~")) or lower.endswith(ARCHIVE_SUFFIXES) or (
-        "/" in text and not re.match(r"^[A-Za-z0-9._-]+\s*(\[|==|>=|<=|~=|!=|<|>|;|@|$)", text)
+    if (
+        text.startswith((".", "/", "~"))
+        or lower.endswith(ARCHIVE_SUFFIXES)
+        or ("/" in text and not re.match(r"^[A-Za-z0-9._-]+\s*(\[|==|>=|<=|~=|!=|<|>|;|@|$)", text))
     ):
         return PinKind.PATH
     return None
@@ -157,16 +181,24 @@ def _requirement_entry(
         assert kind is not None
         markers = spec.split(";", 1)[1].strip() if ";" in spec else None
         return LockedPackage(
-            name=_name_from_location(location), version=None, kind=kind, lockfile=path,
-            line=line, markers=markers, artifacts=artifacts, source_url=location,
-            groups=groups, requirement=text,
+            name=_name_from_location(location),
+            version=None,
+            kind=kind,
+            lockfile=path,
+            line=line,
+            markers=markers,
+            artifacts=artifacts,
+            source_url=location,
+            groups=groups,
+            requirement=text,
         )
     try:
         req = Requirement(spec)
     except InvalidRequirement as err:
         reason = str(err).splitlines()[0]
-        raise SourceError(f"line {line}: invalid requirement {spec!r}: {reason}",
-                          path=str(path)) from err
+        raise SourceError(
+            f"line {line}: invalid requirement {spec!r}: {reason}", path=str(path)
+        ) from err
     version: str | None = None
     kind = PinKind.UNPINNED
     if req.url:
@@ -177,9 +209,16 @@ def _requirement_entry(
             version = specs[0].version
             kind = PinKind.PINNED
     return LockedPackage(
-        name=canonical(req.name), version=version, kind=kind, lockfile=path, line=line,
-        markers=str(req.marker) if req.marker else None, extras=tuple(sorted(req.extras)),
-        artifacts=artifacts, source_url=req.url, groups=groups,
+        name=canonical(req.name),
+        version=version,
+        kind=kind,
+        lockfile=path,
+        line=line,
+        markers=str(req.marker) if req.marker else None,
+        extras=tuple(sorted(req.extras)),
+        artifacts=artifacts,
+        source_url=req.url,
+        groups=groups,
         requirement=None if kind is PinKind.PINNED else spec,
     )
 
@@ -215,10 +254,11 @@ def _parse_into(path: Path, state: _State, constraint: bool) -> None:
                 if "://" in value:
                     state.options.append(("remote-include", value))
                     continue
-                target = (path.parent / value)
+                target = path.parent / value
                 if not target.is_file():
-                    raise SourceError(f"line {line}: included file {value!r} not found",
-                                      path=str(path))
+                    raise SourceError(
+                        f"line {line}: included file {value!r} not found", path=str(path)
+                    )
                 state.includes.append(target)
                 _parse_into(target, state, constraint or _INCLUDE[opt] == "c")
             elif opt in _INDEX:
@@ -252,7 +292,11 @@ def parse_requirements(path: Path) -> Lockfile:
         # --extra-index-url without --index-url: pip still uses PyPI first.
         indexes.insert(0, PYPI_SIMPLE)
     return Lockfile(
-        path=path, format="requirements", packages=tuple(state.packages),
-        indexes=tuple(indexes), find_links=tuple(state.find_links),
-        options=tuple(state.options), includes=tuple(state.includes),
+        path=path,
+        format="requirements",
+        packages=tuple(state.packages),
+        indexes=tuple(indexes),
+        find_links=tuple(state.find_links),
+        options=tuple(state.options),
+        includes=tuple(state.includes),
     )

@@ -26,8 +26,13 @@ from scanner.sources._tomlish import (
 
 _SUPPORTED_VERSION = 1
 _SOURCE_KINDS = {
-    "registry": PinKind.PINNED, "git": PinKind.GIT, "url": PinKind.URL, "path": PinKind.PATH,
-    "directory": PinKind.DIRECTORY, "editable": PinKind.EDITABLE, "virtual": PinKind.VIRTUAL,
+    "registry": PinKind.PINNED,
+    "git": PinKind.GIT,
+    "url": PinKind.URL,
+    "path": PinKind.PATH,
+    "directory": PinKind.DIRECTORY,
+    "editable": PinKind.EDITABLE,
+    "virtual": PinKind.VIRTUAL,
 }
 # Tables of dependency edges inside a package; their `extra` lists say which
 # extras of the target were asked for.
@@ -52,8 +57,11 @@ def _source(pkg: Table) -> tuple[PinKind, str, str | None]:
     source = pkg.required_table("source")
     kinds = [k for k in source.names() if k in _SOURCE_KINDS]
     if len(kinds) != 1:
-        pkg.fail("'source' must name exactly one of " + ", ".join(sorted(_SOURCE_KINDS))
-                 + f" (found {', '.join(source.names()) or 'nothing'})")
+        pkg.fail(
+            "'source' must name exactly one of "
+            + ", ".join(sorted(_SOURCE_KINDS))
+            + f" (found {', '.join(source.names()) or 'nothing'})"
+        )
     value = source.required_string(kinds[0])
     return _SOURCE_KINDS[kinds[0]], value, source.string("subdirectory")
 
@@ -73,7 +81,7 @@ def _requested_extras(packages: list[Table]) -> dict[str, set[str]]:
         collect(place.tables("dependencies"))
         for key in _EDGE_ARRAYS[1:]:
             groups = place.table(key)
-            for group, edges in (groups.items() if groups else ()):
+            for group, edges in groups.items() if groups else ():
                 collect(place.as_tables(edges, f"{key}.{group}"))
     return wanted
 
@@ -147,14 +155,31 @@ def parse_uv_lock(path: Path) -> Lockfile:
             artifacts.append(_file(sdist, fallback_name))
         artifacts.extend(_file(wheel, None) for wheel in pkg.tables("wheels"))
         fork_markers = pkg.strings("resolution-markers")
-        markers = (" or ".join(f"({m})" for m in fork_markers) if len(fork_markers) > 1
-                   else (fork_markers[0] if fork_markers else None))
-        packages.append(LockedPackage(
-            name=name, version=version, kind=kind, lockfile=path, line=line, index=index,
-            markers=markers, extras=tuple(sorted(extras_wanted.get(name, ()))),
-            artifacts=tuple(artifacts), source_url=source_url,
-            requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
-        ))
+        markers = (
+            " or ".join(f"({m})" for m in fork_markers)
+            if len(fork_markers) > 1
+            else (fork_markers[0] if fork_markers else None)
+        )
+        packages.append(
+            LockedPackage(
+                name=name,
+                version=version,
+                kind=kind,
+                lockfile=path,
+                line=line,
+                index=index,
+                markers=markers,
+                extras=tuple(sorted(extras_wanted.get(name, ()))),
+                artifacts=tuple(artifacts),
+                source_url=source_url,
+                requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+            )
+        )
     options = [("revision", str(revision)), *_options(root)]
-    return Lockfile(path=path, format="uv", packages=tuple(packages), indexes=unique(indexes),
-                    options=tuple(options))
+    return Lockfile(
+        path=path,
+        format="uv",
+        packages=tuple(packages),
+        indexes=unique(indexes),
+        options=tuple(options),
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scanner.advisory_db import AdvisoryDatabase, build_database, iter_source
+from scanner.checks.advisories.database import AdvisoryDatabase, build_database, iter_source
 from tests.conftest import SHARED_DATA
 
 REAL_EXPORT = SHARED_DATA / "advisories" / "osv-pypi.zip"

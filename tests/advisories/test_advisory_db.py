@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from scanner import advisory_db, osv
-from scanner.advisory_db import (
+from scanner.checks.advisories import database as advisory_db
+from scanner.checks.advisories import osv
+from scanner.checks.advisories.check import check_advisories, database_notes
+from scanner.checks.advisories.database import (
     AdvisoryDatabase,
     build_database,
     cached_import,
@@ -21,17 +23,20 @@ from scanner.advisory_db import (
     open_database,
     update_database,
 )
-from scanner.checks.advisories import check_advisories, database_notes
 from scanner.errors import ArchiveError, ServiceError, SourceError
 from scanner.models import Inventory, LockedPackage, Lockfile, PinKind
 from scanner.options import ScanOptions
 
 
-def rec(rid: str, name: str, versions: list[str], modified: str = "2026-11-20T00:00:00Z",
-        **extra: Any) -> dict[str, Any]:
-    return {"id": rid, "modified": modified,
-            "affected": [{"package": {"ecosystem": "PyPI", "name": name},
-                          "versions": versions}], **extra}
+def rec(
+    rid: str, name: str, versions: list[str], modified: str = "2026-11-20T00:00:00Z", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "modified": modified,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": name}, "versions": versions}],
+        **extra,
+    }
 
 
 def write_dir(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -41,8 +46,9 @@ def write_dir(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def write_zip(path: Path, records: list[dict[str, Any]], extra: dict[str, bytes] | None = None
-              ) -> Path:
+def write_zip(
+    path: Path, records: list[dict[str, Any]], extra: dict[str, bytes] | None = None
+) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for r in records:
             zf.writestr(f"{r['id']}.json", json.dumps(r))
@@ -72,8 +78,9 @@ def test_import_directory_and_query_by_canonical_name(tmp_path: Path) -> None:
 
 
 def test_import_zip_with_a_bad_member_notes_it(tmp_path: Path) -> None:
-    src = write_zip(tmp_path / "all.zip", RECORDS, {"broken.json": b"{not json",
-                                                    "README.txt": b"ignored"})
+    src = write_zip(
+        tmp_path / "all.zip", RECORDS, {"broken.json": b"{not json", "README.txt": b"ignored"}
+    )
     summary = update_database(src, tmp_path / "db.sqlite")
     assert summary.records == 3
     assert any("broken.json" in n and "not JSON" in n for n in summary.notes)
@@ -125,8 +132,9 @@ def test_failed_update_leaves_the_previous_database(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_interrupted_update_leaves_the_previous_database(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_update_leaves_the_previous_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "db.sqlite"
     update_database(write_dir(tmp_path / "osv", RECORDS), target)
     before = _snapshot(target)
@@ -195,8 +203,17 @@ def test_scan_db_accepts_an_export_zip_cached_by_sha256(tmp_path: Path) -> None:
 
 def test_check_without_any_database_is_a_service_error(tmp_path: Path) -> None:
     lock = tmp_path / "requirements.txt"
-    inv = Inventory(lockfiles=(Lockfile(path=lock, format="requirements", packages=(
-        LockedPackage(name="demo", version="1.0", kind=PinKind.PINNED, lockfile=lock),)),))
+    inv = Inventory(
+        lockfiles=(
+            Lockfile(
+                path=lock,
+                format="requirements",
+                packages=(
+                    LockedPackage(name="demo", version="1.0", kind=PinKind.PINNED, lockfile=lock),
+                ),
+            ),
+        )
+    )
     with pytest.raises(ServiceError) as info:
         list(check_advisories(inv, ScanOptions(cache_dir=tmp_path / "empty-cache")))
     assert "run `wormsign db update` or pass --db" in info.value.diagnostics()
@@ -217,8 +234,9 @@ def test_built_file_is_readable_and_uses_wal(tmp_path: Path) -> None:
     conn = sqlite3.connect(target)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        plan = conn.execute("EXPLAIN QUERY PLAN SELECT * FROM affected WHERE package = ?",
-                            ("pkg7",)).fetchall()
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM affected WHERE package = ?", ("pkg7",)
+        ).fetchall()
         assert any("affected_package" in str(row) for row in plan)
     finally:
         conn.close()
@@ -228,8 +246,12 @@ def test_database_notes_for_the_report(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert "no advisory database" in database_notes(ScanOptions(cache_dir=cache))[0]
     assert "not found" in database_notes(ScanOptions(db_path=tmp_path / "x.sqlite"))[0]
-    fresh = rec("MAL-5", "evil", ["1"],
-                modified=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    fresh = rec(
+        "MAL-5",
+        "evil",
+        ["1"],
+        modified=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     update_database(write_dir(tmp_path / "osv", [fresh]), cache / "osv.sqlite")
     assert database_notes(ScanOptions(cache_dir=cache)) == ()
 

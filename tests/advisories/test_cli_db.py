@@ -12,10 +12,15 @@ from scanner.cli import main
 
 def write_records(directory: Path) -> Path:
     directory.mkdir()
-    (directory / "MAL-1.json").write_text(json.dumps({
-        "id": "MAL-1", "modified": "2020-01-01T00:00:00Z",
-        "affected": [{"package": {"ecosystem": "PyPI", "name": "evil"}, "versions": ["1"]}],
-    }))
+    (directory / "MAL-1.json").write_text(
+        json.dumps(
+            {
+                "id": "MAL-1",
+                "modified": "2020-01-01T00:00:00Z",
+                "affected": [{"package": {"ecosystem": "PyPI", "name": "evil"}, "versions": ["1"]}],
+            }
+        )
+    )
     return directory
 
 
@@ -40,7 +45,8 @@ def test_missing_database_and_bad_source_exit_3(tmp_path: Path) -> None:
     assert "wormsign db update" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = runner.invoke(main, ["db", "update", "--source", str(empty),
-                                  "--db", str(tmp_path / "x.sqlite")])
+    result = runner.invoke(
+        main, ["db", "update", "--source", str(empty), "--db", str(tmp_path / "x.sqlite")]
+    )
     assert result.exit_code == 3 and "no OSV record" in result.output
     assert not (tmp_path / "x.sqlite").exists()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.advisories import check_advisories, database_notes
+from scanner.checks.advisories.check import check_advisories, database_notes
+from scanner.checks.advisories.osv import collapse_aliases, match_version
 from scanner.models import (
     Environment,
     Finding,
@@ -24,7 +25,6 @@ from scanner.models import (
     Severity,
 )
 from scanner.options import ScanOptions
-from scanner.osv import collapse_aliases, match_version
 from tests.advisories.conftest import RealDb
 
 
@@ -44,22 +44,60 @@ def test_whole_export_imports(real_db: RealDb) -> None:
     print(f"import of the whole export: {real_db.seconds:.1f} s")
 
 
-@pytest.mark.parametrize(("name", "inside", "outside", "record", "aliases", "fixed"), [
-    ("torch", "2.5.1", "2.6.0", "PYSEC-2025-41", {"CVE-2025-32434", "GHSA-53q9-r3pm-6pq6"},
-     ("2.6.0",)),
-    ("torch", "2.9.1", "2.10.0", "PYSEC-2026-2286", {"CVE-2026-24747", "GHSA-63cw-57p8-fm3p"},
-     ("2.10.0",)),
-    ("pytorch-lightning", "1.5.10", "1.6.0", "PYSEC-2021-874",
-     {"CVE-2021-4118", "GHSA-2vj5-px25-gjrp"}, ("1.6.0",)),
-    ("pytorch-lightning", "1.5.10", "1.6.0", "PYSEC-2022-181",
-     {"CVE-2022-0845", "GHSA-r5qj-cvf9-p85h"}, ("1.6.0",)),
-    ("mlflow", "2.2.0", "2.2.1", "PYSEC-2023-29", {"CVE-2023-1177", "GHSA-xg73-94fp-g449"},
-     ("2.2.1",)),
-    ("ultralytics", "8.3.41", "8.3.47", "PYSEC-2024-154", set(), ("8.3.47",)),
-    ("aiocpa", "0.1.13", "0.1.12", "MAL-2024-11518", {"SNYK-PYTHON-AIOCPA-8442272"}, ()),
-])
+@pytest.mark.parametrize(
+    ("name", "inside", "outside", "record", "aliases", "fixed"),
+    [
+        (
+            "torch",
+            "2.5.1",
+            "2.6.0",
+            "PYSEC-2025-41",
+            {"CVE-2025-32434", "GHSA-53q9-r3pm-6pq6"},
+            ("2.6.0",),
+        ),
+        (
+            "torch",
+            "2.9.1",
+            "2.10.0",
+            "PYSEC-2026-2286",
+            {"CVE-2026-24747", "GHSA-63cw-57p8-fm3p"},
+            ("2.10.0",),
+        ),
+        (
+            "pytorch-lightning",
+            "1.5.10",
+            "1.6.0",
+            "PYSEC-2021-874",
+            {"CVE-2021-4118", "GHSA-2vj5-px25-gjrp"},
+            ("1.6.0",),
+        ),
+        (
+            "pytorch-lightning",
+            "1.5.10",
+            "1.6.0",
+            "PYSEC-2022-181",
+            {"CVE-2022-0845", "GHSA-r5qj-cvf9-p85h"},
+            ("1.6.0",),
+        ),
+        (
+            "mlflow",
+            "2.2.0",
+            "2.2.1",
+            "PYSEC-2023-29",
+            {"CVE-2023-1177", "GHSA-xg73-94fp-g449"},
+            ("2.2.1",),
+        ),
+        ("ultralytics", "8.3.41", "8.3.47", "PYSEC-2024-154", set(), ("8.3.47",)),
+        ("aiocpa", "0.1.13", "0.1.12", "MAL-2024-11518", {"SNYK-PYTHON-AIOCPA-8442272"}, ()),
+    ],
+)
 def test_real_pins_match_inside_and_not_just_outside(
-    real_db: RealDb, name: str, inside: str, outside: str, record: str, aliases: set[str],
+    real_db: RealDb,
+    name: str,
+    inside: str,
+    outside: str,
+    record: str,
+    aliases: set[str],
     fixed: tuple[str, ...],
 ) -> None:
     result = match_version(real_db.db.advisories_for(name), name, inside)
@@ -117,17 +155,30 @@ def _inventory(tmp: Path, pins: list[tuple[str, str]]) -> Inventory:
         for i, (n, v) in enumerate(pins)
     )
     dist = InstalledDistribution(
-        name="mlflow", version="2.2.0", metadata_dir=tmp / "site" / "mlflow-2.2.0.dist-info",
-        site_packages=tmp / "site", metadata_kind="dist-info", record=(),
+        name="mlflow",
+        version="2.2.0",
+        metadata_dir=tmp / "site" / "mlflow-2.2.0.dist-info",
+        site_packages=tmp / "site",
+        metadata_kind="dist-info",
+        record=(),
     )
     env = Environment(site_packages=tmp / "site", distributions=(dist,))
-    return Inventory(lockfiles=(Lockfile(path=lock, format="requirements", packages=packages),),
-                     environments=(env,))
+    return Inventory(
+        lockfiles=(Lockfile(path=lock, format="requirements", packages=packages),),
+        environments=(env,),
+    )
 
 
 def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
-    inv = _inventory(tmp_path, [("torch", "2.5.1"), ("pytorch-lightning", "1.5.10"),
-                                ("fabrice", "2.9.1"), ("requests", "2.99.0")])
+    inv = _inventory(
+        tmp_path,
+        [
+            ("torch", "2.5.1"),
+            ("pytorch-lightning", "1.5.10"),
+            ("fabrice", "2.9.1"),
+            ("requests", "2.99.0"),
+        ],
+    )
     findings = list(check_advisories(inv, ScanOptions(db_path=real_db.path)))
 
     torch_rce = [f for f in findings if "CVE-2025-32434" in f.references]
@@ -158,8 +209,9 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
     assert all(f.fix for f in findings)
     assert all(f.references for f in findings if f.rule_id.startswith("WS-ADV-VULN"))
     # Every matched group of one pin is one finding per location.
-    groups = collapse_aliases(match_version(real_db.db.advisories_for("mlflow"), "mlflow",
-                                            "2.2.0").matches)
+    groups = collapse_aliases(
+        match_version(real_db.db.advisories_for("mlflow"), "mlflow", "2.2.0").matches
+    )
     assert len(installed) == len(groups)
 
 

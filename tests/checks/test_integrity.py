@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.integrity import check_wheel_record, count_hashable, run_integrity
+from scanner.checks.integrity.check import check_wheel_record, count_hashable, run_integrity
 from scanner.models import DistributionFile, Finding, Inventory, Lockfile, Severity
 from scanner.options import ScanOptions
 from scanner.sources.environment import collect_environment
@@ -45,13 +45,21 @@ class World:
     def inventory(self, *, lock: bool = True, wheels: Iterable[Path] = ()) -> Inventory:
         lockfiles: tuple[Lockfile, ...] = (parse_requirements(self.lock),) if lock else ()
         dist_files = tuple(
-            DistributionFile(path=w, kind="wheel", name=None, version=None,
-                             sha256=hashlib.sha256(w.read_bytes()).hexdigest(),
-                             size=w.stat().st_size)
+            DistributionFile(
+                path=w,
+                kind="wheel",
+                name=None,
+                version=None,
+                sha256=hashlib.sha256(w.read_bytes()).hexdigest(),
+                size=w.stat().st_size,
+            )
             for w in wheels
         )
-        return Inventory(environments=(collect_environment(self.site),), lockfiles=lockfiles,
-                         distribution_files=dist_files)
+        return Inventory(
+            environments=(collect_environment(self.site),),
+            lockfiles=lockfiles,
+            distribution_files=dist_files,
+        )
 
     def findings(self, **kwargs: object) -> list[Finding]:
         return list(run_integrity(self.inventory(**kwargs), self.options).findings)  # type: ignore[arg-type]
@@ -86,8 +94,7 @@ def rules(findings: Iterable[Finding]) -> set[tuple[str, Severity, str]]:
 
 
 def test_untouched_environment_gives_no_findings(world: World) -> None:
-    result = run_integrity(world.inventory(wheels=world.wheelhouse.glob("*.whl")),
-                           world.options)
+    result = run_integrity(world.inventory(wheels=world.wheelhouse.glob("*.whl")), world.options)
     assert result.findings == ()
     # every installed file RECORD hashes; the wheels came with their sha256 already
     assert result.files_hashed == count_hashable(world.inventory()) == 11
@@ -177,8 +184,10 @@ def test_record_missing_unparsable_and_escaping(world: World) -> None:
     assert ("WS-INT-003", Severity.HIGH, "beta-2.0.dist-info") in found
     assert ("WS-INT-003", Severity.CRITICAL, "RECORD") in found
     beta_record.unlink()
-    assert any(f.rule_id == "WS-INT-003" and f.message.startswith("RECORD is missing")
-               for f in world.findings(lock=False))
+    assert any(
+        f.rule_id == "WS-INT-003" and f.message.startswith("RECORD is missing")
+        for f in world.findings(lock=False)
+    )
 
 
 def test_missing_and_unverifiable_files(world: World) -> None:
@@ -195,8 +204,7 @@ def test_environment_vs_lock(world: World, tmp_path: Path) -> None:
     extra = make_wheel(tmp_path, "stowaway", "0.1", {"stowaway/__init__.py": ""})
     install_wheel(extra, world.site)
     install_wheel(make_wheel(tmp_path, "pip", "24.0", {"pip/__init__.py": ""}), world.site)
-    world.lock.write_text(world.lock.read_text().replace("beta==2.0", "beta==2.1")
-                          + "delta==1.0\n")
+    world.lock.write_text(world.lock.read_text().replace("beta==2.0", "beta==2.1") + "delta==1.0\n")
     found = world.findings()
     got = {(f.rule_id, f.severity, f.package) for f in found}
     assert ("WS-INT-007", Severity.HIGH, "stowaway") in got
@@ -215,14 +223,17 @@ def test_local_version_label_satisfies_plain_pin(tmp_path: Path) -> None:
     install_wheel(wheel, site)
     lock = tmp_path / "requirements.txt"
     lock.write_text("torchish==2.4.0\n")
-    inv = Inventory(environments=(collect_environment(site),),
-                    lockfiles=(parse_requirements(lock),))
+    inv = Inventory(
+        environments=(collect_environment(site),), lockfiles=(parse_requirements(lock),)
+    )
     assert list(run_integrity(inv, ScanOptions(use_cache=False)).findings) == []
     lock.write_text("torchish==2.4.0+cpu\n")
-    inv = Inventory(environments=(collect_environment(site),),
-                    lockfiles=(parse_requirements(lock),))
+    inv = Inventory(
+        environments=(collect_environment(site),), lockfiles=(parse_requirements(lock),)
+    )
     assert {f.rule_id for f in run_integrity(inv, ScanOptions(use_cache=False)).findings} == {
-        "WS-INT-007"}
+        "WS-INT-007"
+    }
 
 
 def test_artifact_vs_lock_hash(world: World) -> None:
@@ -257,10 +268,19 @@ def rewrite_wheel(wheel: Path, change: dict[str, bytes]) -> None:
 def test_wheel_against_its_own_record(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "alpha", "1.0", ALPHA_FILES)
     assert list(check_wheel_record(wheel)) == []
-    rewrite_wheel(wheel, {"alpha/core.py": b"import os\n", "alpha/hook.pth": b"import x\n",
-                          "alpha/readme.md": b"hi\n"})
-    found = {(f.rule_id, f.severity, f.path.rsplit("/", 1)[-1]) for f in
-             check_wheel_record(wheel) if f.path}
+    rewrite_wheel(
+        wheel,
+        {
+            "alpha/core.py": b"import os\n",
+            "alpha/hook.pth": b"import x\n",
+            "alpha/readme.md": b"hi\n",
+        },
+    )
+    found = {
+        (f.rule_id, f.severity, f.path.rsplit("/", 1)[-1])
+        for f in check_wheel_record(wheel)
+        if f.path
+    }
     assert found == {
         ("WS-INT-005", Severity.CRITICAL, "core.py"),
         ("WS-INT-005", Severity.CRITICAL, "hook.pth"),
@@ -358,11 +378,19 @@ class _Index:
                 index.requests.append(self.path)
                 parts = self.path.strip("/").split("/")
                 if parts[0] == "simple" and len(parts) == 2:
-                    body = json.dumps({"files": [
-                        {"filename": n, "url": f"/files/{n}",
-                         "hashes": {"sha256": sha256(p)}}
-                        for n, p in files.items() if n.startswith(parts[1] + "-")
-                    ]}).encode()
+                    body = json.dumps(
+                        {
+                            "files": [
+                                {
+                                    "filename": n,
+                                    "url": f"/files/{n}",
+                                    "hashes": {"sha256": sha256(p)},
+                                }
+                                for n, p in files.items()
+                                if n.startswith(parts[1] + "-")
+                            ]
+                        }
+                    ).encode()
                 elif parts[0] == "files" and parts[1] in files:
                     body = files[parts[1]].read_bytes() + (b"x" if corrupt else b"")
                 else:

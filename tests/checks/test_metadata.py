@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from scanner.checks.metadata import (
+from scanner.checks.metadata.check import (
     CONFUSION_PUBLIC_RULE,
     CONFUSION_STRATEGY_RULE,
     CONFUSION_UNBOUND_RULE,
@@ -63,20 +63,42 @@ LOCK = Path("requirements.txt")
 SHA = "a" * 64
 
 
-def pin(name: str, version: str = "1.0", *, index: str | None = None, hashed: bool = True,
-        kind: PinKind = PinKind.PINNED, files: tuple[str, ...] = ("x-1.0-py3-none-any.whl",),
-        url: str | None = None) -> LockedPackage:
-    artifacts = tuple(LockedArtifact(filename=f, url=url,
-                                     hashes=(Hash("sha256", SHA),) if hashed else ())
-                      for f in files)
-    return LockedPackage(name=name, version=version if kind is PinKind.PINNED else None,
-                         kind=kind, lockfile=LOCK, line=3, index=index, artifacts=artifacts)
+def pin(
+    name: str,
+    version: str = "1.0",
+    *,
+    index: str | None = None,
+    hashed: bool = True,
+    kind: PinKind = PinKind.PINNED,
+    files: tuple[str, ...] = ("x-1.0-py3-none-any.whl",),
+    url: str | None = None,
+) -> LockedPackage:
+    artifacts = tuple(
+        LockedArtifact(filename=f, url=url, hashes=(Hash("sha256", SHA),) if hashed else ())
+        for f in files
+    )
+    return LockedPackage(
+        name=name,
+        version=version if kind is PinKind.PINNED else None,
+        kind=kind,
+        lockfile=LOCK,
+        line=3,
+        index=index,
+        artifacts=artifacts,
+    )
 
 
-def lock(*packages: LockedPackage, fmt: str = "uv", indexes: tuple[str, ...] = (),
-         options: tuple[tuple[str, str], ...] = ()) -> Inventory:
-    return Inventory(lockfiles=(Lockfile(path=LOCK, format=fmt, packages=packages,
-                                         indexes=indexes, options=options),))
+def lock(
+    *packages: LockedPackage,
+    fmt: str = "uv",
+    indexes: tuple[str, ...] = (),
+    options: tuple[tuple[str, str], ...] = (),
+) -> Inventory:
+    return Inventory(
+        lockfiles=(
+            Lockfile(path=LOCK, format=fmt, packages=packages, indexes=indexes, options=options),
+        )
+    )
 
 
 def findings(inventory: Inventory, **extra: object) -> list[Finding]:
@@ -85,41 +107,72 @@ def findings(inventory: Inventory, **extra: object) -> list[Finding]:
 
 # --- typosquats -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "popular"), [
-    ("pytorch-lightening", "pytorch-lightning"),
-    ("torchvison", "torchvision"),
-    ("transfomers", "transformers"),
-    ("tensorfow", "tensorflow"),
-    ("nump y", "numpy"),          # a space, invisible once read
-    ("torch-vision", "torchvision"),  # a separator
-    ("Torch_Vision", "torchvision"),
-    ("t0rch", "torch"),           # a digit for a letter
-    ("requеsts", "requests"),     # Cyrillic е
-    ("hugginface-hub", "huggingface-hub"),
-    ("sci-kit-learn", "scikit-learn"),
-    ("boto33", "boto3"),
-    ("trasnformers", "transformers"),  # two letters swapped
-    ("py-torch", "pytorch"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "popular"),
+    [
+        ("pytorch-lightening", "pytorch-lightning"),
+        ("torchvison", "torchvision"),
+        ("transfomers", "transformers"),
+        ("tensorfow", "tensorflow"),
+        ("nump y", "numpy"),  # a space, invisible once read
+        ("torch-vision", "torchvision"),  # a separator
+        ("Torch_Vision", "torchvision"),
+        ("t0rch", "torch"),  # a digit for a letter
+        ("requеsts", "requests"),  # Cyrillic е
+        ("hugginface-hub", "huggingface-hub"),
+        ("sci-kit-learn", "scikit-learn"),
+        ("boto33", "boto3"),
+        ("trasnformers", "transformers"),  # two letters swapped
+        ("py-torch", "pytorch"),
+    ],
+)
 def test_typosquats_of_popular_names_are_found(name: str, popular: str) -> None:
     found = default_index().match(name)
     assert found is not None, name
     assert found.popular == popular
 
 
-@pytest.mark.parametrize("name", [
-    "torch", "torchvision", "torchaudio", "torchtext", "torchdata", "numpy", "transformers",
-    "pytorch-lightning", "lightning", "huggingface-hub", "Huggingface_Hub", "boto3", "botocore",
-    # near a popular name, but among PyPI's most downloaded projects: established
-    "psycopg-binary", "authlib", "dataset", "markdown2", "torch-summary", "fastai",
-    # short names: one edit makes another word, never a squat by distance alone
-    "six", "sip", "tox", "type", "tombi",
-    # far from everything
-    "my-internal-trainer", "zzzz",
-    # family siblings and plugins
-    "nvidia-cusparse-cu13", "jax-cuda13-plugin", "opt-einsum-fx", "x-transformers",
-    "gsutil",  # a new first letter is another project (psutil)
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "torchtext",
+        "torchdata",
+        "numpy",
+        "transformers",
+        "pytorch-lightning",
+        "lightning",
+        "huggingface-hub",
+        "Huggingface_Hub",
+        "boto3",
+        "botocore",
+        # near a popular name, but among PyPI's most downloaded projects: established
+        "psycopg-binary",
+        "authlib",
+        "dataset",
+        "markdown2",
+        "torch-summary",
+        "fastai",
+        # short names: one edit makes another word, never a squat by distance alone
+        "six",
+        "sip",
+        "tox",
+        "type",
+        "tombi",
+        # far from everything
+        "my-internal-trainer",
+        "zzzz",
+        # family siblings and plugins
+        "nvidia-cusparse-cu13",
+        "jax-cuda13-plugin",
+        "opt-einsum-fx",
+        "x-transformers",
+        "gsutil",  # a new first letter is another project (psutil)
+    ],
+)
 def test_legitimate_names_are_not_flagged(name: str) -> None:
     assert default_index().match(name) is None
 
@@ -142,8 +195,9 @@ def test_an_established_name_is_exempt_but_no_target() -> None:
     assert index.match("mlflowpipe") is None
 
 
-@pytest.mark.parametrize("name", ["psycopg-binary", "authlib", "markdownify", "torch-summary",
-                                  "pbs-installer", "fastai"])
+@pytest.mark.parametrize(
+    "name", ["psycopg-binary", "authlib", "markdownify", "torch-summary", "pbs-installer", "fastai"]
+)
 def test_established_near_neighbours_are_not_flagged_because_established(name: str) -> None:
     """Each of these is within reach of a popular name (psycopg2-binary, authlib ~ ...):
     the distance rule alone flags it, and only the established list exempts it."""
@@ -153,16 +207,18 @@ def test_established_near_neighbours_are_not_flagged_because_established(name: s
     assert index.match(name) is None
 
 
-@pytest.mark.parametrize(("name", "popular"), [
-    ("torchvison", "torchvision"),
-    ("pytorch-lightening", "pytorch-lightning"),
-    ("transfomers", "transformers"),
-    ("numpyy", "numpy"),
-    ("reqeusts", "requests"),
-    ("deprecat", "deprecated"),  # a real project, but an obscure one: still within reach
-])
-def test_a_name_near_a_popular_one_and_not_established_is_flagged(name: str,
-                                                                  popular: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "popular"),
+    [
+        ("torchvison", "torchvision"),
+        ("pytorch-lightening", "pytorch-lightning"),
+        ("transfomers", "transformers"),
+        ("numpyy", "numpy"),
+        ("reqeusts", "requests"),
+        ("deprecat", "deprecated"),  # a real project, but an obscure one: still within reach
+    ],
+)
+def test_a_name_near_a_popular_one_and_not_established_is_flagged(name: str, popular: str) -> None:
     assert name not in load_established_names()
     found = default_index().match(name)
     assert found is not None and found.popular == popular
@@ -197,6 +253,7 @@ def test_established_names_are_read_from_the_rules_dir_it_is_given(tmp_path: Pat
 
 # --- scripts/gen_established_names.py ----------------------------------------------------
 
+
 def _generator() -> ModuleType:
     path = Path(__file__).resolve().parents[2] / "scripts" / "gen_established_names.py"
     spec = importlib.util.spec_from_file_location("gen_established_names", path)
@@ -216,14 +273,19 @@ def _generated(tmp_path: Path, name: str, text: str, *args: str) -> list[str]:
 
 
 def test_generator_reads_a_ranked_tsv_in_rank_order(tmp_path: Path) -> None:
-    tsv = ("name\tversion\tmonth\trank_among_15000_most_downloaded\tsummary\n"
-           "Zope.Interface\t1\t2026-10\t3\tx\n"
-           "unranked\t1\t2026-11\t\tnot among the most downloaded\n"
-           "Boto3\t1\t2026-11\t1\tx\n"
-           "requests\t1\t2025-01\t2\tx\n")
+    tsv = (
+        "name\tversion\tmonth\trank_among_15000_most_downloaded\tsummary\n"
+        "Zope.Interface\t1\t2026-10\t3\tx\n"
+        "unranked\t1\t2026-11\t\tnot among the most downloaded\n"
+        "Boto3\t1\t2026-11\t1\tx\n"
+        "requests\t1\t2025-01\t2\tx\n"
+    )
     lines = _generated(tmp_path, "pypi.tsv", tsv)
     assert [line for line in lines if not line.startswith("#")] == [
-        "boto3", "requests", "zope-interface"]
+        "boto3",
+        "requests",
+        "zope-interface",
+    ]
     header = "\n".join(line for line in lines if line.startswith("#"))
     assert "pypi.tsv" in header and "releases up to 2026-11" in header
     assert "gen_established_names.py" in header and "Generated on " in header
@@ -232,12 +294,15 @@ def test_generator_reads_a_ranked_tsv_in_rank_order(tmp_path: Path) -> None:
 
 
 def test_generator_reads_top_pypi_packages_json_and_plain_lists(tmp_path: Path) -> None:
-    document = {"last_update": "2026-11-01 07:00:00", "rows": [
-        {"project": "numpy", "download_count": 50},
-        {"project": "Boto3", "download_count": 900},
-        {"project": "boto3", "download_count": 10},
-        {"project": "six", "download_count": 70},
-    ]}
+    document = {
+        "last_update": "2026-11-01 07:00:00",
+        "rows": [
+            {"project": "numpy", "download_count": 50},
+            {"project": "Boto3", "download_count": 900},
+            {"project": "boto3", "download_count": 10},
+            {"project": "six", "download_count": 70},
+        ],
+    }
     lines = _generated(tmp_path, "top.json", json.dumps(document))
     assert [line for line in lines if not line.startswith("#")] == ["boto3", "six", "numpy"]
     assert any("last_update 2026-11-01" in line for line in lines if line.startswith("#"))
@@ -245,8 +310,9 @@ def test_generator_reads_top_pypi_packages_json_and_plain_lists(tmp_path: Path) 
     assert [line for line in plain if not line.startswith("#")] == ["boto3", "six"]
 
 
-def test_generator_refuses_what_is_no_ranking(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_generator_refuses_what_is_no_ranking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"rows": [{"name": "x"}]}')
     out = tmp_path / "out.txt"
@@ -273,12 +339,26 @@ def test_skeleton_folds_separators_and_lookalikes() -> None:
 
 def test_shipped_popular_list_holds_the_torch_family_and_no_duplicates() -> None:
     path = rules_dir() / "typosquat" / "popular-names.txt"
-    names = [line.strip() for line in path.read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    names = [
+        line.strip()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(names) == len(set(names))
     assert len(names) >= 300
-    assert {"torch", "torchvision", "torchaudio", "torchtext", "transformers", "numpy",
-            "boto3", "requests", "urllib3", "cryptography", "colorama"} <= set(names)
+    assert {
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "torchtext",
+        "transformers",
+        "numpy",
+        "boto3",
+        "requests",
+        "urllib3",
+        "cryptography",
+        "colorama",
+    } <= set(names)
 
 
 def test_name_list_errors_name_the_file(tmp_path: Path) -> None:
@@ -295,13 +375,31 @@ def test_typosquat_findings_in_locks_environments_and_files(tmp_path: Path) -> N
     site = tmp_path / "site-packages"
     inventory = Inventory(
         lockfiles=lock(pin("torchvison"), pin("torch")).lockfiles,
-        environments=(Environment(site_packages=site, distributions=(
-            InstalledDistribution(name="transfomers", version="4.0", metadata_dir=site / "m",
-                                  site_packages=site, metadata_kind="dist-info", record=()),
-        )),),
-        distribution_files=(DistributionFile(path=tmp_path / "tensorfow-1.0.tar.gz",
-                                             kind="sdist", name="tensorfow", version="1.0",
-                                             sha256=SHA, size=1),),
+        environments=(
+            Environment(
+                site_packages=site,
+                distributions=(
+                    InstalledDistribution(
+                        name="transfomers",
+                        version="4.0",
+                        metadata_dir=site / "m",
+                        site_packages=site,
+                        metadata_kind="dist-info",
+                        record=(),
+                    ),
+                ),
+            ),
+        ),
+        distribution_files=(
+            DistributionFile(
+                path=tmp_path / "tensorfow-1.0.tar.gz",
+                kind="sdist",
+                name="tensorfow",
+                version="1.0",
+                sha256=SHA,
+                size=1,
+            ),
+        ),
     )
     typo = [f for f in findings(inventory) if f.rule_id == TYPO_RULE]
     assert sorted(str(f.package) for f in typo) == ["tensorfow", "torchvison", "transfomers"]
@@ -350,10 +448,14 @@ def test_real_lock_corpus_raises_no_typosquat(corpus_lockfiles: list[Lockfile]) 
 
 
 def test_real_lock_corpus_confusion_findings_only_where_indexes_mix(
-        corpus_lockfiles: list[Lockfile]) -> None:
+    corpus_lockfiles: list[Lockfile],
+) -> None:
     for lockfile in corpus_lockfiles:
-        got = [f for f in findings(Inventory(lockfiles=(lockfile,)))
-               if f.rule_id.startswith("WS-CONFUSION")]
+        got = [
+            f
+            for f in findings(Inventory(lockfiles=(lockfile,)))
+            if f.rule_id.startswith("WS-CONFUSION")
+        ]
         # uv locks bind torch to download.pytorch.org with hashes: no finding.
         if lockfile.format == "uv":
             assert got == [], lockfile.path.name
@@ -361,10 +463,13 @@ def test_real_lock_corpus_confusion_findings_only_where_indexes_mix(
 
 # --- dependency confusion, offline -------------------------------------------------------
 
+
 def test_requirements_with_extra_index_and_no_hashes_is_high(tmp_path: Path) -> None:
     req = tmp_path / "requirements.txt"
-    req.write_text("--extra-index-url https://download.pytorch.org/whl/nightly/cu118\n"
-                   "torch==2.0.0.dev20221230\ntorchtriton==2.0.0\n")
+    req.write_text(
+        "--extra-index-url https://download.pytorch.org/whl/nightly/cu118\n"
+        "torch==2.0.0.dev20221230\ntorchtriton==2.0.0\n"
+    )
     got = findings(Inventory(lockfiles=(parse_requirements(req),)))
     high = [f for f in got if f.rule_id == CONFUSION_UNHASHED_RULE]
     assert sorted(str(f.package) for f in high) == ["torch", "torchtriton"]
@@ -374,10 +479,15 @@ def test_requirements_with_extra_index_and_no_hashes_is_high(tmp_path: Path) -> 
 
 def test_hashed_requirements_under_two_indexes_is_one_medium(tmp_path: Path) -> None:
     req = tmp_path / "requirements.txt"
-    req.write_text("--extra-index-url https://download.pytorch.org/whl/cu121\n"
-                   f"torch==2.4.0 --hash=sha256:{SHA}\nnumpy==1.26.4 --hash=sha256:{SHA}\n")
-    got = [f for f in findings(Inventory(lockfiles=(parse_requirements(req),)))
-           if f.rule_id.startswith("WS-CONFUSION")]
+    req.write_text(
+        "--extra-index-url https://download.pytorch.org/whl/cu121\n"
+        f"torch==2.4.0 --hash=sha256:{SHA}\nnumpy==1.26.4 --hash=sha256:{SHA}\n"
+    )
+    got = [
+        f
+        for f in findings(Inventory(lockfiles=(parse_requirements(req),)))
+        if f.rule_id.startswith("WS-CONFUSION")
+    ]
     assert [f.rule_id for f in got] == [CONFUSION_UNBOUND_RULE]
     assert got[0].severity is Severity.MEDIUM
     assert "not which" in got[0].message and "numpy" in (got[0].evidence or "")
@@ -386,19 +496,27 @@ def test_hashed_requirements_under_two_indexes_is_one_medium(tmp_path: Path) -> 
 def test_single_index_is_no_confusion(tmp_path: Path) -> None:
     req = tmp_path / "requirements.txt"
     req.write_text("--index-url https://pypi.org/simple\ntorch==2.4.0\n")
-    assert not [f for f in findings(Inventory(lockfiles=(parse_requirements(req),)))
-                if f.rule_id.startswith("WS-CONFUSION")]
+    assert not [
+        f
+        for f in findings(Inventory(lockfiles=(parse_requirements(req),)))
+        if f.rule_id.startswith("WS-CONFUSION")
+    ]
 
 
 def test_same_index_spelled_twice_is_one_index() -> None:
-    inventory = lock(pin("torch", hashed=False, index="https://PyPI.org/simple/"),
-                     fmt="requirements", indexes=("https://pypi.org/simple",))
+    inventory = lock(
+        pin("torch", hashed=False, index="https://PyPI.org/simple/"),
+        fmt="requirements",
+        indexes=("https://pypi.org/simple",),
+    )
     assert not [f for f in findings(inventory) if f.rule_id.startswith("WS-CONFUSION")]
 
 
 def test_uv_lock_bound_and_hashed_is_clean_but_unsafe_strategy_is_flagged() -> None:
-    packages = (pin("torch", "2.7.0+cu128", index="https://download.pytorch.org/whl/cu128"),
-                pin("numpy", index="https://pypi.org/simple"))
+    packages = (
+        pin("torch", "2.7.0+cu128", index="https://download.pytorch.org/whl/cu128"),
+        pin("numpy", index="https://pypi.org/simple"),
+    )
     assert not [f for f in findings(lock(*packages)) if f.rule_id.startswith("WS-CONFUSION")]
     unsafe = findings(lock(*packages, options=(("index-strategy", "unsafe-best-match"),)))
     assert [f.rule_id for f in unsafe] == [CONFUSION_STRATEGY_RULE]
@@ -406,10 +524,14 @@ def test_uv_lock_bound_and_hashed_is_clean_but_unsafe_strategy_is_flagged() -> N
 
 
 def test_unbound_entry_in_multi_index_lock_is_medium_and_unhashed_is_high() -> None:
-    inventory = lock(pin("torch", index="https://download.pytorch.org/whl/cu128"),
-                     pin("numpy"), pin("tqdm", hashed=False, index="https://pypi.org/simple"),
-                     pin("scipy", kind=PinKind.UNPINNED, hashed=False),
-                     pin("mine", kind=PinKind.PATH, hashed=False), fmt="poetry")
+    inventory = lock(
+        pin("torch", index="https://download.pytorch.org/whl/cu128"),
+        pin("numpy"),
+        pin("tqdm", hashed=False, index="https://pypi.org/simple"),
+        pin("scipy", kind=PinKind.UNPINNED, hashed=False),
+        pin("mine", kind=PinKind.PATH, hashed=False),
+        fmt="poetry",
+    )
     got = {(f.rule_id, f.package) for f in findings(inventory)}
     assert (CONFUSION_UNHASHED_RULE, "tqdm") in got
     assert (CONFUSION_UNHASHED_RULE, "scipy") in got
@@ -418,9 +540,17 @@ def test_unbound_entry_in_multi_index_lock_is_medium_and_unhashed_is_high() -> N
 
 
 def test_find_links_count_as_a_second_source() -> None:
-    inventory = Inventory(lockfiles=(Lockfile(
-        path=LOCK, format="requirements", packages=(pin("torch", hashed=False),),
-        indexes=("https://pypi.org/simple",), find_links=("https://example.org/wheels/",)),))
+    inventory = Inventory(
+        lockfiles=(
+            Lockfile(
+                path=LOCK,
+                format="requirements",
+                packages=(pin("torch", hashed=False),),
+                indexes=("https://pypi.org/simple",),
+                find_links=("https://example.org/wheels/",),
+            ),
+        )
+    )
     assert [f.rule_id for f in findings(inventory)] == [CONFUSION_UNHASHED_RULE]
 
 
@@ -447,8 +577,11 @@ class _PyPI(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         releases = PUBLIC[name]
-        body = b"not json" if releases is None else json.dumps(
-            {"info": {"name": name}, "releases": releases}).encode()
+        body = (
+            b"not json"
+            if releases is None
+            else json.dumps({"info": {"name": name}, "releases": releases}).encode()
+        )
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -477,8 +610,9 @@ PRIVATE = "https://download.pytorch.org/whl/nightly/cu118"
 
 
 def online(inventory: Inventory, url: str) -> list[Finding]:
-    return list(check_confusion_online(inventory, ScanOptions(online=True,
-                                                              extra={"pypi_url": url})))
+    return list(
+        check_confusion_online(inventory, ScanOptions(online=True, extra={"pypi_url": url}))
+    )
 
 
 def test_private_name_public_at_higher_version_is_critical(local_pypi: str) -> None:
@@ -493,14 +627,17 @@ def test_vendor_publishing_the_same_release_publicly_is_not_critical(local_pypi:
 
 
 def test_private_only_names_and_yanked_releases_are_fine(local_pypi: str) -> None:
-    inventory = lock(pin("our-internal-lib", index=PRIVATE),
-                     pin("yanked-only", "0.1.0", index=PRIVATE))
+    inventory = lock(
+        pin("our-internal-lib", index=PRIVATE), pin("yanked-only", "0.1.0", index=PRIVATE)
+    )
     assert online(inventory, local_pypi) == []
 
 
 def test_pypi_names_are_not_queried(local_pypi: str) -> None:
-    assert online(lock(pin("torchtriton", index="https://pypi.org/simple"),
-                       pin("numpy")), local_pypi) == []
+    assert (
+        online(lock(pin("torchtriton", index="https://pypi.org/simple"), pin("numpy")), local_pypi)
+        == []
+    )
     assert _PyPI.requests_seen == []
 
 
@@ -510,8 +647,10 @@ def test_private_artifact_url_counts_as_private_source(local_pypi: str) -> None:
 
 
 def test_each_name_is_queried_once(local_pypi: str) -> None:
-    online(lock(pin("torchtriton", index=PRIVATE), pin("torchtriton", "1.0", index=PRIVATE)),
-           local_pypi)
+    online(
+        lock(pin("torchtriton", index=PRIVATE), pin("torchtriton", "1.0", index=PRIVATE)),
+        local_pypi,
+    )
     assert _PyPI.requests_seen == ["/pypi/torchtriton/json"]
 
 
@@ -528,12 +667,12 @@ def test_check_metadata_goes_online_only_when_asked(local_pypi: str) -> None:
     offline = list(check_metadata(inventory, ScanOptions(extra={"pypi_url": local_pypi})))
     assert CONFUSION_PUBLIC_RULE not in {f.rule_id for f in offline}
     assert _PyPI.requests_seen == []
-    on = list(check_metadata(inventory, ScanOptions(online=True,
-                                                    extra={"pypi_url": local_pypi})))
+    on = list(check_metadata(inventory, ScanOptions(online=True, extra={"pypi_url": local_pypi})))
     assert CONFUSION_PUBLIC_RULE in {f.rule_id for f in on}
 
 
 # --- sdist-only pins ------------------------------------------------------------------------
+
 
 def test_sdist_only_pin_in_a_lock_with_wheels_is_low() -> None:
     inventory = lock(pin("numpy"), pin("oldlib", files=("oldlib-1.0.tar.gz",)))
@@ -549,15 +688,30 @@ def test_sdist_only_lock_without_any_wheel_is_not_flagged() -> None:
 # --- the rule files' own examples ------------------------------------------------------------
 
 RULE_FILES = sorted((rules_dir() / "typosquat").glob("rule-*.toml")) + sorted(
-    (rules_dir() / "confusion").glob("rule-*.toml"))
-_RULE_KEYS = {"id", "title", "severity", "identifies", "description", "references",
-              "matcher", "tests"}
+    (rules_dir() / "confusion").glob("rule-*.toml")
+)
+_RULE_KEYS = {
+    "id",
+    "title",
+    "severity",
+    "identifies",
+    "description",
+    "references",
+    "matcher",
+    "tests",
+}
 
 
 def test_every_rule_id_the_check_emits_has_a_rule_file() -> None:
     ids = {tomllib.loads(p.read_text(encoding="utf-8"))["id"] for p in RULE_FILES}
-    assert ids == {TYPO_RULE, CONFUSION_UNHASHED_RULE, CONFUSION_UNBOUND_RULE,
-                   CONFUSION_STRATEGY_RULE, CONFUSION_PUBLIC_RULE, SDIST_RULE}
+    assert ids == {
+        TYPO_RULE,
+        CONFUSION_UNHASHED_RULE,
+        CONFUSION_UNBOUND_RULE,
+        CONFUSION_STRATEGY_RULE,
+        CONFUSION_PUBLIC_RULE,
+        SDIST_RULE,
+    }
 
 
 def _example_inventory(example: dict[str, Any], tmp_path: Path) -> Inventory:
@@ -569,8 +723,9 @@ def _example_inventory(example: dict[str, Any], tmp_path: Path) -> Inventory:
 
 
 @pytest.mark.parametrize("rule_file", RULE_FILES, ids=lambda p: p.stem)
-def test_rule_file_examples(rule_file: Path, tmp_path: Path,
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rule_file_examples(
+    rule_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rule = tomllib.loads(rule_file.read_text(encoding="utf-8"))
     assert set(rule) == _RULE_KEYS
     assert re.fullmatch(r"WS-[A-Z0-9]+-\d{3}", rule["id"])
@@ -589,8 +744,9 @@ def test_rule_file_examples(rule_file: Path, tmp_path: Path,
             thread.start()
             try:
                 url = f"http://127.0.0.1:{server.server_address[1]}"
-                got = list(check_metadata(inventory, ScanOptions(online=True,
-                                                                 extra={"pypi_url": url})))
+                got = list(
+                    check_metadata(inventory, ScanOptions(online=True, extra={"pypi_url": url}))
+                )
             finally:
                 server.shutdown()
                 server.server_close()

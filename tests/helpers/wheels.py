@@ -100,8 +100,10 @@ def install_wheel(
         parts_site = site_packages.resolve().parts
         parts_target = target.resolve().parts
         common = 0
-        while (common < min(len(parts_site), len(parts_target))
-               and parts_site[common] == parts_target[common]):
+        while (
+            common < min(len(parts_site), len(parts_target))
+            and parts_site[common] == parts_target[common]
+        ):
             common += 1
         up = [".."] * (len(parts_site) - common)
         return "/".join([*up, *parts_target[common:]])
@@ -138,8 +140,7 @@ def install_wheel(
         raise ValueError(f"{wheel}: no .dist-info directory")
     installer_bytes = f"{installer}\n".encode()
     (site_packages / dist_info / "INSTALLER").write_bytes(installer_bytes)
-    rows.append((f"{dist_info}/INSTALLER", record_hash(installer_bytes),
-                 str(len(installer_bytes))))
+    rows.append((f"{dist_info}/INSTALLER", record_hash(installer_bytes), str(len(installer_bytes))))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(rows)

@@ -49,8 +49,14 @@ def _binunicode(text: str) -> bytes:
 
 def pickle_exec_proto4(code: str, module: str = "builtins", func: str = "exec") -> bytes:
     """PROTO 4, STACK_GLOBAL module.func, the code, TUPLE1, REDUCE, STOP."""
-    return (b"\x80\x04" + _binunicode(module) + _binunicode(func) + b"\x93"
-            + _binunicode(code) + b"\x85R.")
+    return (
+        b"\x80\x04"
+        + _binunicode(module)
+        + _binunicode(func)
+        + b"\x93"
+        + _binunicode(code)
+        + b"\x85R."
+    )
 
 
 def torch_zip(pickle_bytes: bytes) -> bytes:
@@ -66,21 +72,26 @@ def torch_zip(pickle_bytes: bytes) -> bytes:
 # -- packages -----------------------------------------------------------------------------
 
 
-def canary_wheel(dest: Path, markers: Path, name: str = "canarypkg", version: str = "1.0"
-                 ) -> Path:
+def canary_wheel(dest: Path, markers: Path, name: str = "canarypkg", version: str = "1.0") -> Path:
     """A wheel whose import, .pth, sitecustomize and console script each fire a canary."""
     mod = name.replace("-", "_")
-    return make_wheel(dest, name, version, {
-        f"{mod}/__init__.py": payload(markers, f"{mod}-import") + "\n",
-        f"{mod}/__main__.py": payload(markers, f"{mod}-main") + "\n",
-        f"{mod}_hook.pth": payload(markers, f"{mod}-pth") + "\n",
-        "sitecustomize.py": payload(markers, f"{mod}-sitecustomize") + "\n",
-        f"{mod}-{version}.data/scripts/{mod}-tool": "#!python\n"
-                                                     + payload(markers, f"{mod}-script") + "\n",
-    }, dist_info_files={
-        "entry_points.txt": f"[console_scripts]\npip = {mod}:main\n"
-                            f"[pytest11]\n{mod} = {mod}\n",
-    })
+    return make_wheel(
+        dest,
+        name,
+        version,
+        {
+            f"{mod}/__init__.py": payload(markers, f"{mod}-import") + "\n",
+            f"{mod}/__main__.py": payload(markers, f"{mod}-main") + "\n",
+            f"{mod}_hook.pth": payload(markers, f"{mod}-pth") + "\n",
+            "sitecustomize.py": payload(markers, f"{mod}-sitecustomize") + "\n",
+            f"{mod}-{version}.data/scripts/{mod}-tool": "#!python\n"
+            + payload(markers, f"{mod}-script")
+            + "\n",
+        },
+        dist_info_files={
+            "entry_points.txt": f"[console_scripts]\npip = {mod}:main\n[pytest11]\n{mod} = {mod}\n",
+        },
+    )
 
 
 SETUP_PY = """\
@@ -111,21 +122,25 @@ version = "1.0"
 def backend_py(markers: Path) -> str:
     """An in-tree PEP 517 backend that fires at import and in every hook."""
     fire = payload(markers, "build-backend")
-    return (f"{fire}\n"
-            "def get_requires_for_build_wheel(config_settings=None):\n"
-            f"    {fire}\n    return []\n"
-            "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
-            f"    {fire}\n    raise SystemExit(1)\n"
-            "def build_sdist(sdist_directory, config_settings=None):\n"
-            f"    {fire}\n    raise SystemExit(1)\n")
+    return (
+        f"{fire}\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        f"    {fire}\n    return []\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        f"    {fire}\n    raise SystemExit(1)\n"
+        "def build_sdist(sdist_directory, config_settings=None):\n"
+        f"    {fire}\n    raise SystemExit(1)\n"
+    )
 
 
 def source_tree(root: Path, markers: Path) -> Path:
     """setup.py with cmdclass and top-level code, pyproject with an in-tree backend."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "setup.py").write_text(SETUP_PY.format(
-        top=payload(markers, "setup-py-toplevel"),
-        cmd=payload(markers, "setup-py-cmdclass")))
+    (root / "setup.py").write_text(
+        SETUP_PY.format(
+            top=payload(markers, "setup-py-toplevel"), cmd=payload(markers, "setup-py-cmdclass")
+        )
+    )
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "canary_backend.py").write_text(backend_py(markers))
     (root / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: canary-sdist\nVersion: 1.0\n")
@@ -151,8 +166,12 @@ def make_venv(root: Path, markers: Path, wheel: Path) -> Path:
     Returns the venv's interpreter. Started normally, it fires `loose-pth`,
     `canarypkg-pth` and `canarypkg-sitecustomize`.
     """
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(root)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     python = root / "bin" / "python"
     site = next((root / "lib").glob("python*/site-packages"))
     install_wheel(wheel, site, prefix=root)
@@ -194,30 +213,44 @@ def build_world(tmp_path: Path) -> World:
     (project / "requirements.txt").write_text(
         f"canarypkg==1.0 --hash=sha256:{sha(wheel)}\n"
         f"evilpkg==1.0 --hash=sha256:{sha(evil)}\n"
-        f"canary-sdist==1.0 --hash=sha256:{sha(sdist)}\n")
+        f"canary-sdist==1.0 --hash=sha256:{sha(sdist)}\n"
+    )
     (project / "uv.lock").write_text(
         'version = 1\nrequires-python = ">=3.10"\n\n'
         '[[package]]\nname = "canarypkg"\nversion = "1.0"\n'
         'source = { registry = "https://pypi.org/simple" }\n'
         f'wheels = [{{ url = "https://files.example/{wheel.name}", '
-        f'hash = "sha256:{sha(wheel)}" }}]\n')
+        f'hash = "sha256:{sha(wheel)}" }}]\n'
+    )
     models_dir = project / "models"
     models_dir.mkdir()
     code = payload(markers, "pickle")
     models = (
         _write(models_dir / "proto0.pkl", pickle_exec_proto0(code)),
         _write(models_dir / "proto4.pickle", pickle_exec_proto4(code)),
-        _write(models_dir / "checkpoint.pt", torch_zip(pickle_exec_proto4(
-            payload(markers, "torch-zip")))),
+        _write(
+            models_dir / "checkpoint.pt",
+            torch_zip(pickle_exec_proto4(payload(markers, "torch-zip"))),
+        ),
         _write(models_dir / "legacy.pth", pickle_exec_proto4(payload(markers, "legacy-pth"))),
-        _write(models_dir / "runpy.ckpt", pickle_exec_proto4(
-            "canarypkg", module="runpy", func="run_module")),
+        _write(
+            models_dir / "runpy.ckpt",
+            pickle_exec_proto4("canarypkg", module="runpy", func="run_module"),
+        ),
         _write(models_dir / "model.joblib", pickle_exec_proto0(payload(markers, "joblib"))),
     )
     venv = project / "venv"
     python = make_venv(venv, markers, wheel)
-    return World(markers=markers, project=project, venv_python=python, venv=venv, wheel=wheel,
-                 evil_wheel=evil, sdist=sdist, models=models)
+    return World(
+        markers=markers,
+        project=project,
+        venv_python=python,
+        venv=venv,
+        wheel=wheel,
+        evil_wheel=evil,
+        sdist=sdist,
+        models=models,
+    )
 
 
 def sha(path: Path) -> str:

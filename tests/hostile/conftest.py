@@ -13,9 +13,9 @@ import scanner.gate
 # Every check the project has, whether or not the gate wires it yet: hostile input must
 # be safe for each of them. The gate's own registration wins where it exists.
 ALL_CHECKS: dict[str, str] = {
-    "integrity": "scanner.checks.integrity:check_integrity",
-    "heuristics": "scanner.checks.heuristics:check_heuristics",
-    "models": "scanner.checks.model_files:check_model_files",
+    "integrity": "scanner.checks.integrity.check:check_integrity",
+    "heuristics": "scanner.checks.heuristics.check:check_heuristics",
+    "models": "scanner.checks.models.check:check_model_files",
 }
 
 

@@ -10,13 +10,34 @@ from typing import Any
 from hypothesis import strategies as st
 
 # Scalars a parser may not expect where it wants something else.
-SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30)
-           | st.sampled_from(["", "sha256:zz", "1.0", "==1.0", "../../etc/passwd", "\x00",
-                              "a" * 300, "https://evil.example/simple", "0" * 64]))
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "",
+            "sha256:zz",
+            "1.0",
+            "==1.0",
+            "../../etc/passwd",
+            "\x00",
+            "a" * 300,
+            "https://evil.example/simple",
+            "0" * 64,
+        ]
+    )
+)
 
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -58,7 +79,7 @@ def byte_mutations(draw: st.DrawFn, seed: bytes) -> bytes:
             end = draw(st.integers(pos, min(len(data), pos + 64)))
             data[pos:pos] = data[pos:end]
         elif op == "delete" and pos < len(data):
-            del data[pos:pos + draw(st.integers(1, 32))]
+            del data[pos : pos + draw(st.integers(1, 32))]
     return bytes(data)
 
 
@@ -87,8 +108,9 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}"
-                                for k, v in value.items()) + " }"
+        return (
+            "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+        )
     raise TypeError(type(value))
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scanner.archive import DEFAULT_LIMITS, Limits, SafeArchive
+from scanner.checks.models.pickle_scan import MAX_NESTING, PickleScan, scan_pickle_bytes
 from scanner.cli import main
 from scanner.errors import ArchiveError
-from scanner.pickle_scan import MAX_NESTING, PickleScan, scan_pickle_bytes
+from scanner.infra.archive import DEFAULT_LIMITS, Limits, SafeArchive
 from tests.helpers.wheels import make_wheel
 
 BOUND_S = 90.0  # generous: CI machines are shared and slow; a hang is minutes or forever
@@ -46,19 +46,48 @@ def many_member_zip(path: Path, count: int) -> Path:
     for i in range(count):
         name = f"m/{i:07d}".encode()
         offset = len(local)
-        local += struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0,
-                             len(name), 0) + name
-        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0,
-                               len(name), 0, 0, 0, 0, 0, offset) + name
+        local += (
+            struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+        )
+        central += (
+            struct.pack(
+                "<4s6H3I5H2I",
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + name
+        )
     entries = min(count, 0xFFFF)
-    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, entries, entries, len(central),
-                      len(local), 0)
+    end = struct.pack(
+        "<4s4H2IH", b"PK\x05\x06", 0, 0, entries, entries, len(central), len(local), 0
+    )
     if count > 0xFFFF:  # zip64 end records for the true count
-        zip64_end = struct.pack("<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
-                                len(central), len(local))
+        zip64_end = struct.pack(
+            "<4sQ2H2I4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(central), len(local)
+        )
         locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, len(local) + len(central), 1)
-        end = zip64_end + locator + struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF,
-                                                0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+        end = (
+            zip64_end
+            + locator
+            + struct.pack(
+                "<4s4H2IH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0
+            )
+        )
     path.write_bytes(bytes(local + central + end))
     return path
 
@@ -93,14 +122,18 @@ def test_many_small_compressible_members_are_a_bomb(tmp_path: Path) -> None:
         SafeArchive(path)
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("pkg/Module.py", "pkg/module.py"),
-    ("pkg/caf\u00e9.py", "pkg/cafe\u0301.py"),  # NFC vs NFD
-    ("PKG/a.py", "pkg/A.py"),
-    ("pkg/stra\u00dfe.py", "pkg/STRASSE.py"),  # casefold: sharp s
-])
-def test_names_colliding_by_case_or_unicode_are_recorded(tmp_path: Path, first: str,
-                                                         second: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("pkg/Module.py", "pkg/module.py"),
+        ("pkg/caf\u00e9.py", "pkg/cafe\u0301.py"),  # NFC vs NFD
+        ("PKG/a.py", "pkg/A.py"),
+        ("pkg/stra\u00dfe.py", "pkg/STRASSE.py"),  # casefold: sharp s
+    ],
+)
+def test_names_colliding_by_case_or_unicode_are_recorded(
+    tmp_path: Path, first: str, second: str
+) -> None:
     path = tmp_path / "collide.whl"
     path.write_bytes(zip_bytes({first: b"a = 1\n", second: b"import os\n"}))
     with SafeArchive(path) as archive:
@@ -123,11 +156,12 @@ def nested_zip(depth: int, core: bytes) -> bytes:
     return data
 
 
-def test_nested_archives_are_opened_to_a_bounded_depth(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nested_archives_are_opened_to_a_bounded_depth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 60-deep zip of zips as a checkpoint and inside a wheel: the model scan follows
     nested zips MAX_NESTED_DEPTH levels and reports the rest; the rules never recurse."""
-    from scanner.model_files import MAX_NESTED_DEPTH, scan_model_file
+    from scanner.checks.models.model_files import MAX_NESTED_DEPTH, scan_model_file
 
     opened: list[Path] = []
     real_init = SafeArchive.__init__
@@ -145,9 +179,8 @@ def test_nested_archives_are_opened_to_a_bounded_depth(tmp_path: Path,
     assert time.perf_counter() - start < BOUND_S
     assert opened[0] == model
     assert 1 < len(opened) <= MAX_NESTED_DEPTH + 1
-    assert any(issue.kind == "unscanned" and "too deep" in issue.message
-               for issue in scan.issues)
-    heuristics = pytest.importorskip("scanner.checks.heuristics")
+    assert any(issue.kind == "unscanned" and "too deep" in issue.message for issue in scan.issues)
+    heuristics = pytest.importorskip("scanner.checks.heuristics.check")
     wheel = make_wheel(tmp_path, "nest", "1.0", {"nest/inner.whl": deep, "nest/x.zip": deep})
     opened.clear()
     heuristics.scan_distribution_file(wheel)
@@ -158,8 +191,13 @@ def nested_pickle(depth: int) -> bytes:
     """pickle.loads(pickle.loads(... b'os.system' ...)) nested `depth` times."""
     inner = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04echo\x85R."
     for _ in range(depth):
-        inner = (b"\x80\x04\x8c\x06pickle\x8c\x05loads\x93"
-                 + b"B" + struct.pack("<I", len(inner)) + inner + b"\x85R.")
+        inner = (
+            b"\x80\x04\x8c\x06pickle\x8c\x05loads\x93"
+            + b"B"
+            + struct.pack("<I", len(inner))
+            + inner
+            + b"\x85R."
+        )
     return inner
 
 
@@ -238,32 +276,41 @@ Builder = Callable[[Path], bytes]
 HOSTILE: dict[str, Builder] = {
     "ratio_bomb-1.0-py3-none-any.whl": lambda t: zip_bytes({"x/big.py": b"\0" * ZEROS}),
     "small_members_bomb-1.0-py3-none-any.whl": lambda t: zip_bytes(
-        {f"x/m{i}.py": b"\0" * DEFAULT_LIMITS.ratio_floor for i in range(300)}),
-    "tar_bomb-1.0.tar.gz": lambda t: _tar([_file("tar_bomb-1.0/zeros.py", b"\0" * ZEROS),
-                                           _file("tar_bomb-1.0/setup.py", b"x = 1\n")]),
+        {f"x/m{i}.py": b"\0" * DEFAULT_LIMITS.ratio_floor for i in range(300)}
+    ),
+    "tar_bomb-1.0.tar.gz": lambda t: _tar(
+        [_file("tar_bomb-1.0/zeros.py", b"\0" * ZEROS), _file("tar_bomb-1.0/setup.py", b"x = 1\n")]
+    ),
     # A wheel that ships zips is legitimate (data files); the rules never open them, so
     # the only demand is bounded time and no crash (exit 0 allowed).
     "nested-1.0-py3-none-any.whl": lambda t: _wheel_bytes(
-        t, {"x/in.whl": nested_zip(40, _good(t))}),
+        t, {"x/in.whl": nested_zip(40, _good(t))}
+    ),
     "nested.pt": lambda t: nested_zip(40, b"\x80\x04N."),
     "traversal-1.0-py3-none-any.whl": lambda t: zip_bytes({"../../evil.py": b"x"}),
     "absolute-1.0.tar.gz": lambda t: _tar([_file("/etc/evil.py", b"x")]),
     "dotdot-1.0.tar.gz": lambda t: _tar([_file("dotdot-1.0/../../evil.py", b"x")]),
-    "symlink-1.0.tar.gz": lambda t: _tar([
-        _file("symlink-1.0/setup.py", b"x = 1\n"),
-        _link("symlink-1.0/passwd", "/etc/passwd", tarfile.SYMTYPE),
-        _link("symlink-1.0/up", "../../..", tarfile.SYMTYPE)]),
-    "hardlink-1.0.tar.gz": lambda t: _tar([
-        _link("hardlink-1.0/shadow", "/etc/shadow", tarfile.LNKTYPE)]),
+    "symlink-1.0.tar.gz": lambda t: _tar(
+        [
+            _file("symlink-1.0/setup.py", b"x = 1\n"),
+            _link("symlink-1.0/passwd", "/etc/passwd", tarfile.SYMTYPE),
+            _link("symlink-1.0/up", "../../..", tarfile.SYMTYPE),
+        ]
+    ),
+    "hardlink-1.0.tar.gz": lambda t: _tar(
+        [_link("hardlink-1.0/shadow", "/etc/shadow", tarfile.LNKTYPE)]
+    ),
     "device-1.0.tar.gz": lambda t: _tar([_device("device-1.0/null")]),
     "truncated-1.0-py3-none-any.whl": lambda t: _good(t)[: len(_good(t)) // 2],
     "corrupt-1.0-py3-none-any.whl": lambda t: _good(t)[:40] + b"\xff" * 40 + _good(t)[80:],
     "truncated-1.0.tar.gz": lambda t: _tar([_file("truncated-1.0/setup.py", NOISE)])[:3000],
     "duplicated-1.0-py3-none-any.whl": lambda t: _duplicated_zip(),
-    "collide-1.0-py3-none-any.whl": lambda t: zip_bytes({"x/A.py": b"a = 1\n",
-                                                         "x/a.py": b"b = 2\n"}),
+    "collide-1.0-py3-none-any.whl": lambda t: zip_bytes(
+        {"x/A.py": b"a = 1\n", "x/a.py": b"b = 2\n"}
+    ),
     "many-1.0-py3-none-any.whl": lambda t: many_member_zip(
-        t / "many.tmp", DEFAULT_LIMITS.max_members + 1).read_bytes(),
+        t / "many.tmp", DEFAULT_LIMITS.max_members + 1
+    ).read_bytes(),
 }
 
 
@@ -280,8 +327,11 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_archive_via_cli(hostile_dir: Path, tiny_osv: Path, name: str) -> None:
     start = time.perf_counter()
-    result = CliRunner().invoke(main, ["scan", "--db", str(tiny_osv), "--format", "json",
-                                       str(hostile_dir / name)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["scan", "--db", str(tiny_osv), "--format", "json", str(hostile_dir / name)],
+        catch_exceptions=False,
+    )
     elapsed = time.perf_counter() - start
     assert elapsed < BOUND_S, f"{name} took {elapsed:.0f} s"
     allowed = (0, 1, 3) if name.startswith("nested-") else (1, 3)
@@ -295,15 +345,30 @@ def test_hostile_archive_via_cli(hostile_dir: Path, tiny_osv: Path, name: str) -
         assert json.loads(result.stdout)["findings"]
 
 
-@pytest.mark.parametrize(("name", "rule", "severity"), [
-    ("collide-1.0-py3-none-any.whl", "WS-INT-005", "medium"),
-    ("symlink-1.0.tar.gz", "WS-INT-012", "critical"),
-    ("hardlink-1.0.tar.gz", "WS-INT-012", "critical"),
-    ("device-1.0.tar.gz", "WS-INT-012", "high"),
-])
-def test_links_devices_and_collisions_are_findings(hostile_dir: Path, tiny_osv: Path,
-                                                   name: str, rule: str, severity: str) -> None:
-    result = CliRunner().invoke(main, ["scan", "--db", str(tiny_osv), "--format", "json",
-                                       "--check", "integrity", str(hostile_dir / name)])
+@pytest.mark.parametrize(
+    ("name", "rule", "severity"),
+    [
+        ("collide-1.0-py3-none-any.whl", "WS-INT-005", "medium"),
+        ("symlink-1.0.tar.gz", "WS-INT-012", "critical"),
+        ("hardlink-1.0.tar.gz", "WS-INT-012", "critical"),
+        ("device-1.0.tar.gz", "WS-INT-012", "high"),
+    ],
+)
+def test_links_devices_and_collisions_are_findings(
+    hostile_dir: Path, tiny_osv: Path, name: str, rule: str, severity: str
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            "--db",
+            str(tiny_osv),
+            "--format",
+            "json",
+            "--check",
+            "integrity",
+            str(hostile_dir / name),
+        ],
+    )
     findings = json.loads(result.stdout)["findings"]
     assert (rule, severity) in {(f["rule_id"], f["severity"]) for f in findings}

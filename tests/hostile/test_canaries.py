@@ -60,29 +60,52 @@ def test_canaries_are_live(tmp_path: Path) -> None:
     # Importing the package, running its console script module.
     _run([str(w.venv_python), "-c", "import canarypkg"], tmp_path, clean_env)
     # Unpickling: plain pickles, the torch zip's data.pkl, runpy.run_module.
-    loader = ("import pickle, sys, zipfile\n"
-              "for p in sys.argv[1:]:\n"
-              "    data = open(p, 'rb').read()\n"
-              "    if data[:2] == b'PK':\n"
-              "        data = zipfile.ZipFile(p).read('archive/data.pkl')\n"
-              "    try:\n"
-              "        pickle.loads(data)\n"
-              "    except Exception:\n"
-              "        pass\n")
+    loader = (
+        "import pickle, sys, zipfile\n"
+        "for p in sys.argv[1:]:\n"
+        "    data = open(p, 'rb').read()\n"
+        "    if data[:2] == b'PK':\n"
+        "        data = zipfile.ZipFile(p).read('archive/data.pkl')\n"
+        "    try:\n"
+        "        pickle.loads(data)\n"
+        "    except Exception:\n"
+        "        pass\n"
+    )
     _run([str(w.venv_python), "-c", loader, *map(str, w.models)], tmp_path, clean_env)
     # setup.py (top level and cmdclass) and the in-tree build backend, in a tree like the
     # project's but without its shadowing modules (they break setuptools' own imports).
     tree = source_tree(tmp_path / "tree", w.markers)
-    _run([sys.executable, "setup.py", "-q", "install", "--root", str(tmp_path / "root")],
-         tree, clean_env)
-    _run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); "
-          "import canary_backend; canary_backend.build_wheel('.')"], w.project, clean_env)
+    _run(
+        [sys.executable, "setup.py", "-q", "install", "--root", str(tmp_path / "root")],
+        tree,
+        clean_env,
+    )
+    _run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, '.'); "
+            "import canary_backend; canary_backend.build_wheel('.')",
+        ],
+        w.project,
+        clean_env,
+    )
     # Python with the project directory on sys.path imports the shadowing modules.
     _run([sys.executable, "-c", "import click"], w.project, clean_env)
     assert set(fired(w.markers)) >= {
-        "loose-pth", "canarypkg-pth", "canarypkg-sitecustomize", "canarypkg-import",
-        "pickle", "torch-zip", "legacy-pth", "joblib", "canarypkg-main",
-        "setup-py-toplevel", "setup-py-cmdclass", "build-backend", "shadow-click",
+        "loose-pth",
+        "canarypkg-pth",
+        "canarypkg-sitecustomize",
+        "canarypkg-import",
+        "pickle",
+        "torch-zip",
+        "legacy-pth",
+        "joblib",
+        "canarypkg-main",
+        "setup-py-toplevel",
+        "setup-py-cmdclass",
+        "build-backend",
+        "shadow-click",
     }
 
 
@@ -104,15 +127,25 @@ def _rule_ids(out: str) -> set[str]:
 
 @pytest.mark.usefixtures("every_check")
 def test_lock_sources(world: World, tiny_osv: Path) -> None:
-    code, out, err = invoke("scan", *_db_args(tiny_osv), "--check", "lock",
-                            str(world.project / "requirements.txt"), str(world.project / "uv.lock"))
+    code, out, err = invoke(
+        "scan",
+        *_db_args(tiny_osv),
+        "--check",
+        "lock",
+        str(world.project / "requirements.txt"),
+        str(world.project / "uv.lock"),
+    )
     assert code in (0, 1), err
     _report(out)
 
 
-def test_each_check_over_the_project(world: World, tiny_osv: Path, cache_dir: Path,
-                                     every_check: dict[str, str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_check_over_the_project(
+    world: World,
+    tiny_osv: Path,
+    cache_dir: Path,
+    every_check: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The project walk (venv, wheels, sdist, models, locks) once per check."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_dir))
     seen: dict[str, int] = {}
@@ -129,8 +162,13 @@ def test_each_check_over_the_project(world: World, tiny_osv: Path, cache_dir: Pa
 @pytest.mark.usefixtures("every_check")
 def test_all_checks_over_environment_via_python(world: World, tiny_osv: Path) -> None:
     """`--python venv/bin/python`: the interpreter runs, but without site (no .pth)."""
-    code, out, err = invoke("scan", *_db_args(tiny_osv), "--python", str(world.venv_python),
-                            str(world.project / "requirements.txt"))
+    code, out, err = invoke(
+        "scan",
+        *_db_args(tiny_osv),
+        "--python",
+        str(world.venv_python),
+        str(world.project / "requirements.txt"),
+    )
     assert code == 1, err
     assert any(rid.startswith("WS-ADV") for rid in _rule_ids(out))
 
@@ -138,28 +176,41 @@ def test_all_checks_over_environment_via_python(world: World, tiny_osv: Path) ->
 @pytest.mark.usefixtures("every_check")
 def test_all_checks_over_environment_via_env(world: World, tiny_osv: Path) -> None:
     # A target is named: with none, scan would also walk the current directory.
-    code, out, err = invoke("scan", *_db_args(tiny_osv), "--env", str(world.venv),
-                            str(world.project / "requirements.txt"))
+    code, out, err = invoke(
+        "scan",
+        *_db_args(tiny_osv),
+        "--env",
+        str(world.venv),
+        str(world.project / "requirements.txt"),
+    )
     assert code == 1, err
     _report(out)
 
 
 @pytest.mark.usefixtures("every_check")
 def test_distributions_and_models_as_targets(world: World, tiny_osv: Path) -> None:
-    code, out, err = invoke("scan", *_db_args(tiny_osv), str(world.wheel), str(world.evil_wheel),
-                            str(world.sdist), *map(str, world.models))
+    code, out, err = invoke(
+        "scan",
+        *_db_args(tiny_osv),
+        str(world.wheel),
+        str(world.evil_wheel),
+        str(world.sdist),
+        *map(str, world.models),
+    )
     assert code == 1, err
     ids = _rule_ids(out)
     assert ids, "the canaries went unnoticed"
 
 
 @pytest.mark.usefixtures("every_check")
-def test_models_are_judged_not_loaded(world: World, tiny_osv: Path,
-                                      every_check: dict[str, str]) -> None:
+def test_models_are_judged_not_loaded(
+    world: World, tiny_osv: Path, every_check: dict[str, str]
+) -> None:
     if "models" not in every_check:
         pytest.skip("no model check in this build")
-    code, out, err = invoke("scan", *_db_args(tiny_osv), "--check", "models",
-                            *map(str, world.models))
+    code, out, err = invoke(
+        "scan", *_db_args(tiny_osv), "--check", "models", *map(str, world.models)
+    )
     assert code == 1, err
     findings = _report(out)["findings"]
     assert isinstance(findings, list)
@@ -169,9 +220,15 @@ def test_models_are_judged_not_loaded(world: World, tiny_osv: Path,
 
 @pytest.mark.usefixtures("every_check")
 def test_provenance_offline(world: World, tiny_osv: Path) -> None:
-    code, out, err = invoke("scan", *_db_args(tiny_osv), "--check", "provenance",
-                            str(world.wheel), str(world.sdist),
-                            str(world.project / "requirements.txt"))
+    code, out, err = invoke(
+        "scan",
+        *_db_args(tiny_osv),
+        "--check",
+        "provenance",
+        str(world.wheel),
+        str(world.sdist),
+        str(world.project / "requirements.txt"),
+    )
     assert code in (0, 1, 3), err
     if code == 3:
         assert len(err.strip().splitlines()) == 1
@@ -183,26 +240,45 @@ def test_provenance_offline(world: World, tiny_osv: Path) -> None:
 def test_run_blocked_never_runs_the_command(world: World, tiny_osv: Path) -> None:
     """`wormsign run` scans the venv's interpreter; blocked, so neither it nor COMMAND runs."""
     command = [str(world.venv_python), "-c", payload(world.markers, "run-command")]
-    code, _out, err = invoke("run", "--db", str(tiny_osv), str(world.project), "--",
-                             *command)
+    code, _out, err = invoke("run", "--db", str(tiny_osv), str(world.project), "--", *command)
     assert code == 1, err
     assert "blocked" in err
     assert not (world.markers / "run-command").exists()
 
 
-def test_real_subprocess_from_inside_the_project(world: World, tiny_osv: Path,
-                                                 cache_dir: Path) -> None:
+def test_real_subprocess_from_inside_the_project(
+    world: World, tiny_osv: Path, cache_dir: Path
+) -> None:
     """`python -m scanner` started in the hostile checkout: its cwd shadows no module.
 
     The project holds click.py, rich.py, packaging.py and platformdirs.py; Python puts
     the current directory first on sys.path for `-m`, so the program must not keep it.
     """
-    env = {"PATH": os.environ.get("PATH", ""), "XDG_CACHE_HOME": str(cache_dir),
-           "PYTHONPATH": str(REPO)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "XDG_CACHE_HOME": str(cache_dir),
+        "PYTHONPATH": str(REPO),
+    }
     proc = subprocess.run(
-        [sys.executable, "-m", "scanner", "scan", "--db", str(tiny_osv), "--format", "json",
-         "--python", str(world.venv_python), "."],
-        cwd=world.project, env=env, capture_output=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            "--db",
+            str(tiny_osv),
+            "--format",
+            "json",
+            "--python",
+            str(world.venv_python),
+            ".",
+        ],
+        cwd=world.project,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr.decode()
     assert json.loads(proc.stdout)["summary"]["blocked"] is True
     assert fired(world.markers) == []

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from scanner.cache import HashCache, stat_key
 from scanner.cli import main
-from scanner.hashing import hash_files
+from scanner.infra.hash_cache import HashCache, stat_key
+from scanner.infra.hashing import hash_files
 from tests.helpers.wheels import install_wheel, make_site_packages, make_wheel
 
 BOUND_S = 90.0
@@ -31,8 +31,9 @@ SPARSE = 10 << 30  # 10 GiB, allocated as a hole: costs no disk
 
 
 def scan(*args: str, fmt: str = "json") -> Result:
-    return CliRunner().invoke(main, ["scan", "--no-cache", "--format", fmt, *args],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        main, ["scan", "--no-cache", "--format", fmt, *args], catch_exceptions=False
+    )
 
 
 def assert_clean_outcome(result: Result) -> dict[str, Any] | None:
@@ -57,8 +58,9 @@ def env(tmp_path: Path) -> Path:
     """A virtualenv-shaped prefix with one installed distribution (`demo`)."""
     root = tmp_path / "venv"
     site = make_site_packages(root)
-    wheel = make_wheel(tmp_path, "demo", "1.0", {"demo/__init__.py": "x = 1\n",
-                                                 "demo/util.py": "y = 2\n"})
+    wheel = make_wheel(
+        tmp_path, "demo", "1.0", {"demo/__init__.py": "x = 1\n", "demo/util.py": "y = 2\n"}
+    )
     install_wheel(wheel, site, prefix=root)
     return root
 
@@ -126,16 +128,19 @@ def deny(monkeypatch: pytest.MonkeyPatch, victim: Path) -> None:
     monkeypatch.setattr(Path, "open", path_open)
 
 
-def test_unreadable_installed_file_is_a_finding(env: Path, tiny_osv: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_installed_file_is_a_finding(
+    env: Path, tiny_osv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deny(monkeypatch, site_of(env) / "demo" / "util.py")
-    report = assert_clean_outcome(scan("--db", str(tiny_osv), "--check", "integrity",
-                                       "--env", str(env), str(env)))
+    report = assert_clean_outcome(
+        scan("--db", str(tiny_osv), "--check", "integrity", "--env", str(env), str(env))
+    )
     assert "WS-INT-011" in rule_ids(report)
 
 
-def test_unreadable_metadata_is_one_line_exit_3(env: Path, tiny_osv: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_metadata_is_one_line_exit_3(
+    env: Path, tiny_osv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     victim = site_of(env) / "demo-1.0.dist-info" / "METADATA"
     deny(monkeypatch, victim)
     result = scan("--db", str(tiny_osv), "--env", str(env), str(env))
@@ -143,8 +148,9 @@ def test_unreadable_metadata_is_one_line_exit_3(env: Path, tiny_osv: Path,
     assert str(victim) in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_unreadable_lock_and_model_are_one_line_exit_3(tmp_path: Path, tiny_osv: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_lock_and_model_are_one_line_exit_3(
+    tmp_path: Path, tiny_osv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lock = tmp_path / "requirements.txt"
     lock.write_text("click==8.1.7\n")
     model = tmp_path / "m.pkl"
@@ -160,8 +166,9 @@ def test_unreadable_lock_and_model_are_one_line_exit_3(tmp_path: Path, tiny_osv:
 # -- files that vanish or change while being hashed -------------------------------------------
 
 
-def test_file_vanishing_between_stat_and_open(env: Path, tiny_osv: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_vanishing_between_stat_and_open(
+    env: Path, tiny_osv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     victim = site_of(env) / "demo" / "util.py"
     real_open = os.open
 
@@ -171,13 +178,15 @@ def test_file_vanishing_between_stat_and_open(env: Path, tiny_osv: Path,
         return real_open(path, flags, *args, **kw)
 
     monkeypatch.setattr(os, "open", vanishing_open)
-    report = assert_clean_outcome(scan("--db", str(tiny_osv), "--check", "integrity",
-                                       "--env", str(env), str(env)))
+    report = assert_clean_outcome(
+        scan("--db", str(tiny_osv), "--check", "integrity", "--env", str(env), str(env))
+    )
     assert rule_ids(report) & {"WS-INT-010", "WS-INT-011"}
 
 
-def test_file_changing_while_hashed_is_not_cached(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_changing_while_hashed_is_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The file grows between the read and the fstat that follows it: the digest covers
     what was read to the end, and it is never cached under either stat key."""
     victim = tmp_path / "grows.py"
@@ -224,16 +233,16 @@ def test_huge_unlisted_files_are_not_read(env: Path, tmp_path: Path, tiny_osv: P
     sparse(project / "model.pt", head=b"\x80\x04")
     sparse(project / "requirements.txt", head=b"click==8.1.7\n")
     start = time.perf_counter()
-    report = assert_clean_outcome(scan("--db", str(tiny_osv), "--env", str(env),
-                                       str(project)))
+    report = assert_clean_outcome(scan("--db", str(tiny_osv), "--env", str(env), str(project)))
     elapsed = time.perf_counter() - start
     assert elapsed < BOUND_S, f"{elapsed:.0f} s: something read a 10 GiB file"
     del report
 
 
 @pytest.mark.parametrize("head", [b"{", b"[[package]]\n", b"version: 1\npackage:\n"])
-def test_huge_explicit_target_of_unknown_format(tmp_path: Path, tiny_osv: Path,
-                                                head: bytes) -> None:
+def test_huge_explicit_target_of_unknown_format(
+    tmp_path: Path, tiny_osv: Path, head: bytes
+) -> None:
     target = sparse(tmp_path / "locks.prod", head=head)
     start = time.perf_counter()
     result = scan("--db", str(tiny_osv), str(target))
@@ -263,12 +272,14 @@ def _has_terminal_escape(text: str) -> bool:
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "sarif", "json"])
 def test_control_characters_in_paths_never_reach_the_output_raw(
-        env: Path, tiny_osv: Path, fmt: str) -> None:
+    env: Path, tiny_osv: Path, fmt: str
+) -> None:
     pkg = site_of(env) / "demo"
     for name in HOSTILE_NAMES:
         (pkg / name).write_text("import os\n")  # injected files: findings name them
-    result = scan("--db", str(tiny_osv), "--check", "integrity", "--env", str(env), str(env),
-                  fmt=fmt)
+    result = scan(
+        "--db", str(tiny_osv), "--check", "integrity", "--env", str(env), str(env), fmt=fmt
+    )
     assert result.exit_code == 1, result.stderr
     out = result.stdout
     assert not _has_terminal_escape(out)
@@ -293,5 +304,3 @@ def test_non_utf8_file_names(env: Path, tiny_osv: Path) -> None:
             assert len(result.stderr.strip().splitlines()) == 1
         else:
             result.stdout.encode("utf-8")  # printable as UTF-8 (surrogates escaped)
-
-

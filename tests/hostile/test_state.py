@@ -17,17 +17,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scanner.advisory_db import AdvisoryDatabase, build_database, iter_source
-from scanner.cache import CACHE_FILE
+from scanner.checks.advisories.database import AdvisoryDatabase, build_database, iter_source
 from scanner.cli import main
+from scanner.infra.hash_cache import CACHE_FILE
 from tests.helpers.wheels import install_wheel, make_site_packages, make_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def child_env(cache_home: Path) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", ""), "XDG_CACHE_HOME": str(cache_home),
-            "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "XDG_CACHE_HOME": str(cache_home),
+        "PYTHONPATH": str(REPO),
+        "NO_COLOR": "1",
+    }
 
 
 def wormsign(*args: str) -> list[str]:
@@ -35,12 +39,21 @@ def wormsign(*args: str) -> list[str]:
 
 
 def osv_record(i: int, name: str | None = None) -> dict[str, object]:
-    return {"id": f"PYSEC-2099-{i}", "modified": "2026-01-01T00:00:00Z",
-            "summary": f"advisory {i}", "aliases": [f"CVE-2099-{i}"],
-            "affected": [{"package": {"ecosystem": "PyPI", "name": name or f"pkg{i}"},
-                          "ranges": [{"type": "ECOSYSTEM",
-                                      "events": [{"introduced": "0"}, {"fixed": "9.0"}]}],
-                          "versions": [f"1.{j}" for j in range(30)]}]}
+    return {
+        "id": f"PYSEC-2099-{i}",
+        "modified": "2026-01-01T00:00:00Z",
+        "summary": f"advisory {i}",
+        "aliases": [f"CVE-2099-{i}"],
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": name or f"pkg{i}"},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "9.0"}]}
+                ],
+                "versions": [f"1.{j}" for j in range(30)],
+            }
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +77,26 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "venv"
 
 
-def test_two_scans_at_once_share_cache_and_database(tmp_path: Path, environment: Path,
-                                                    tiny_osv: Path) -> None:
+def test_two_scans_at_once_share_cache_and_database(
+    tmp_path: Path, environment: Path, tiny_osv: Path
+) -> None:
     db = tmp_path / "osv.sqlite"
     build_database(iter_source(tiny_osv), db, source="tiny")
     cache_home = tmp_path / "cache-home"
-    args = wormsign("scan", "--db", str(db), "--format", "json", "--env", str(environment),
-                    str(environment))
+    args = wormsign(
+        "scan", "--db", str(db), "--format", "json", "--env", str(environment), str(environment)
+    )
     for _round in range(3):  # first round fills the cache concurrently, the rest read it
-        procs = [subprocess.Popen(args, env=child_env(cache_home), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, cwd=tmp_path) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                args,
+                env=child_env(cache_home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=tmp_path,
+            )
+            for _ in range(2)
+        ]
         outs = [p.communicate(timeout=300) for p in procs]
         codes = [p.returncode for p in procs]
         assert codes[0] == codes[1] and codes[0] in (0, 1), [o[1].decode() for o in outs]
@@ -87,28 +110,42 @@ def test_two_scans_at_once_share_cache_and_database(tmp_path: Path, environment:
 
 
 def _status(db: Path) -> tuple[int, str]:
-    proc = subprocess.run(wormsign("db", "status", "--db", str(db)), capture_output=True,
-                          timeout=120, env=child_env(db.parent / "cache"), check=False)
+    proc = subprocess.run(
+        wormsign("db", "status", "--db", str(db)),
+        capture_output=True,
+        timeout=120,
+        env=child_env(db.parent / "cache"),
+        check=False,
+    )
     return proc.returncode, proc.stdout.decode() + proc.stderr.decode()
 
 
 def test_db_update_killed_at_random_points_leaves_a_usable_database(
-        tmp_path: Path, big_source: Path, tiny_osv: Path) -> None:
+    tmp_path: Path, big_source: Path, tiny_osv: Path
+) -> None:
     db = tmp_path / "osv.sqlite"
     build_database(iter_source(tiny_osv), db, source="tiny")
     rng = random.Random(1234)
     # Time one full update to spread the kill points over its whole length.
     probe = tmp_path / "probe.sqlite"
     start = time.perf_counter()
-    subprocess.run(wormsign("db", "update", "--source", str(big_source), "--db", str(probe)),
-                   check=True, capture_output=True, timeout=600, env=child_env(tmp_path))
+    subprocess.run(
+        wormsign("db", "update", "--source", str(big_source), "--db", str(probe)),
+        check=True,
+        capture_output=True,
+        timeout=600,
+        env=child_env(tmp_path),
+    )
     full = time.perf_counter() - start
     delays = sorted(rng.uniform(0.05, full * 1.1) for _ in range(6))
     outcomes = []
     for delay in delays:
         proc = subprocess.Popen(
             wormsign("db", "update", "--source", str(big_source), "--db", str(db)),
-            env=child_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=child_env(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
@@ -127,15 +164,25 @@ def test_db_update_killed_at_random_points_leaves_a_usable_database(
     assert any(c == -signal.SIGKILL for _d, _r, c in outcomes), outcomes
 
 
-def test_corrupt_cache_is_rebuilt_not_trusted(tmp_path: Path, environment: Path,
-                                              tiny_osv: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_cache_is_rebuilt_not_trusted(
+    tmp_path: Path, environment: Path, tiny_osv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache_home = tmp_path / "cache-home"
     cache_dir = cache_home / "wormsign"
     cache_dir.mkdir(parents=True, mode=0o700)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
-    args = ["scan", "--db", str(tiny_osv), "--check", "integrity", "--format", "json",
-            "--env", str(environment), str(environment)]
+    args = [
+        "scan",
+        "--db",
+        str(tiny_osv),
+        "--check",
+        "integrity",
+        "--format",
+        "json",
+        "--env",
+        str(environment),
+        str(environment),
+    ]
     clean = CliRunner().invoke(main, args)
     assert clean.exit_code in (0, 1), clean.stderr
     cache = cache_dir / CACHE_FILE
@@ -157,14 +204,17 @@ def test_corrupt_cache_is_rebuilt_not_trusted(tmp_path: Path, environment: Path,
     assert (fresh.exit_code, fresh.stdout) == (clean.exit_code, clean.stdout)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "zeroed-header",
-                                    "wrong-schema", "flipped-pages"])
-def test_corrupt_database_is_refused_with_exit_3(tmp_path: Path, tiny_osv: Path,
-                                                 big_source: Path, damage: str) -> None:
+@pytest.mark.parametrize(
+    "damage", ["garbage", "truncated", "empty", "zeroed-header", "wrong-schema", "flipped-pages"]
+)
+def test_corrupt_database_is_refused_with_exit_3(
+    tmp_path: Path, tiny_osv: Path, big_source: Path, damage: str
+) -> None:
     db = tmp_path / "osv.sqlite"
     build_database(iter_source(big_source), db, source="big")
-    good = CliRunner().invoke(main, ["scan", "--db", str(db), "--check", "advisories",
-                                     str(_lock(tmp_path))])
+    good = CliRunner().invoke(
+        main, ["scan", "--db", str(db), "--check", "advisories", str(_lock(tmp_path))]
+    )
     assert good.exit_code == 1, good.stderr  # pkg17==1.0 is affected
     data = db.read_bytes()
     if damage == "garbage":
@@ -183,10 +233,11 @@ def test_corrupt_database_is_refused_with_exit_3(tmp_path: Path, tiny_osv: Path,
         page = 4096
         out = bytearray(data)
         for start in range(page * 4, len(out), page):
-            out[start + 8:start + page] = rng.randbytes(page - 8)
+            out[start + 8 : start + page] = rng.randbytes(page - 8)
         db.write_bytes(bytes(out))
-    result = CliRunner().invoke(main, ["scan", "--db", str(db), "--check", "advisories",
-                                       str(_lock(tmp_path))])
+    result = CliRunner().invoke(
+        main, ["scan", "--db", str(db), "--check", "advisories", str(_lock(tmp_path))]
+    )
     assert result.exit_code == 3, (result.exit_code, result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(db) in lines[0], result.stderr

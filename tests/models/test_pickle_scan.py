@@ -8,10 +8,10 @@ import pickletools
 
 import pytest
 
-from scanner.checks.model_files import default_policy, judge_model
-from scanner.model_files import ModelScan, PickleMember
+from scanner.checks.models.check import default_policy, judge_model
+from scanner.checks.models.model_files import ModelScan, PickleMember
+from scanner.checks.models.pickle_scan import scan_pickle, scan_pickle_bytes, scan_pickles
 from scanner.models import Severity
-from scanner.pickle_scan import scan_pickle, scan_pickle_bytes, scan_pickles
 from tests.models import picklekit as kit
 
 MALICIOUS = kit.malicious_samples()
@@ -130,8 +130,15 @@ def test_benign_torch_shaped_pickle_has_no_finding() -> None:
 
 
 def test_plain_data_pickles_have_no_finding() -> None:
-    value = {"a": [1, 2.5, None, True], "b": (b"x", "y"), "c": {1, 2}, "d": frozenset({3}),
-             "e": bytearray(b"z"), "f": complex(1, 2), "g": slice(1, 2)}
+    value = {
+        "a": [1, 2.5, None, True],
+        "b": (b"x", "y"),
+        "c": {1, 2},
+        "d": frozenset({3}),
+        "e": bytearray(b"z"),
+        "f": complex(1, 2),
+        "g": slice(1, 2),
+    }
     for protocol in range(0, 6):
         assert _judge(pickle.dumps(value, protocol=protocol)) == [], protocol
 
@@ -159,10 +166,13 @@ def test_scan_leaves_the_stream_after_stop() -> None:
 
 def test_protocol2_bytes_through_codecs_encode_are_walked() -> None:
     inner = kit.os_system(protocol=2).decode("latin-1")
-    encoded = kit.call("_codecs", "encode", b"X" + len(inner.encode()).to_bytes(4, "little")
-                       + inner.encode(), kit.ustr("latin1"))
-    data = kit.program(kit.glob("pickle", "loads") + kit.MARK + encoded + kit.TUPLE
-                       + kit.REDUCE, 2)
+    encoded = kit.call(
+        "_codecs",
+        "encode",
+        b"X" + len(inner.encode()).to_bytes(4, "little") + inner.encode(),
+        kit.ustr("latin1"),
+    )
+    data = kit.program(kit.glob("pickle", "loads") + kit.MARK + encoded + kit.TUPLE + kit.REDUCE, 2)
     scan = scan_pickle_bytes(data)
     (nested,) = scan.nested
     assert nested.passed_to == "pickle.loads"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks import model_files as check
-from scanner.checks.model_files import default_policy, judge_model, load_policy
-from scanner.model_files import scan_model_file
+from scanner.checks.models import check
+from scanner.checks.models.check import default_policy, judge_model, load_policy
+from scanner.checks.models.model_files import scan_model_file
 from scanner.models import Severity
 
 if sys.version_info >= (3, 11):
@@ -46,10 +46,12 @@ def test_rule_fields(rule: dict[str, object]) -> None:
     assert {t["expect"] for t in tests} == {"match", "no-match"}
 
 
-@pytest.mark.parametrize(("rule_id", "index", "example"), EXAMPLES,
-                         ids=[f"{r}-{i}" for r, i, _ in EXAMPLES])
-def test_examples_are_true(rule_id: str, index: int, example: dict[str, object],
-                           tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rule_id", "index", "example"), EXAMPLES, ids=[f"{r}-{i}" for r, i, _ in EXAMPLES]
+)
+def test_examples_are_true(
+    rule_id: str, index: int, example: dict[str, object], tmp_path: Path
+) -> None:
     files = example["files"]
     assert isinstance(files, dict)
     fired: set[str] = set()
@@ -68,5 +70,14 @@ def test_allowlist_and_dangerous_lists_do_not_contradict() -> None:
     allowed = [g for table in raw["allow"] for g in table["globals"]]
     # The only vetted exceptions inside dangerous modules are plain data constructors.
     inside = sorted(g for g in allowed if "*" not in g and policy.danger(g) is not None)
-    assert all(g.startswith(("builtins.", "copyreg._reconstructor", "joblib.numpy_pickle.",
-                             "sklearn.externals.joblib.")) for g in inside), inside
+    assert all(
+        g.startswith(
+            (
+                "builtins.",
+                "copyreg._reconstructor",
+                "joblib.numpy_pickle.",
+                "sklearn.externals.joblib.",
+            )
+        )
+        for g in inside
+    ), inside

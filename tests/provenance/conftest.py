@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scanner.hashing import sha256_file
+from scanner.infra.hashing import sha256_file
 from scanner.models import DistributionFile
 
 ATTESTATIONS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "attestations"
@@ -61,8 +61,9 @@ def no_sockets(monkeypatch: pytest.MonkeyPatch) -> SocketLog:
     return log
 
 
-def copy_dist(assets: Path, name: str, dest: Path, *, with_attestations: tuple[str, ...] = ()
-              ) -> DistributionFile:
+def copy_dist(
+    assets: Path, name: str, dest: Path, *, with_attestations: tuple[str, ...] = ()
+) -> DistributionFile:
     """Copy a real distribution (and chosen attestation files) into `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / name
@@ -72,13 +73,13 @@ def copy_dist(assets: Path, name: str, dest: Path, *, with_attestations: tuple[s
     return dist_file(target)
 
 
-def dist_file(path: Path, name: str | None = None, version: str | None = None
-              ) -> DistributionFile:
+def dist_file(path: Path, name: str | None = None, version: str | None = None) -> DistributionFile:
     """A DistributionFile for a file on disk, hashed as a source would."""
     digest, size = sha256_file(path)
     kind = "wheel" if path.name.endswith(".whl") else "sdist"
-    return DistributionFile(path=path, kind=kind, name=name, version=version, sha256=digest,
-                            size=size)
+    return DistributionFile(
+        path=path, kind=kind, name=name, version=version, sha256=digest, size=size
+    )
 
 
 @dataclass

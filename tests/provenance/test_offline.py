@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.attestations import (
+from scanner.checks.provenance.attestations import (
     AttestationDirectory,
     PublisherSpec,
     Rejected,
@@ -18,7 +18,7 @@ from scanner.attestations import (
     read_attestation_file,
     verify_attestation,
 )
-from scanner.checks.provenance import check_provenance
+from scanner.checks.provenance.check import check_provenance
 from scanner.models import (
     Finding,
     Hash,
@@ -51,9 +51,11 @@ def by_rule(findings: list[Finding], rule: str) -> list[Finding]:
 
 # ---------------------------------------------------------------- the library layer
 
+
 @pytest.mark.parametrize("suffix", [".publish.attestation", ".provenance", ".slsa.attestation"])
 def test_real_sdist_verifies_offline_against_its_publisher(
-        assets: Path, no_sockets: SocketLog, suffix: str) -> None:
+    assets: Path, no_sockets: SocketLog, suffix: str
+) -> None:
     [found] = read_attestation_file(assets / (SDIST + suffix))
     outcome = verify_attestation(found, SDIST, SDIST_SHA256, [TRAILOFBITS], offline=True)
     assert isinstance(outcome, Verified), outcome
@@ -76,7 +78,8 @@ def test_real_sdist_verifies_offline_against_its_publisher(
     ids=lambda s: s.describe(),
 )
 def test_real_sdist_fails_against_any_other_publisher(
-        assets: Path, no_sockets: SocketLog, spec: PublisherSpec) -> None:
+    assets: Path, no_sockets: SocketLog, spec: PublisherSpec
+) -> None:
     [found] = read_attestation_file(assets / (SDIST + ".publish.attestation"))
     outcome = verify_attestation(found, SDIST, SDIST_SHA256, [spec], offline=True)
     assert isinstance(outcome, Rejected)
@@ -98,8 +101,13 @@ def test_policy_environment_is_checked_against_pypis_claim(assets: Path) -> None
     spec = PublisherSpec("github", "trailofbits/pypi-attestations", "release.yml", "pypi")
     # The claim names none, so there is nothing to contradict: still verified.
     assert isinstance(verify_attestation(found, SDIST, SDIST_SHA256, [spec]), Verified)
-    claimed = type(found)(found.origin, found.attestation, found.publisher_claim,
-                          found.claimed, claimed_environment="staging")
+    claimed = type(found)(
+        found.origin,
+        found.attestation,
+        found.publisher_claim,
+        found.claimed,
+        claimed_environment="staging",
+    )
     outcome = verify_attestation(claimed, SDIST, SDIST_SHA256, [spec])
     assert isinstance(outcome, Rejected)
     assert outcome.wrong_publisher
@@ -132,13 +140,23 @@ def test_other_file_name_fails(assets: Path) -> None:
 
 # ---------------------------------------------------------------- the check
 
+
 def test_check_reports_who_built_the_real_sdist(
-        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
-    dist = copy_dist(assets, SDIST, tmp_path, with_attestations=(".publish.attestation",
-                                                                 ".provenance"))
-    findings = scan(Inventory(distribution_files=(dist,)), publishers={
-        "pypi-attestations": {"kind": "github", "repository": "trailofbits/pypi-attestations",
-                              "workflow": "release.yml"}})
+    assets: Path, tmp_path: Path, no_sockets: SocketLog
+) -> None:
+    dist = copy_dist(
+        assets, SDIST, tmp_path, with_attestations=(".publish.attestation", ".provenance")
+    )
+    findings = scan(
+        Inventory(distribution_files=(dist,)),
+        publishers={
+            "pypi-attestations": {
+                "kind": "github",
+                "repository": "trailofbits/pypi-attestations",
+                "workflow": "release.yml",
+            }
+        },
+    )
     [ok] = findings
     assert ok.rule_id == "WS-PROV-OK"
     assert ok.severity is Severity.INFO
@@ -150,8 +168,12 @@ def test_check_reports_who_built_the_real_sdist(
 
 def test_check_wrong_publisher_is_critical(assets: Path, tmp_path: Path) -> None:
     dist = copy_dist(assets, SDIST, tmp_path, with_attestations=(".publish.attestation",))
-    findings = scan(Inventory(distribution_files=(dist,)), publishers={
-        "pypi-attestations": {"kind": "github", "repository": "Lightning-AI/pytorch-lightning"}})
+    findings = scan(
+        Inventory(distribution_files=(dist,)),
+        publishers={
+            "pypi-attestations": {"kind": "github", "repository": "Lightning-AI/pytorch-lightning"}
+        },
+    )
     [bad] = findings
     assert (bad.rule_id, bad.severity) == ("WS-PROV-001", Severity.CRITICAL)
     assert "wrong publisher" in bad.message
@@ -159,9 +181,14 @@ def test_check_wrong_publisher_is_critical(assets: Path, tmp_path: Path) -> None
 
 
 def test_email_signed_rfc8785_is_a_clear_finding(
-        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
-    dist = copy_dist(assets, RFC8785, tmp_path,
-                     with_attestations=(".publish.attestation", ".sigstore", ".attestation"))
+    assets: Path, tmp_path: Path, no_sockets: SocketLog
+) -> None:
+    dist = copy_dist(
+        assets,
+        RFC8785,
+        tmp_path,
+        with_attestations=(".publish.attestation", ".sigstore", ".attestation"),
+    )
     findings = scan(Inventory(distribution_files=(dist,)))
     bad = by_rule(findings, "WS-PROV-001")
     assert len(bad) == 3  # one per attestation file, each with the library's reason
@@ -175,13 +202,15 @@ def test_email_signed_rfc8785_is_a_clear_finding(
 
 
 def test_spt3g_mismatch_is_a_clear_finding(
-        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
+    assets: Path, tmp_path: Path, no_sockets: SocketLog
+) -> None:
     # The attested wheel is not on PyPI; a file of that name with other bytes stands in
     # for what PyPI serves today (whose sha256 the manifest records).
     wheel = tmp_path / SPT3G
     wheel.write_bytes(b"not the attested wheel")
-    shutil.copyfile(assets / (SPT3G + ".publish.attestation"),
-                    tmp_path / (SPT3G + ".publish.attestation"))
+    shutil.copyfile(
+        assets / (SPT3G + ".publish.attestation"), tmp_path / (SPT3G + ".publish.attestation")
+    )
     findings = scan(Inventory(distribution_files=(dist_file(wheel),)))
     [bad] = findings
     assert (bad.rule_id, bad.severity) == ("WS-PROV-001", Severity.CRITICAL)
@@ -205,25 +234,44 @@ def test_unreadable_attestation_is_a_finding(tmp_path: Path) -> None:
 
 
 def test_attestations_directory_and_locked_artifacts(
-        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
+    assets: Path, tmp_path: Path, no_sockets: SocketLog
+) -> None:
     attestations = tmp_path / "attestations"
     shutil.copytree(assets, attestations)
     lock = tmp_path / "requirements.txt"
     locked = LockedPackage(
-        name="pypi-attestations", version="0.0.19", kind=PinKind.PINNED, lockfile=lock, line=3,
-        artifacts=(LockedArtifact(SDIST, hashes=(Hash("sha256", SDIST_SHA256),)),
-                   LockedArtifact("pypi_attestations-0.0.19-py3-none-any.whl",
-                                  hashes=(Hash("sha256", "ab" * 32),))),
+        name="pypi-attestations",
+        version="0.0.19",
+        kind=PinKind.PINNED,
+        lockfile=lock,
+        line=3,
+        artifacts=(
+            LockedArtifact(SDIST, hashes=(Hash("sha256", SDIST_SHA256),)),
+            LockedArtifact(
+                "pypi_attestations-0.0.19-py3-none-any.whl", hashes=(Hash("sha256", "ab" * 32),)
+            ),
+        ),
     )
-    unpinned = LockedPackage(name="torch", version=None, kind=PinKind.UNPINNED, lockfile=lock,
-                             line=4)
+    unpinned = LockedPackage(
+        name="torch", version=None, kind=PinKind.UNPINNED, lockfile=lock, line=4
+    )
     inventory = Inventory(lockfiles=(Lockfile(lock, "requirements", (locked, unpinned)),))
-    options = ScanOptions(attestations_dir=attestations,
-                          extra={"provenance": {"default": "warn", "require": ["torch"],
-                                                "publishers": {"pypi-attestations": {
-                                                    "kind": "github",
-                                                    "repository": "trailofbits/pypi-attestations",
-                                                    "workflow": "release.yml"}}}})
+    options = ScanOptions(
+        attestations_dir=attestations,
+        extra={
+            "provenance": {
+                "default": "warn",
+                "require": ["torch"],
+                "publishers": {
+                    "pypi-attestations": {
+                        "kind": "github",
+                        "repository": "trailofbits/pypi-attestations",
+                        "workflow": "release.yml",
+                    }
+                },
+            }
+        },
+    )
     findings = list(check_provenance(inventory, options))
     ok = by_rule(findings, "WS-PROV-OK")
     assert [(f.evidence, f.path, f.line) for f in ok] == [(PUBLISHER, str(lock), 3)]
@@ -265,11 +313,15 @@ def test_directory_scan_indexes_the_real_layout(assets: Path) -> None:
 
 
 def test_verification_uses_the_bundled_trust_root_only(
-        assets: Path, sigstore_home: Path, no_sockets: SocketLog) -> None:
+    assets: Path, sigstore_home: Path, no_sockets: SocketLog
+) -> None:
     [found] = read_attestation_file(assets / (SDIST + ".publish.attestation"))
     assert isinstance(verify_attestation(found, SDIST, SDIST_SHA256, offline=True), Verified)
-    bundled = resources.files("sigstore._store").joinpath(
-        "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev", "trusted_root.json").read_bytes()
+    bundled = (
+        resources.files("sigstore._store")
+        .joinpath("https%3A%2F%2Ftuf-repo-cdn.sigstore.dev", "trusted_root.json")
+        .read_bytes()
+    )
     [used] = sigstore_home.rglob("trusted_root.json")
     assert used.read_bytes() == bundled
     # No TUF metadata was fetched: offline mode never builds an updater.
@@ -278,21 +330,41 @@ def test_verification_uses_the_bundled_trust_root_only(
 
 
 def test_requirements_style_hashes_without_file_names(
-        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
+    assets: Path, tmp_path: Path, no_sockets: SocketLog
+) -> None:
     # As pip-compile writes it: one entry, several hashes, no file names.
     lock = tmp_path / "requirements.txt"
     rfc_sha = hashlib.sha256((assets / RFC8785).read_bytes()).hexdigest()
     entries = (
-        LockedPackage(name="pypi-attestations", version="0.0.19", kind=PinKind.PINNED,
-                      lockfile=lock, line=1, artifacts=(LockedArtifact(None, hashes=(
-                          Hash("sha256", SDIST_SHA256), Hash("sha256", "cd" * 32))),)),
-        LockedPackage(name="rfc8785", version="0.1.2", kind=PinKind.PINNED, lockfile=lock,
-                      line=4, artifacts=(LockedArtifact(None, hashes=(
-                          Hash("sha256", rfc_sha),)),)),
+        LockedPackage(
+            name="pypi-attestations",
+            version="0.0.19",
+            kind=PinKind.PINNED,
+            lockfile=lock,
+            line=1,
+            artifacts=(
+                LockedArtifact(
+                    None, hashes=(Hash("sha256", SDIST_SHA256), Hash("sha256", "cd" * 32))
+                ),
+            ),
+        ),
+        LockedPackage(
+            name="rfc8785",
+            version="0.1.2",
+            kind=PinKind.PINNED,
+            lockfile=lock,
+            line=4,
+            artifacts=(LockedArtifact(None, hashes=(Hash("sha256", rfc_sha),)),),
+        ),
         # A hash some attestation names, but for another package: never borrowed.
-        LockedPackage(name="impostor", version="0.0.19", kind=PinKind.PINNED, lockfile=lock,
-                      line=6, artifacts=(LockedArtifact(None, hashes=(
-                          Hash("sha256", SDIST_SHA256),)),)),
+        LockedPackage(
+            name="impostor",
+            version="0.0.19",
+            kind=PinKind.PINNED,
+            lockfile=lock,
+            line=6,
+            artifacts=(LockedArtifact(None, hashes=(Hash("sha256", SDIST_SHA256),)),),
+        ),
     )
     inventory = Inventory(lockfiles=(Lockfile(lock, "requirements", entries),))
     options = ScanOptions(attestations_dir=assets, extra={"provenance": {"default": "warn"}})
@@ -318,12 +390,14 @@ def test_missing_attestations_directory_is_a_source_error(tmp_path: Path) -> Non
 
 
 def test_trust_root_refresh_without_network_fails_closed(
-        assets: Path, tmp_path: Path, no_sockets: SocketLog) -> None:
+    assets: Path, tmp_path: Path, no_sockets: SocketLog
+) -> None:
     from scanner.errors import ServiceError
 
     dist = copy_dist(assets, SDIST, tmp_path, with_attestations=(".publish.attestation",))
-    options = ScanOptions(online=True, use_cache=False,
-                          extra={"provenance": {"refresh-trust-root": True}})
+    options = ScanOptions(
+        online=True, use_cache=False, extra={"provenance": {"refresh-trust-root": True}}
+    )
     with pytest.raises(ServiceError) as caught:
         list(check_provenance(Inventory(distribution_files=(dist,)), options))
     assert "cannot refresh sigstore's trust root" in caught.value.diagnostics()

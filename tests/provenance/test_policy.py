@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.attestations import PublisherSpec
-from scanner.checks.provenance import ProvenancePolicy, Requirement, parse_provenance_policy
+from scanner.checks.provenance.attestations import PublisherSpec
+from scanner.checks.provenance.check import ProvenancePolicy, Requirement, parse_provenance_policy
 from scanner.errors import ConfigError
 
 
@@ -16,29 +16,41 @@ def test_absent_table_is_the_default_policy() -> None:
 
 
 def test_full_table() -> None:
-    policy = parse_provenance_policy({
-        "default": "warn",
-        "require": ["Torch", "numpy"],
-        "regression": False,
-        "index_url": "http://127.0.0.1:8080",
-        "refresh-trust-root": True,
-        "publishers": {
-            "Lightning": {"kind": "github", "repository": "Lightning-AI/pytorch-lightning",
-                          "workflow": "release-pypi.yml", "environment": "pypi"},
-            "gl_pkg": {"kind": "GitLab", "repository": "group/sub/project",
-                       "workflow": ".gitlab-ci.yml"},
-            "gcp": {"kind": "google", "email": "pub@proj.iam.gserviceaccount.com"},
-            "moved": [{"kind": "github", "repository": "old/repo"},
-                      {"kind": "github", "repository": "new/repo"}],
-        },
-    })
+    policy = parse_provenance_policy(
+        {
+            "default": "warn",
+            "require": ["Torch", "numpy"],
+            "regression": False,
+            "index_url": "http://127.0.0.1:8080",
+            "refresh-trust-root": True,
+            "publishers": {
+                "Lightning": {
+                    "kind": "github",
+                    "repository": "Lightning-AI/pytorch-lightning",
+                    "workflow": "release-pypi.yml",
+                    "environment": "pypi",
+                },
+                "gl_pkg": {
+                    "kind": "GitLab",
+                    "repository": "group/sub/project",
+                    "workflow": ".gitlab-ci.yml",
+                },
+                "gcp": {"kind": "google", "email": "pub@proj.iam.gserviceaccount.com"},
+                "moved": [
+                    {"kind": "github", "repository": "old/repo"},
+                    {"kind": "github", "repository": "new/repo"},
+                ],
+            },
+        }
+    )
     assert policy.default is Requirement.WARN
     assert policy.required == frozenset({"torch", "numpy"})
     assert policy.regression is False
     assert policy.refresh_trust_root is True
     assert policy.index_url == "http://127.0.0.1:8080"
-    assert policy.publishers["lightning"] == (PublisherSpec(
-        "github", "Lightning-AI/pytorch-lightning", "release-pypi.yml", "pypi"),)
+    assert policy.publishers["lightning"] == (
+        PublisherSpec("github", "Lightning-AI/pytorch-lightning", "release-pypi.yml", "pypi"),
+    )
     assert policy.publishers["gl-pkg"][0].kind == "gitlab"
     assert policy.publishers["gcp"][0].describe() == "google:pub@proj.iam.gserviceaccount.com"
     assert [p.repository for p in policy.publishers["moved"]] == ["old/repo", "new/repo"]
@@ -67,15 +79,31 @@ def test_describe_names_the_identity_like_the_evidence() -> None:
         ({"publishers": ["a"]}, "must be a table"),
         ({"publishers": {"x": {"kind": "bitbucket", "repository": "a/b"}}}, "kind"),
         ({"publishers": {"x": {"kind": "github"}}}, "owner/name"),
-        ({"publishers": {"x": {"kind": "github", "repository": "https://github.com/a/b"}}},
-         "owner/name"),
-        ({"publishers": {"x": {"kind": "github", "repository": "a/b",
-                               "workflow": ".github/workflows/r.yml"}}}, "file name"),
-        ({"publishers": {"x": {"kind": "github", "repository": "a/b", "email": "e@x"}}},
-         "unknown key"),
+        (
+            {"publishers": {"x": {"kind": "github", "repository": "https://github.com/a/b"}}},
+            "owner/name",
+        ),
+        (
+            {
+                "publishers": {
+                    "x": {
+                        "kind": "github",
+                        "repository": "a/b",
+                        "workflow": ".github/workflows/r.yml",
+                    }
+                }
+            },
+            "file name",
+        ),
+        (
+            {"publishers": {"x": {"kind": "github", "repository": "a/b", "email": "e@x"}}},
+            "unknown key",
+        ),
         ({"publishers": {"x": {"kind": "google"}}}, "email"),
-        ({"publishers": {"x": {"kind": "github", "repository": "a/b", "workflow": 1}}},
-         "non-empty string"),
+        (
+            {"publishers": {"x": {"kind": "github", "repository": "a/b", "workflow": 1}}},
+            "non-empty string",
+        ),
         ({"publishers": {"x": []}}, "at least one"),
     ],
 )

@@ -20,9 +20,15 @@ TOP_ADDED = {"notes"}
 SUMMARY_KEYS = {"packages", "files_hashed", "findings", "blocked"}
 SUMMARY_ADDED = {"fail_on"}
 FINDING_TYPES: dict[str, tuple[type, ...]] = {
-    "rule_id": (str,), "severity": (str,), "package": (str, type(None)),
-    "version": (str, type(None)), "path": (str, type(None)), "line": (int, type(None)),
-    "message": (str,), "evidence": (str, type(None)), "references": (list,),
+    "rule_id": (str,),
+    "severity": (str,),
+    "package": (str, type(None)),
+    "version": (str, type(None)),
+    "path": (str, type(None)),
+    "line": (int, type(None)),
+    "message": (str,),
+    "evidence": (str, type(None)),
+    "references": (list,),
     "fix": (str, type(None)),
 }
 FINDING_ADDED = {"aliases"}
@@ -34,8 +40,9 @@ def load(report: Report) -> dict[str, Any]:
 
 
 def test_contract_keys_and_types() -> None:
-    report = make_report(every_severity(), skipped=(Skipped("req.txt:2", "unpinned"),),
-                         notes=("a note",))
+    report = make_report(
+        every_severity(), skipped=(Skipped("req.txt:2", "unpinned"),), notes=("a note",)
+    )
     data = load(report)
     assert set(data) == TOP_KEYS | TOP_ADDED
     assert data["schema_version"] == 1
@@ -62,7 +69,13 @@ def test_nulls_where_a_field_does_not_apply() -> None:
     data = load(make_report([Finding("R", Severity.INFO, "bare")]))
     f = data["findings"][0]
     assert (f["package"], f["version"], f["path"], f["line"], f["evidence"], f["fix"]) == (
-        None, None, None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
     assert f["references"] == [] and f["severity"] == "info"
     assert data["summary"]["blocked"] is False
 

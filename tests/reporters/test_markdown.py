@@ -13,7 +13,7 @@ def table_rows(text: str, header: str) -> list[str]:
     lines = text.splitlines()
     start = lines.index(header)
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append(line)
@@ -36,8 +36,14 @@ def test_verdict_counts_and_findings() -> None:
     assert counts == {"critical": 1, "high": 1, "medium": 1, "low": 1, "info": 1}
     rows = [cells(r) for r in table_rows(text, FINDINGS_HEADER)]
     assert len(rows) == 5
-    assert rows[1] == ["high", "WS-TEST-HIGH", "lightning==2.6.2", "requirements.txt:4",
-                       "pinned to a malicious version", "upgrade to 2.6.4"]
+    assert rows[1] == [
+        "high",
+        "WS-TEST-HIGH",
+        "lightning==2.6.2",
+        "requirements.txt:4",
+        "pinned to a malicious version",
+        "upgrade to 2.6.4",
+    ]
     assert rows[2][3] == "sub dir/requirements \\#1.txt:2"
 
 
@@ -53,10 +59,20 @@ def test_empty_report_has_no_findings_section() -> None:
 
 
 def test_hostile_text_cannot_break_out() -> None:
-    hostile = Finding("WS-TEST-HIGH", Severity.HIGH, HOSTILE, package=HOSTILE, version="1",
-                      path=HOSTILE, line=3, evidence=HOSTILE, fix=HOSTILE)
-    text = render_markdown(make_report([hostile], skipped=(Skipped(HOSTILE, HOSTILE),),
-                                       notes=(HOSTILE,)))
+    hostile = Finding(
+        "WS-TEST-HIGH",
+        Severity.HIGH,
+        HOSTILE,
+        package=HOSTILE,
+        version="1",
+        path=HOSTILE,
+        line=3,
+        evidence=HOSTILE,
+        fix=HOSTILE,
+    )
+    text = render_markdown(
+        make_report([hostile], skipped=(Skipped(HOSTILE, HOSTILE),), notes=(HOSTILE,))
+    )
     for bad in ("\r", "\x1b", "\x00", "\u202e", "<img", "\n::", "`code`"):
         assert bad not in text, bad
     assert not re.search(r"(?<!\\)\]\(", text)  # no live link

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from scanner.progress import StderrProgress, advance, reporting, wants_progress
+from scanner.infra.progress import StderrProgress, advance, reporting, wants_progress
 
 
 class FakeClock:

@@ -37,9 +37,13 @@ def test_every_severity_is_valid_and_mapped(sarif_validator: Any) -> None:
     assert driver["name"] == "wormsign" and driver["version"] and driver["informationUri"]
     rules = {r["id"]: r for r in driver["rules"]}
     assert set(rules) == {f.rule_id for f in every_severity()}
-    expected = {"WS-TEST-CRIT": ("9.5", "error"), "WS-TEST-HIGH": ("8.0", "error"),
-                "WS-LOCK-001": ("5.5", "warning"), "WS-TEST-LOW": ("3.0", "note"),
-                "WS-TEST-INFO": ("0.0", "note")}
+    expected = {
+        "WS-TEST-CRIT": ("9.5", "error"),
+        "WS-TEST-HIGH": ("8.0", "error"),
+        "WS-LOCK-001": ("5.5", "warning"),
+        "WS-TEST-LOW": ("3.0", "note"),
+        "WS-TEST-INFO": ("0.0", "note"),
+    }
     for rule_id, (score, level) in expected.items():
         rule = rules[rule_id]
         assert rule["properties"]["security-severity"] == score
@@ -80,15 +84,19 @@ def test_locations(tmp_path: Path, sarif_validator: Any) -> None:
     run = data["runs"][0]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.as_uri() + "/"
     phys = {r["ruleId"]: r["locations"][0]["physicalLocation"] for r in run["results"]}
-    assert phys["R1"] == {"artifactLocation": {"uri": "requirements.txt", "uriBaseId": "%SRCROOT%"},
-                          "region": {"startLine": 4}}
+    assert phys["R1"] == {
+        "artifactLocation": {"uri": "requirements.txt", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 4},
+    }
     assert phys["R2"]["artifactLocation"]["uri"] == "sub%20dir/req%20%231.txt"
     assert phys["R3"] == {"artifactLocation": {"uri": "file:///opt/site-packages/a%20b.py"}}
     assert phys["R4"]["artifactLocation"] == {"uri": "env/lib/x.py", "uriBaseId": "%SRCROOT%"}
     assert "region" not in phys["R4"]
     assert phys["R5"]["artifactLocation"] == {"uri": "proj/uv.lock", "uriBaseId": "%SRCROOT%"}
-    assert phys["R6"]["artifactLocation"]["uri"] == (tmp_path.parent / "elsewhere" / "uv.lock"
-                                                     ).as_uri()
+    assert (
+        phys["R6"]["artifactLocation"]["uri"]
+        == (tmp_path.parent / "elsewhere" / "uv.lock").as_uri()
+    )
     assert all(len(r["locations"]) == 1 for r in run["results"])  # GitHub needs one
 
 
@@ -99,13 +107,26 @@ def test_fingerprints_are_stable_and_distinct() -> None:
     assert first == second
     values = [fp["wormsign/v1"] for fp in first]
     assert len(set(values)) == len(values)
-    moved = Finding("WS-LOCK-001", Severity.MEDIUM, "rich is not pinned", package="rich",
-                    path="other/requirements.txt", line=2)
+    moved = Finding(
+        "WS-LOCK-001",
+        Severity.MEDIUM,
+        "rich is not pinned",
+        package="rich",
+        path="other/requirements.txt",
+        line=2,
+    )
     fp_moved = sarif(make_report([moved]))["runs"][0]["results"][0]["partialFingerprints"]
     assert fp_moved["wormsign/v1"] not in values
     # The line is not part of it: adding a line above a pin must not make a new alert.
-    shifted = Finding("WS-LOCK-001", Severity.MEDIUM, "rich is not pinned", package="rich",
-                      path="sub dir/requirements #1.txt", line=3, evidence="rich>=13")
+    shifted = Finding(
+        "WS-LOCK-001",
+        Severity.MEDIUM,
+        "rich is not pinned",
+        package="rich",
+        path="sub dir/requirements #1.txt",
+        line=3,
+        evidence="rich>=13",
+    )
     fp_shifted = sarif(make_report([shifted]))["runs"][0]["results"][0]["partialFingerprints"]
     assert fp_shifted == first[2]
 
@@ -122,13 +143,23 @@ def test_properties_carry_package_evidence_fix_references() -> None:
     assert "fix" not in crit["properties"]
     rules = sarif(make_report(every_severity()))["runs"][0]["tool"]["driver"]["rules"]
     assert next(r for r in rules if r["id"] == "WS-TEST-CRIT")["helpUri"] == (
-        "https://osv.dev/MAL-2024-1")
+        "https://osv.dev/MAL-2024-1"
+    )
 
 
 def test_hostile_strings_stay_inert(sarif_validator: Any) -> None:
-    hostile = Finding("WS-TEST-HIGH", Severity.HIGH, HOSTILE, package=HOSTILE, version=HOSTILE,
-                      path=f"dir/{HOSTILE}.txt", line=1, evidence=HOSTILE, fix=HOSTILE,
-                      references=(HOSTILE,))
+    hostile = Finding(
+        "WS-TEST-HIGH",
+        Severity.HIGH,
+        HOSTILE,
+        package=HOSTILE,
+        version=HOSTILE,
+        path=f"dir/{HOSTILE}.txt",
+        line=1,
+        evidence=HOSTILE,
+        fix=HOSTILE,
+        references=(HOSTILE,),
+    )
     report = make_report([hostile], skipped=(Skipped(HOSTILE, HOSTILE),), notes=(HOSTILE,))
     text = render_sarif(report)
     data = json.loads(text)
@@ -150,10 +181,13 @@ def test_hostile_strings_stay_inert(sarif_validator: Any) -> None:
 
 
 def test_skipped_and_notes_become_notifications(sarif_validator: Any) -> None:
-    report = make_report([], skipped=(Skipped("req.txt:3", "unpinned entry"),),
-                         notes=("database is 40 days old",))
+    report = make_report(
+        [], skipped=(Skipped("req.txt:3", "unpinned entry"),), notes=("database is 40 days old",)
+    )
     data = sarif(report)
     assert_valid(sarif_validator, data)
     notes = data["runs"][0]["invocations"][0]["toolExecutionNotifications"]
-    assert [n["message"]["text"] for n in notes] == ["skipped req.txt:3: unpinned entry",
-                                                     "database is 40 days old"]
+    assert [n["message"]["text"] for n in notes] == [
+        "skipped req.txt:3: unpinned entry",
+        "database is 40 days old",
+    ]

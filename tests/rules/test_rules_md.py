@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from scanner.cli_rules import rules
-from scanner.rules import load_rules, render_markdown
+from scanner.checks.heuristics.rules import load_rules, render_markdown
+from scanner.cli.rules import rules
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,13 +15,31 @@ from scanner.models import Lockfile
 Parser = Callable[[Path], Lockfile]
 
 # A scalar value after `key =` in TOML: basic string, literal string, integer, boolean.
-_TOML_VALUE = re.compile(
-    r"""([A-Za-z0-9_-]+\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*'|-?\d+|true|false)"""
+_TOML_VALUE = re.compile(r"""([A-Za-z0-9_-]+\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*'|-?\d+|true|false)""")
+TOML_ALTERNATIVES = (
+    "1",
+    "true",
+    "[1, 2]",
+    "{ a = 1 }",
+    '"x"',
+    "[{ a = 1 }]",
+    "-5",
+    '"sha256:zz"',
+    '""',
+    "1.5",
 )
-TOML_ALTERNATIVES = ("1", "true", "[1, 2]", "{ a = 1 }", '"x"', "[{ a = 1 }]", "-5",
-                     '"sha256:zz"', '""', "1.5")
-JSON_ALTERNATIVES: tuple[object, ...] = (1, True, None, [1, 2], {"a": 1}, "x", [{"a": 1}],
-                                         "sha256:zz", "", 1.5)
+JSON_ALTERNATIVES: tuple[object, ...] = (
+    1,
+    True,
+    None,
+    [1, 2],
+    {"a": 1},
+    "x",
+    [{"a": 1}],
+    "sha256:zz",
+    "",
+    1.5,
+)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -82,7 +100,7 @@ def json_type_mutations(data: object) -> Iterator[object]:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             for inner in json_type_mutations(value):
-                yield [*data[:i], inner, *data[i + 1:]]
+                yield [*data[:i], inner, *data[i + 1 :]]
 
 
 def sweep_toml(parser: Parser, tmp_path: Path, name: str, text: str) -> int:
@@ -99,8 +117,10 @@ def sweep_json(parser: Parser, tmp_path: Path, name: str, text: str) -> int:
     """Every truncation and type mutation of a valid JSON fixture parses or is refused."""
     path = tmp_path / name
     count = 0
-    variants = [*truncations(text),
-                *(json.dumps(m, indent=4) for m in json_type_mutations(json.loads(text)))]
+    variants = [
+        *truncations(text),
+        *(json.dumps(m, indent=4) for m in json_type_mutations(json.loads(text))),
+    ]
     for variant in variants:
         parses_or_refuses(parser, path, variant)
         count += 1

@@ -93,15 +93,23 @@ def test_pip_entries_become_packages_merged_across_platforms(tmp_path: Path) -> 
     path = write(tmp_path, "conda-lock.yml", CONDA)
     lf = parse_conda_lock(path)
     assert lf.format == "conda-lock"
-    assert lf.options == (("conda-packages", "1"), ("pip-entries", "4"),
-                          ("platform", "linux-64"), ("platform", "osx-arm64"))
+    assert lf.options == (
+        ("conda-packages", "1"),
+        ("pip-entries", "4"),
+        ("platform", "linux-64"),
+        ("platform", "osx-arm64"),
+    )
     charset, numpy_old, numpy_new = lf.packages
     # One name and version on both platforms: one package, both wheels, no marker.
     assert (charset.name, charset.version, charset.kind) == (
-        "charset-normalizer", "3.3.2", PinKind.PINNED)
+        "charset-normalizer",
+        "3.3.2",
+        PinKind.PINNED,
+    )
     assert [a.filename for a in charset.artifacts] == [
         "charset_normalizer-3.3.2-cp312-cp312-manylinux_2_17_x86_64.whl",
-        "charset_normalizer-3.3.2-cp312-cp312-macosx_11_0_arm64.whl"]
+        "charset_normalizer-3.3.2-cp312-cp312-macosx_11_0_arm64.whl",
+    ]
     assert charset.hashes == (Hash("sha256", H[2]), Hash("sha256", H[3]))
     assert charset.markers is None
     assert charset.groups == ("main",)
@@ -118,9 +126,14 @@ def test_detected_by_content_but_environment_files_are_not_locks(tmp_path: Path)
     path = write(tmp_path, "env.lock.yaml", CONDA)
     assert format_by_content(path) == "conda-lock"
     assert len(parse_lockfile(path).packages) == 3
-    env = write(tmp_path, "environment.yml", (
-        "name: ml\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n"
-        "  - pip\n  - pip:\n    - torch==2.4.0\n"))
+    env = write(
+        tmp_path,
+        "environment.yml",
+        (
+            "name: ml\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n"
+            "  - pip\n  - pip:\n    - torch==2.4.0\n"
+        ),
+    )
     assert format_by_content(env) is None
     refused(parse_lockfile, env, "not a lock or requirements file")
     refused(parse_conda_lock, env, "conda environment file", "not a lock file")
@@ -135,32 +148,70 @@ def test_unparsable_url_host_does_not_crash(tmp_path: Path) -> None:
     names = [a.filename for p in lf.packages for a in p.artifacts]
     assert "numpy-1.10-cp312-cp312-manylinux_2_17_x86_64.whl" in names
     # and a scan refuses the file as malformed, once, instead of a check stopping on it
-    refused(parse_lockfile, write(tmp_path, "conda-lock.yml", bad),
-            "URL 'https://[::1/aa/", "does not parse")
+    refused(
+        parse_lockfile,
+        write(tmp_path, "conda-lock.yml", bad),
+        "URL 'https://[::1/aa/",
+        "does not parse",
+    )
 
 
 def test_malformed_input_is_refused(tmp_path: Path) -> None:
-    refused(parse_conda_lock,
-            write(tmp_path, "a.yml", CONDA.replace("version: 1\n", "version: 2\n")),
-            "unsupported conda-lock version '2'")
-    refused(parse_conda_lock, write(tmp_path, "b.yml", CONDA.replace("version: 1\n", "")),
-            "missing 'version'")
-    refused(parse_conda_lock, write(tmp_path, "c.yml", CONDA.replace("  manager: pip\n", "", 1)),
-            "package 'Charset_Normalizer'", "missing required key 'manager'")
-    refused(parse_conda_lock, write(tmp_path, "d.yml", CONDA.replace(
-        f"    sha256: {H[4]}", "    sha256: [1]")), "hash 'sha256' must be a string")
-    refused(parse_conda_lock, write(tmp_path, "e.yml", CONDA.replace(
-        f"    sha256: {H[5]}", "    sha256: abc")), "sha256 hash has 3 hex digits")
-    refused(parse_conda_lock, write(tmp_path, "f.yml", CONDA.replace("package:\n", "package: 3\n")),
-            "invalid YAML")
-    refused(parse_conda_lock, write(tmp_path, "g.yml", "version: 1\npackage: {a: 1}\n"),
-            "'package' must be an array")
-    refused(parse_conda_lock, write(tmp_path, "h.yml", "version: 1\npackage:\n- just text\n"),
-            "'package' item 1 must be a table")
-    refused(parse_conda_lock, write(tmp_path, "i.yml", "version: 1\npackage: []\n"
-                                    "x: !!python/object:os.system [echo]\n"), "invalid YAML")
-    refused(parse_conda_lock, write(tmp_path, "j.yml", CONDA.replace(
-        "  url: " + PYPI + "/aa", "  url: [1]\n  x: " + PYPI + "/aa")), "'url' must be a string")
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "a.yml", CONDA.replace("version: 1\n", "version: 2\n")),
+        "unsupported conda-lock version '2'",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "b.yml", CONDA.replace("version: 1\n", "")),
+        "missing 'version'",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "c.yml", CONDA.replace("  manager: pip\n", "", 1)),
+        "package 'Charset_Normalizer'",
+        "missing required key 'manager'",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "d.yml", CONDA.replace(f"    sha256: {H[4]}", "    sha256: [1]")),
+        "hash 'sha256' must be a string",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "e.yml", CONDA.replace(f"    sha256: {H[5]}", "    sha256: abc")),
+        "sha256 hash has 3 hex digits",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "f.yml", CONDA.replace("package:\n", "package: 3\n")),
+        "invalid YAML",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "g.yml", "version: 1\npackage: {a: 1}\n"),
+        "'package' must be an array",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "h.yml", "version: 1\npackage:\n- just text\n"),
+        "'package' item 1 must be a table",
+    )
+    refused(
+        parse_conda_lock,
+        write(tmp_path, "i.yml", "version: 1\npackage: []\nx: !!python/object:os.system [echo]\n"),
+        "invalid YAML",
+    )
+    refused(
+        parse_conda_lock,
+        write(
+            tmp_path,
+            "j.yml",
+            CONDA.replace("  url: " + PYPI + "/aa", "  url: [1]\n  x: " + PYPI + "/aa"),
+        ),
+        "'url' must be a string",
+    )
 
 
 def test_garbage_truncation_and_wrong_types_never_crash(tmp_path: Path) -> None:
@@ -173,8 +224,14 @@ def test_garbage_truncation_and_wrong_types_never_crash(tmp_path: Path) -> None:
     for i, entry in enumerate(data["package"]):
         for key in entry:
             for alt in (1, True, None, [1], {"a": 1}, "x", ""):
-                mutated = {**data, "package": [*data["package"][:i], {**entry, key: alt},
-                                               *data["package"][i + 1:]]}
+                mutated = {
+                    **data,
+                    "package": [
+                        *data["package"][:i],
+                        {**entry, key: alt},
+                        *data["package"][i + 1 :],
+                    ],
+                }
                 parses_or_refuses(parse_conda_lock, path, yaml.dump(mutated, Dumper=DUMPER))
                 count += 1
     assert count > 200
@@ -185,8 +242,7 @@ def test_hostile_nesting_is_refused_quickly(tmp_path: Path) -> None:
     path.write_text("[" * 100_000 + "]" * 100_000)
     refused(parse_conda_lock, path, "brackets nested more than 64 levels deep")
     # Deep block nesting: too deep for the C loader, so the counting Python loader refuses it.
-    path.write_text("version: 1\npackage:\n" + "".join(
-        " " * i + f"k{i}:\n" for i in range(1, 400)))
+    path.write_text("version: 1\npackage:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 400)))
     refused(parse_conda_lock, path, "nested more than 64 levels deep")
     path.write_text("version: 1\npackage:\n- " + "- " * 300 + "x\n")
     refused(parse_conda_lock, path, "nested more than 64 levels deep")

@@ -39,7 +39,7 @@ def site(tmp_path: Path) -> Path:
         },
         dist_info_files={
             "entry_points.txt": "[console_scripts]\nDemo = demo_pkg:main\n\n"
-                                "[pytest11]\nplug = demo_pkg.plugin\n",
+            "[pytest11]\nplug = demo_pkg.plugin\n",
         },
     )
     install_wheel(wheel, sp)
@@ -86,7 +86,9 @@ def test_reads_egg_info(site: Path) -> None:
     assert legacy.top_level == ("legacy",)
     assert legacy.record is not None
     assert [e.path for e in legacy.record] == [
-        "legacy/__init__.py", "legacy-2.0-py3.11.egg-info/PKG-INFO"]
+        "legacy/__init__.py",
+        "legacy-2.0-py3.11.egg-info/PKG-INFO",
+    ]
 
 
 def test_loose_files_are_those_no_distribution_owns(site: Path) -> None:
@@ -125,7 +127,9 @@ def test_parse_record_rejects(text: str, problem: str) -> None:
 def test_parse_record_accepts_hashless_rows_and_blank_lines() -> None:
     entries = parse_record("x/RECORD,,\n\nx/a.pyc,,\n")
     assert [(e.path, e.sha256, e.size) for e in entries] == [
-        ("x/RECORD", None, None), ("x/a.pyc", None, None)]
+        ("x/RECORD", None, None),
+        ("x/a.pyc", None, None),
+    ]
 
 
 def test_entry_points_are_parsed_tolerantly() -> None:

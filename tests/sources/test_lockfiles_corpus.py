@@ -23,18 +23,31 @@ from scanner.sources.lockfiles import PARSERS, format_by_content, parse_lockfile
 from tests.conftest import SHARED_DATA
 
 MANIFEST = SHARED_DATA / "lockfiles" / "MANIFEST.md"
-FORMAT_BY_FOLDER = {"requirements": "requirements", "poetry": "poetry", "uv": "uv",
-                    "pipfile": "pipfile", "pylock": "pylock", "pdm": "pdm", "conda": "conda-lock"}
+FORMAT_BY_FOLDER = {
+    "requirements": "requirements",
+    "poetry": "poetry",
+    "uv": "uv",
+    "pipfile": "pipfile",
+    "pylock": "pylock",
+    "pdm": "pdm",
+    "conda": "conda-lock",
+}
 # Files that break their own format's spec, and what the refusal must say.
 REFUSED = {
-    "pylock/pypa_pipenv__pylock.toml": ("package 'pytz'", "is listed more than once",
-                                        "different hashes"),
+    "pylock/pypa_pipenv__pylock.toml": (
+        "package 'pytz'",
+        "is listed more than once",
+        "different hashes",
+    ),
 }
 # Where each format's package entries start, to check the line numbers given.
 ENTRY_LINE = {
-    "poetry": re.compile(r"^\[\[package\]\]$"), "uv": re.compile(r"^\[\[package\]\]$"),
-    "pdm": re.compile(r"^\[\[package\]\]$"), "pylock": re.compile(r"^\[\[packages\]\]$"),
-    "pipfile": re.compile(r'^\s*"[^"]+": \{$'), "conda-lock": re.compile(r"^- name: \S+$"),
+    "poetry": re.compile(r"^\[\[package\]\]$"),
+    "uv": re.compile(r"^\[\[package\]\]$"),
+    "pdm": re.compile(r"^\[\[package\]\]$"),
+    "pylock": re.compile(r"^\[\[packages\]\]$"),
+    "pipfile": re.compile(r'^\s*"[^"]+": \{$'),
+    "conda-lock": re.compile(r"^- name: \S+$"),
     "requirements": re.compile(r"^[A-Za-z0-9]"),
 }
 
@@ -74,8 +87,16 @@ def manifest_entries() -> list[Entry]:
         path = re.match(r"`([^`]+)`", cells[0])
         source = re.match(r"`([^`]+)`", cells[2])
         assert path and source, line
-        entries.append(Entry(path.group(1), source.group(1), cells[5], int(cells[6]), cells[7],
-                             " | ".join(cells[8:])))
+        entries.append(
+            Entry(
+                path.group(1),
+                source.group(1),
+                cells[5],
+                int(cells[6]),
+                cells[7],
+                " | ".join(cells[8:]),
+            )
+        )
     return entries
 
 
@@ -116,8 +137,11 @@ def _own_packages(lockfile: Lockfile, path: Path) -> int:
 
 @needs_corpus
 def test_manifest_covers_the_whole_corpus(lock_corpus: Path) -> None:
-    on_disk = {str(p.relative_to(lock_corpus)) for p in lock_corpus.rglob("*")
-               if p.is_file() and "__LICENSE" not in p.name}
+    on_disk = {
+        str(p.relative_to(lock_corpus))
+        for p in lock_corpus.rglob("*")
+        if p.is_file() and "__LICENSE" not in p.name
+    }
     assert on_disk == {e.path for e in ENTRIES}
     assert len(ENTRIES) == 37
     # The refusal list and the manifest agree on which file breaks its spec.
@@ -151,10 +175,12 @@ def test_lock_parses_with_manifest_count_or_is_refused(
         assert int(options["pip-entries"]) == pip_entries
         assert int(options["conda-packages"]) + pip_entries == entry.packages
         # An independent count: every scalar a string, as written.
-        data = yaml.load(path.read_text(encoding="utf-8"),
-                         Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
-        distinct = {(canonical(p["name"]), p["version"])
-                    for p in data["package"] if p["manager"] == "pip"}
+        data = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+        )
+        distinct = {
+            (canonical(p["name"]), p["version"]) for p in data["package"] if p["manager"] == "pip"
+        }
         assert len(lockfile.packages) == len(distinct)
     else:
         assert _own_packages(lockfile, path) == entry.packages

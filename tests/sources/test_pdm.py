@@ -107,32 +107,46 @@ def test_groups_markers_files_and_every_source_kind(tmp_path: Path) -> None:
     assert lf.format == "pdm"
     assert lf.indexes == ("https://pypi.internal.example/simple",)
     assert lf.find_links == ("file:///opt/wheels",)
-    assert lf.options == (("lock-version", "4.5.0"), ("strategy", "inherit_metadata"),
-                          ("strategy", "static_urls"),
-                          ("target", "requires_python=>=3.10 platform=manylinux_2_17_x86_64"))
+    assert lf.options == (
+        ("lock-version", "4.5.0"),
+        ("strategy", "inherit_metadata"),
+        ("strategy", "static_urls"),
+        ("target", "requires_python=>=3.10 platform=manylinux_2_17_x86_64"),
+    )
     lines = PDM.splitlines()
     assert all(p.line and lines[p.line - 1] == "[[package]]" for p in lf.packages)
     req, req_socks, gitdep, proj, plain, local, remote = lf.packages
 
     assert (req.name, req.version, req.kind, req.groups) == (
-        "requests", "2.31.0", PinKind.PINNED, ("default", "dev"))
+        "requests",
+        "2.31.0",
+        PinKind.PINNED,
+        ("default", "dev"),
+    )
     assert req.index == "https://pypi.internal.example/simple"
     assert req.markers == 'python_version >= "3.8"'
     wheel, sdist = req.artifacts
     assert (wheel.filename, wheel.url) == (
-        "requests-2.31.0-py3-none-any.whl", "https://files.example/requests-2.31.0-py3-none-any.whl")
+        "requests-2.31.0-py3-none-any.whl",
+        "https://files.example/requests-2.31.0-py3-none-any.whl",
+    )
     assert sdist.hashes == (Hash("sha256", H[2]),)
     # PDM writes a separate entry per set of extras: both are kept.
     assert (req_socks.name, req_socks.extras) == ("requests", ("socks",))
 
     assert gitdep.kind is PinKind.GIT
-    assert gitdep.source_url == ("git+https://github.com/org/gitdep.git"
-                                 "@0123456789abcdef0123456789abcdef01234567#subdirectory=src")
+    assert gitdep.source_url == (
+        "git+https://github.com/org/gitdep.git"
+        "@0123456789abcdef0123456789abcdef01234567#subdirectory=src"
+    )
     assert gitdep.index is None
     assert (proj.kind, proj.source_url) == (PinKind.EDITABLE, "./libs/myproj")
     assert (plain.kind, plain.source_url) == (PinKind.DIRECTORY, "./libs/plain")
     assert (local.kind, local.hashes) == (PinKind.PATH, (Hash("sha256", H[3]),))
-    assert (remote.kind, remote.source_url) == (PinKind.URL, "https://example.org/remote-2.0.tar.gz")
+    assert (remote.kind, remote.source_url) == (
+        PinKind.URL,
+        "https://example.org/remote-2.0.tar.gz",
+    )
 
 
 def test_a_url_entry_needs_no_version(tmp_path: Path) -> None:
@@ -147,25 +161,58 @@ def test_detected_by_content(tmp_path: Path) -> None:
 
 
 def test_malformed_input_is_refused(tmp_path: Path) -> None:
-    refused(parse_pdm_lock, write(tmp_path, "a.lock", PDM.replace('lock_version = "4.5.0"',
-                                                                  'lock_version = "3.1"')),
-            "unsupported pdm lock_version '3.1'")
-    refused(parse_pdm_lock, write(tmp_path, "b.lock", PDM.replace('lock_version = "4.5.0"\n', "")),
-            "missing required key 'lock_version'")
+    refused(
+        parse_pdm_lock,
+        write(tmp_path, "a.lock", PDM.replace('lock_version = "4.5.0"', 'lock_version = "3.1"')),
+        "unsupported pdm lock_version '3.1'",
+    )
+    refused(
+        parse_pdm_lock,
+        write(tmp_path, "b.lock", PDM.replace('lock_version = "4.5.0"\n', "")),
+        "missing required key 'lock_version'",
+    )
     no_metadata = PDM.replace("[metadata]\n", "[meta]\n").replace("[[metadata.", "[[meta.")
     refused(parse_pdm_lock, write(tmp_path, "c.lock", no_metadata), "missing [metadata]")
-    refused(parse_pdm_lock, write(tmp_path, "d.lock", PDM.replace(
-        'groups = ["dev"]', 'groups = "dev"')), "package 'gitdep'", "'groups' must be an array")
-    refused(parse_pdm_lock, write(tmp_path, "f.lock", PDM.replace(
-        'name = "plain"\nversion = "0.1.0"\npath = "./libs/plain"\n', 'name = "plain"\n')),
-            "an index package must have a 'version'")
-    refused(parse_pdm_lock, write(tmp_path, "g.lock", PDM.replace(
-        f'{{file = "localwheel-1.0-py3-none-any.whl", hash = "sha256:{H[3]}"}}',
-        f'{{hash = "sha256:{H[3]}"}}')), "neither 'file' nor 'url'")
-    refused(parse_pdm_lock, write(tmp_path, "h.lock", PDM.replace(
-        'editable = true', 'editable = 1')), "'editable' must be a boolean")
-    refused(parse_pdm_lock, write(tmp_path, "i.lock", PDM.replace(
-        'url = "file:///opt/wheels"', "url = []")), "[[source]]", "'url' must be a string")
+    refused(
+        parse_pdm_lock,
+        write(tmp_path, "d.lock", PDM.replace('groups = ["dev"]', 'groups = "dev"')),
+        "package 'gitdep'",
+        "'groups' must be an array",
+    )
+    refused(
+        parse_pdm_lock,
+        write(
+            tmp_path,
+            "f.lock",
+            PDM.replace(
+                'name = "plain"\nversion = "0.1.0"\npath = "./libs/plain"\n', 'name = "plain"\n'
+            ),
+        ),
+        "an index package must have a 'version'",
+    )
+    refused(
+        parse_pdm_lock,
+        write(
+            tmp_path,
+            "g.lock",
+            PDM.replace(
+                f'{{file = "localwheel-1.0-py3-none-any.whl", hash = "sha256:{H[3]}"}}',
+                f'{{hash = "sha256:{H[3]}"}}',
+            ),
+        ),
+        "neither 'file' nor 'url'",
+    )
+    refused(
+        parse_pdm_lock,
+        write(tmp_path, "h.lock", PDM.replace("editable = true", "editable = 1")),
+        "'editable' must be a boolean",
+    )
+    refused(
+        parse_pdm_lock,
+        write(tmp_path, "i.lock", PDM.replace('url = "file:///opt/wheels"', "url = []")),
+        "[[source]]",
+        "'url' must be a string",
+    )
 
 
 def test_garbage_truncation_and_wrong_types_never_crash(tmp_path: Path) -> None:

@@ -182,8 +182,16 @@ def test_v2_every_source_kind(tmp_path: Path) -> None:
     assert lf.indexes == ("https://pypi.org/simple", "https://download.pytorch.org/whl/cu121")
     assert ("lock-version", "2.1") in lf.options
     by = {p.name: p for p in lf.packages}
-    assert list(by) == ["requests", "torch", "urllib3", "poetry-core", "kernels", "mylib",
-                        "plainlib", "localwheel"]
+    assert list(by) == [
+        "requests",
+        "torch",
+        "urllib3",
+        "poetry-core",
+        "kernels",
+        "mylib",
+        "plainlib",
+        "localwheel",
+    ]
     lines = V2.splitlines()
     for pkg in lf.packages:
         assert pkg.line is not None and lines[pkg.line - 1] == "[[package]]"
@@ -191,15 +199,24 @@ def test_v2_every_source_kind(tmp_path: Path) -> None:
 
     req = by["requests"]
     assert (req.version, req.kind, req.index, req.groups) == (
-        "2.31.0", PinKind.PINNED, "https://pypi.org/simple", ("main",))
-    assert [a.filename for a in req.artifacts] == ["requests-2.31.0-py3-none-any.whl",
-                                                   "requests-2.31.0.tar.gz"]
+        "2.31.0",
+        PinKind.PINNED,
+        "https://pypi.org/simple",
+        ("main",),
+    )
+    assert [a.filename for a in req.artifacts] == [
+        "requests-2.31.0-py3-none-any.whl",
+        "requests-2.31.0.tar.gz",
+    ]
     assert req.hashes == (Hash("sha256", H[0]), Hash("sha256", H[1]))
     assert req.requirement is None
 
     torch = by["torch"]
     assert (torch.version, torch.kind, torch.index) == (
-        "2.4.0+cu121", PinKind.PINNED, "https://download.pytorch.org/whl/cu121")
+        "2.4.0+cu121",
+        PinKind.PINNED,
+        "https://download.pytorch.org/whl/cu121",
+    )
     assert torch.markers == 'sys_platform == "linux"'
     assert torch.extras == ("cuda",)
     assert torch.groups == ("main", "gpu")
@@ -211,8 +228,10 @@ def test_v2_every_source_kind(tmp_path: Path) -> None:
 
     core = by["poetry-core"]
     assert core.kind is PinKind.GIT and core.index is None
-    assert core.source_url == ("git+https://github.com/python-poetry/poetry-core.git"
-                               "@e3998b0e111dc03e4aa721fd054c48e5c7de6fc5#subdirectory=src")
+    assert core.source_url == (
+        "git+https://github.com/python-poetry/poetry-core.git"
+        "@e3998b0e111dc03e4aa721fd054c48e5c7de6fc5#subdirectory=src"
+    )
     assert core.requirement is not None and core.requirement.startswith("poetry-core @ git+")
 
     kernels = by["kernels"]
@@ -236,8 +255,10 @@ def test_v11_metadata_files_and_category(tmp_path: Path) -> None:
     assert (six_new.version, six_new.groups) == ("1.16.0", ("dev",))
     assert six_new.hashes == (Hash("sha256", H[8]),)
     assert six_old.version == "1.15.0"
-    assert [a.filename for a in six_old.artifacts] == ["six-1.15.0-py2.py3-none-any.whl",
-                                                       "six-1.15.0.tar.gz"]
+    assert [a.filename for a in six_old.artifacts] == [
+        "six-1.15.0-py2.py3-none-any.whl",
+        "six-1.15.0.tar.gz",
+    ]
     assert [p.line for p in lf.packages] == [1, 9, 17]
 
 
@@ -249,26 +270,46 @@ def test_detected_by_name_and_content(tmp_path: Path) -> None:
 
 
 def test_malformed_input_is_refused(tmp_path: Path) -> None:
-    refused(parse_poetry_lock, write(tmp_path, "a.lock", "[[package]\nname = 'x'\n"),
-            "invalid TOML")
-    refused(parse_poetry_lock, write(tmp_path, "b.lock", V2.replace('version = "2.31.0"',
-                                                                    "version = 2")),
-            "line 3", "'version' must be a string, not an integer")
-    refused(parse_poetry_lock, write(tmp_path, "c.lock", V2.replace('name = "Requests"\n', "")),
-            "line 3", "missing required key 'name'")
-    refused(parse_poetry_lock, write(tmp_path, "d.lock", V2.replace('type = "legacy"',
-                                                                    'type = "svn"')),
-            "unknown [package.source] type 'svn'")
-    refused(parse_poetry_lock, write(tmp_path, "e.lock", V2.replace(f"sha256:{H[0]}",
-                                                                    "sha256:abc")),
-            "sha256 hash has 3 hex digits")
-    refused(parse_poetry_lock, write(tmp_path, "f.lock", V2.replace('lock-version = "2.1"',
-                                                                    'lock-version = "3.0"')),
-            "unsupported poetry lock-version '3.0'")
-    refused(parse_poetry_lock, write(tmp_path, "g.lock", V2.replace("files = []", "files = 3", 1)),
-            "'files' must be an array")
-    refused(parse_poetry_lock, write(tmp_path, "h.lock", "[[package]]\nname = 'x'\n"),
-            "missing [metadata]")
+    refused(
+        parse_poetry_lock, write(tmp_path, "a.lock", "[[package]\nname = 'x'\n"), "invalid TOML"
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "b.lock", V2.replace('version = "2.31.0"', "version = 2")),
+        "line 3",
+        "'version' must be a string, not an integer",
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "c.lock", V2.replace('name = "Requests"\n', "")),
+        "line 3",
+        "missing required key 'name'",
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "d.lock", V2.replace('type = "legacy"', 'type = "svn"')),
+        "unknown [package.source] type 'svn'",
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "e.lock", V2.replace(f"sha256:{H[0]}", "sha256:abc")),
+        "sha256 hash has 3 hex digits",
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "f.lock", V2.replace('lock-version = "2.1"', 'lock-version = "3.0"')),
+        "unsupported poetry lock-version '3.0'",
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "g.lock", V2.replace("files = []", "files = 3", 1)),
+        "'files' must be an array",
+    )
+    refused(
+        parse_poetry_lock,
+        write(tmp_path, "h.lock", "[[package]]\nname = 'x'\n"),
+        "missing [metadata]",
+    )
     refused(parse_poetry_lock, write(tmp_path, "i.lock", V2[: len(V2) // 2]))
     refused(parse_poetry_lock, tmp_path / "missing.lock", "cannot read")
 

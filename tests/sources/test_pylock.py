@@ -94,15 +94,22 @@ def test_every_source_kind(tmp_path: Path) -> None:
     assert torch.index == "https://download.pytorch.org/whl/cu121"
 
     assert (gitdep.kind, gitdep.version, gitdep.artifacts) == (PinKind.GIT, None, ())
-    assert gitdep.source_url == ("git+https://github.com/org/gitdep"
-                                 "@0123456789abcdef0123456789abcdef01234567#subdirectory=src")
+    assert gitdep.source_url == (
+        "git+https://github.com/org/gitdep"
+        "@0123456789abcdef0123456789abcdef01234567#subdirectory=src"
+    )
     assert (proj.kind, proj.source_url) == (PinKind.EDITABLE, ".")
     assert (plain.kind, plain.source_url) == (PinKind.DIRECTORY, "libs/plain")
-    assert (remote.kind, remote.source_url) == (PinKind.URL, "https://example.org/remote-2.0.tar.gz")
+    assert (remote.kind, remote.source_url) == (
+        PinKind.URL,
+        "https://example.org/remote-2.0.tar.gz",
+    )
     assert remote.artifacts[0].filename == "remote-2.0.tar.gz"
     assert remote.hashes == (Hash("sha256", H[4]),)
     assert (local.kind, local.artifacts[0].filename) == (
-        PinKind.PATH, "localarchive-1.0-py3-none-any.whl")
+        PinKind.PATH,
+        "localarchive-1.0-py3-none-any.whl",
+    )
 
 
 def test_named_lock_files_are_found_and_sniffed(tmp_path: Path) -> None:
@@ -128,55 +135,111 @@ wheels = [
 
 
 def test_spec_breaking_files_are_refused_with_the_reason(tmp_path: Path) -> None:
-    refused(parse_pylock, write(tmp_path, "dup.toml", DUPLICATE_WHEEL),
-            "line 4", "package 'pytz'", "wheel 'pytz-2026.1-py3-none-any.whl' is listed more "
-            "than once with different hashes")
+    refused(
+        parse_pylock,
+        write(tmp_path, "dup.toml", DUPLICATE_WHEEL),
+        "line 4",
+        "package 'pytz'",
+        "wheel 'pytz-2026.1-py3-none-any.whl' is listed more than once with different hashes",
+    )
     same_hash = DUPLICATE_WHEEL.replace(H[7], H[6])
     line = refused(parse_pylock, write(tmp_path, "dup2.toml", same_hash), "more than once")
     assert "different hashes" not in line
-    both = PYLOCK.replace('directory = { path = "libs/plain" }',
-                          'directory = { path = "libs/plain" }\n'
-                          f'archive = {{ url = "https://e.org/p.zip", '
-                          f'hashes = {{ sha256 = "{H[8]}" }} }}')
-    refused(parse_pylock, write(tmp_path, "both.toml", both),
-            "package 'plain'", "has directory and archive", "mutually exclusive")
-    vcs_wheels = PYLOCK.replace('subdirectory = "src" }',
-                                'subdirectory = "src" }\nwheels = []')
+    both = PYLOCK.replace(
+        'directory = { path = "libs/plain" }',
+        'directory = { path = "libs/plain" }\n'
+        f'archive = {{ url = "https://e.org/p.zip", '
+        f'hashes = {{ sha256 = "{H[8]}" }} }}',
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "both.toml", both),
+        "package 'plain'",
+        "has directory and archive",
+        "mutually exclusive",
+    )
+    vcs_wheels = PYLOCK.replace('subdirectory = "src" }', 'subdirectory = "src" }\nwheels = []')
     refused(parse_pylock, write(tmp_path, "vcsw.toml", vcs_wheels), "has vcs and wheels")
     no_version = PYLOCK.replace('lock-version = "1.0"\n', "")
-    refused(parse_pylock, write(tmp_path, "nolv.toml", no_version),
-            "missing required key 'lock-version'")
-    refused(parse_pylock, write(tmp_path, "lv2.toml", PYLOCK.replace('lock-version = "1.0"',
-                                                                     'lock-version = "2.0"')),
-            "unsupported lock-version '2.0'")
-    refused(parse_pylock, write(tmp_path, "nocb.toml", PYLOCK.replace('created-by = "hand"\n', "")),
-            "missing required key 'created-by'")
-    refused(parse_pylock, write(tmp_path, "nohash.toml", PYLOCK.replace(
-        f'size = 10, hashes = {{ sha256 = "{H[4]}" }}', "size = 10")),
-            "package 'remote'", "archive", "has no 'hashes'")
-    refused(parse_pylock, write(tmp_path, "nosrc.toml", PYLOCK.replace(
-        'directory = { path = "libs/plain" }', "")), "package 'plain'", "names no source")
-    refused(parse_pylock, write(tmp_path, "nocommit.toml", PYLOCK.replace(
-        'commit-id = "0123456789abcdef0123456789abcdef01234567", ', "")),
-            "missing required key 'commit-id'")
+    refused(
+        parse_pylock,
+        write(tmp_path, "nolv.toml", no_version),
+        "missing required key 'lock-version'",
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "lv2.toml", PYLOCK.replace('lock-version = "1.0"', 'lock-version = "2.0"')),
+        "unsupported lock-version '2.0'",
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "nocb.toml", PYLOCK.replace('created-by = "hand"\n', "")),
+        "missing required key 'created-by'",
+    )
+    refused(
+        parse_pylock,
+        write(
+            tmp_path,
+            "nohash.toml",
+            PYLOCK.replace(f'size = 10, hashes = {{ sha256 = "{H[4]}" }}', "size = 10"),
+        ),
+        "package 'remote'",
+        "archive",
+        "has no 'hashes'",
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "nosrc.toml", PYLOCK.replace('directory = { path = "libs/plain" }', "")),
+        "package 'plain'",
+        "names no source",
+    )
+    refused(
+        parse_pylock,
+        write(
+            tmp_path,
+            "nocommit.toml",
+            PYLOCK.replace('commit-id = "0123456789abcdef0123456789abcdef01234567", ', ""),
+        ),
+        "missing required key 'commit-id'",
+    )
     no_packages = 'lock-version = "1.0"\ncreated-by = "x"\n'
-    refused(parse_pylock, write(tmp_path, "nopkgs.toml", no_packages),
-            "missing required array 'packages'")
+    refused(
+        parse_pylock,
+        write(tmp_path, "nopkgs.toml", no_packages),
+        "missing required array 'packages'",
+    )
 
 
 def test_wrong_types_are_refused(tmp_path: Path) -> None:
-    refused(parse_pylock, write(tmp_path, "a.toml", PYLOCK.replace('lock-version = "1.0"',
-                                                                   "lock-version = 1.0")),
-            "'lock-version' must be a string, not a float")
-    refused(parse_pylock, write(tmp_path, "b.toml", PYLOCK.replace(
-        'directory = { path = ".", editable = true }', 'directory = "."')),
-            "'directory' must be a table, not a string")
-    refused(parse_pylock, write(tmp_path, "c.toml", PYLOCK.replace(
-        "size = 63152", 'size = "big"')), "'size' must be an integer")
-    refused(parse_pylock, write(tmp_path, "d.toml", PYLOCK.replace(
-        'editable = true', 'editable = "yes"')), "'editable' must be a boolean")
-    refused(parse_pylock, write(tmp_path, "e.toml", PYLOCK.replace(
-        f'sha256 = "{H[3]}"', "sha256 = 5")), "hash 'sha256' must be a string")
+    refused(
+        parse_pylock,
+        write(tmp_path, "a.toml", PYLOCK.replace('lock-version = "1.0"', "lock-version = 1.0")),
+        "'lock-version' must be a string, not a float",
+    )
+    refused(
+        parse_pylock,
+        write(
+            tmp_path,
+            "b.toml",
+            PYLOCK.replace('directory = { path = ".", editable = true }', 'directory = "."'),
+        ),
+        "'directory' must be a table, not a string",
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "c.toml", PYLOCK.replace("size = 63152", 'size = "big"')),
+        "'size' must be an integer",
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "d.toml", PYLOCK.replace("editable = true", 'editable = "yes"')),
+        "'editable' must be a boolean",
+    )
+    refused(
+        parse_pylock,
+        write(tmp_path, "e.toml", PYLOCK.replace(f'sha256 = "{H[3]}"', "sha256 = 5")),
+        "hash 'sha256' must be a string",
+    )
 
 
 def test_garbage_truncation_and_wrong_types_never_crash(tmp_path: Path) -> None:

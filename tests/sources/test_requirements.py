@@ -20,23 +20,31 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_pins_hashes_continuations_markers_extras(tmp_path: Path) -> None:
-    path = write(tmp_path, "requirements.txt", (
-        "# top comment\n"
-        "--index-url https://example.org/simple\n"
-        "--extra-index-url https://download.pytorch.org/whl/cu121\n"
-        "--find-links ./wheels\n"
-        "torch==2.4.0+cu121 ; sys_platform == 'linux' \\\n"
-        f"    --hash=sha256:{H1} \\\n"
-        f"    --hash=sha256:{H2}\n"
-        "    # via something\n"
-        f"requests[socks,security]==2.31.0 --hash sha256:{H1.upper()}  # trailing comment\n"
-    ))
+    path = write(
+        tmp_path,
+        "requirements.txt",
+        (
+            "# top comment\n"
+            "--index-url https://example.org/simple\n"
+            "--extra-index-url https://download.pytorch.org/whl/cu121\n"
+            "--find-links ./wheels\n"
+            "torch==2.4.0+cu121 ; sys_platform == 'linux' \\\n"
+            f"    --hash=sha256:{H1} \\\n"
+            f"    --hash=sha256:{H2}\n"
+            "    # via something\n"
+            f"requests[socks,security]==2.31.0 --hash sha256:{H1.upper()}  # trailing comment\n"
+        ),
+    )
     lf = parse_requirements(path)
     assert lf.indexes == ("https://example.org/simple", "https://download.pytorch.org/whl/cu121")
     assert lf.find_links == ("./wheels",)
     torch, requests = lf.packages
     assert (torch.name, torch.version, torch.kind, torch.line) == (
-        "torch", "2.4.0+cu121", PinKind.PINNED, 5)
+        "torch",
+        "2.4.0+cu121",
+        PinKind.PINNED,
+        5,
+    )
     assert torch.markers == 'sys_platform == "linux"'
     assert torch.hashes == (Hash("sha256", H1), Hash("sha256", H2))
     assert requests.extras == ("security", "socks")
@@ -45,16 +53,20 @@ def test_pins_hashes_continuations_markers_extras(tmp_path: Path) -> None:
 
 
 def test_unverifiable_entries_are_kept(tmp_path: Path) -> None:
-    path = write(tmp_path, "requirements.txt", (
-        "numpy>=1.26\n"
-        "setuptools\n"
-        "-e ./local-pkg\n"
-        "-e git+https://github.com/org/repo.git@abc#egg=repo\n"
-        "mypkg @ https://files.example.org/mypkg-1.0-py3-none-any.whl\n"
-        "https://files.example.org/other-2.0.tar.gz\n"
-        "./vendored/thing-1.0-py3-none-any.whl\n"
-        "pandas==2.*\n"
-    ))
+    path = write(
+        tmp_path,
+        "requirements.txt",
+        (
+            "numpy>=1.26\n"
+            "setuptools\n"
+            "-e ./local-pkg\n"
+            "-e git+https://github.com/org/repo.git@abc#egg=repo\n"
+            "mypkg @ https://files.example.org/mypkg-1.0-py3-none-any.whl\n"
+            "https://files.example.org/other-2.0.tar.gz\n"
+            "./vendored/thing-1.0-py3-none-any.whl\n"
+            "pandas==2.*\n"
+        ),
+    )
     kinds = [(p.name, p.kind) for p in parse_requirements(path).packages]
     assert kinds == [
         ("numpy", PinKind.UNPINNED),
@@ -75,9 +87,15 @@ def test_includes_and_constraints(tmp_path: Path) -> None:
     main = write(tmp_path, "requirements.txt", "-r sub/common.txt\nrich==13.7.1\n")
     lf = parse_requirements(main)
     assert [(p.name, p.groups) for p in lf.packages] == [
-        ("click", ()), ("urllib3", ("constraint",)), ("rich", ())]
+        ("click", ()),
+        ("urllib3", ("constraint",)),
+        ("rich", ()),
+    ]
     assert [p.lockfile.name for p in lf.packages] == [
-        "common.txt", "constraints.txt", "requirements.txt"]
+        "common.txt",
+        "constraints.txt",
+        "requirements.txt",
+    ]
     assert len(lf.includes) == 2
 
 
@@ -94,10 +112,16 @@ def test_missing_include_names_the_line(tmp_path: Path) -> None:
         parse_requirements(path)
 
 
-@pytest.mark.parametrize("text", [
-    "==1.0\n", "foo==1.0 --hash=sha256\n", "foo==1.0 --hash=sha256:xyz\n", "foo[bar==1\n",
-    "x == 1 'unterminated\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "==1.0\n",
+        "foo==1.0 --hash=sha256\n",
+        "foo==1.0 --hash=sha256:xyz\n",
+        "foo[bar==1\n",
+        "x == 1 'unterminated\n",
+    ],
+)
 def test_malformed_lines_raise_source_error(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, "requirements.txt", text)
     with pytest.raises(SourceError) as exc:
@@ -107,11 +131,15 @@ def test_malformed_lines_raise_source_error(tmp_path: Path, text: str) -> None:
 
 
 def test_extra_index_without_index_url_keeps_pypi_first(tmp_path: Path) -> None:
-    path = write(tmp_path, "reqs.txt",
-                 "--extra-index-url https://download.pytorch.org/whl/nightly/cu118\n"
-                 "torchtriton==2.0.0\n")
+    path = write(
+        tmp_path,
+        "reqs.txt",
+        "--extra-index-url https://download.pytorch.org/whl/nightly/cu118\ntorchtriton==2.0.0\n",
+    )
     assert parse_requirements(path).indexes == (
-        "https://pypi.org/simple", "https://download.pytorch.org/whl/nightly/cu118")
+        "https://pypi.org/simple",
+        "https://download.pytorch.org/whl/nightly/cu118",
+    )
 
 
 def test_logical_lines_comment_inside_continuation() -> None:

@@ -61,15 +61,21 @@ def test_hashes_are_validated() -> None:
     assert make_hash("md5", "d7c89558ba9fa0495403155b64376d81", where).algorithm == "md5"
     assert make_hash("sha3_256", "abcd", where) == Hash("sha3_256", "abcd")  # unknown length
     assert hashes_table(table({"sha256": HEX}), where) == (Hash("sha256", HEX),)
-    for bad, message in [(f"sha256{HEX}", "algorithm:hexdigest"), ("sha256:xyz", "not a hex"),
-                         (f"sha256:{HEX}00", "66 hex digits, expected 64"), (":abcd", "not a hex")]:
+    for bad, message in [
+        (f"sha256{HEX}", "algorithm:hexdigest"),
+        ("sha256:xyz", "not a hex"),
+        (f"sha256:{HEX}00", "66 hex digits, expected 64"),
+        (":abcd", "not a hex"),
+    ]:
         with pytest.raises(SourceError, match=message):
             parse_hash(bad, where)
 
 
 def test_file_names_from_urls_and_paths() -> None:
-    assert filename_from_url("https://h/whl/cu121/torch-2.4.0%2Bcu121-cp311-none-any.whl"
-                             "#sha256=00") == "torch-2.4.0+cu121-cp311-none-any.whl"
+    assert (
+        filename_from_url("https://h/whl/cu121/torch-2.4.0%2Bcu121-cp311-none-any.whl#sha256=00")
+        == "torch-2.4.0+cu121-cp311-none-any.whl"
+    )
     assert filename_from_url("dist/pkg-1.0.tar.gz") == "pkg-1.0.tar.gz"
     assert filename_from_url("https://h/") is None
     assert filename_from_url(None) is None
@@ -81,18 +87,23 @@ def test_header_lines_only_where_they_match_the_entries(tmp_path: Path) -> None:
     assert lines_for(2, [1, 3]) == [1, 3]
     assert lines_for(3, [1, 3]) == [None, None, None]
     # An inline array of packages has no headers: no lines rather than wrong ones.
-    inline = ('lock-version = "1.0"\ncreated-by = "x"\npackages = [\n'
-              '  { name = "a", directory = { path = "." } },\n]\n')
+    inline = (
+        'lock-version = "1.0"\ncreated-by = "x"\npackages = [\n'
+        '  { name = "a", directory = { path = "." } },\n]\n'
+    )
     path = write(tmp_path, "pylock.toml", inline)
     assert format_by_content(path) == "pylock"
     assert [p.line for p in parse_pylock(path).packages] == [None]
-    uv = ('version = 1\nrequires-python = ">=3.10"\n'
-          'package = [{ name = "a", version = "1", source = { virtual = "." } }]\n')
+    uv = (
+        'version = 1\nrequires-python = ">=3.10"\n'
+        'package = [{ name = "a", version = "1", source = { virtual = "." } }]\n'
+    )
     assert [p.line for p in parse_uv_lock(write(tmp_path, "uv.lock", uv)).packages] == [None]
 
 
-def test_loading_refuses_unreadable_and_oversized_files(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loading_refuses_unreadable_and_oversized_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(SourceError, match="cannot read"):
         read_text(tmp_path / "absent.lock")
     with pytest.raises(SourceError, match="cannot read"):

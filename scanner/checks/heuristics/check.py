@@ -1,0 +1,782 @@
+"""The heuristics check: the rules in `rules/` over package files, never run.
+
+Where it looks: wheels (every member, `.pth` files, `.data/` scripts), sdists
+(`setup.py` with its cmdclass hooks, `setup.cfg`, `pyproject.toml`, every module),
+installed distributions (the files their RECORD lists) and loose files in
+site-packages. Archives are read through `scanner.infra.archive.SafeArchive` only; nothing
+is imported, built or executed.
+
+A distribution is first turned into a `DistView` (its files' bytes, whether the wheel
+is pure Python, its entry points); each rule's matcher then judges the view.
+"""
+
+from __future__ import annotations
+
+import configparser
+import fnmatch
+import json
+import posixpath
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from scanner.checks.heuristics.pyast import Analysis, Hit, analyse, may_have_capability
+from scanner.checks.heuristics.rules import (
+    BinaryMatcher,
+    FileLayoutMatcher,
+    MetadataMatcher,
+    PythonAstMatcher,
+    RegexMatcher,
+    Rule,
+    default_rules,
+)
+from scanner.infra.archive import SafeArchive
+from scanner.models import (
+    EntryPoint,
+    Environment,
+    Finding,
+    InstalledDistribution,
+    Inventory,
+)
+from scanner.options import ScanOptions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TEXT_SUFFIXES = (
+    ".py",
+    ".pyw",
+    ".pth",
+    ".cfg",
+    ".toml",
+    ".sh",
+    ".bat",
+    ".cmd",
+    ".ps1",
+    ".vbs",
+    ".js",
+    ".mjs",
+    ".cjs",
+)
+"""Files read whole; data files (.json, .txt, .yml: vocabularies, datasets) only get the
+head that binary detection needs, which keeps large ML wheels cheap to scan."""
+TEXT_NAMES = (
+    "setup.py",
+    "setup.cfg",
+    "pyproject.toml",
+    "package.json",
+    "entry_points.txt",
+    "WHEEL",
+    "METADATA",
+    "PKG-INFO",
+    "Makefile",
+)
+MAX_TEXT = 4 << 20
+"""Text files larger than this are read only up to this size."""
+HEAD = 64
+"""Bytes read from other files to recognise native executables."""
+INSTALL_FILES = ("setup.py", "hatch_build.py", "pdm_build.py")
+MAX_FINDINGS_PER_RULE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DistFile:
+    """One file of a distribution: its path inside the distribution and its bytes."""
+
+    path: str
+    """POSIX path: for wheels and installed trees relative to site-packages; for sdists
+    relative to the project root (the top `name-version/` folder removed)."""
+    data: bytes
+    size: int
+    complete: bool
+    """False when only the head of the file was read."""
+
+
+@dataclass(slots=True)
+class DistView:
+    """What the rules see of one distribution (or a set of loose files)."""
+
+    kind: str
+    """wheel | sdist | installed | loose"""
+    label: str
+    """Where it is, for findings: the archive path or the dist-info directory."""
+    files: list[DistFile]
+    name: str | None = None
+    version: str | None = None
+    pure: bool = False
+    """A pure-Python wheel (`Root-Is-Purelib: true`, tag `none-any`)."""
+    entry_points: tuple[EntryPoint, ...] = ()
+    _analyses: dict[str, Analysis] = field(default_factory=dict)
+    _install_helpers: dict[str, frozenset[str]] | None = None
+
+    def install_helpers(self) -> dict[str, frozenset[str]]:
+        """Shipped modules that setup.py imports, by path, with the names it imports from
+        them: their module-level code, and those functions, run at install time too."""
+        if self._install_helpers is None:
+            helpers: dict[str, set[str]] = {}
+            paths = {f.path for f in self.files}
+            for f in self.files:
+                if not is_install_file(f.path) or not f.complete:
+                    continue
+                base = posixpath.dirname(f.path)
+                for module, names in _local_imports(self.text(f)):
+                    rel = module.replace(".", "/")
+                    for cand in (f"{rel}.py", f"src/{rel}.py", f"{rel}/__init__.py"):
+                        path = posixpath.join(base, cand) if base else cand
+                        if path in paths and not is_install_file(path):
+                            helpers.setdefault(path, set()).update(names)
+                            break
+            self._install_helpers = {k: frozenset(v) for k, v in helpers.items()}
+        return self._install_helpers
+
+    def is_install(self, f: DistFile) -> bool:
+        """Whether the file's code runs when the distribution is built or installed."""
+        return is_install_file(f.path) or (
+            self.kind == "sdist" and f.path in self.install_helpers()
+        )
+
+    def analysis(self, f: DistFile) -> Analysis:
+        """The AST analysis of a Python file (cached)."""
+        cached = self._analyses.get(f.path)
+        if cached is None:
+            # install-time files are always analysed: they are small and run on install
+            if self.is_install(f) or may_have_capability(f.data):
+                cached = analyse(
+                    f.data,
+                    setup_like=is_install_file(f.path),
+                    entry_names=self.install_helpers().get(f.path, frozenset())
+                    if self.kind == "sdist"
+                    else frozenset(),
+                )
+            else:
+                cached = Analysis(error="skipped")
+            self._analyses[f.path] = cached
+        return cached
+
+    def parsed(self, f: DistFile) -> bool:
+        """Whether a Python file parses (cheaply: without the full analysis)."""
+        # a file the capability pre-filter skipped mentions no exec / process / network
+        # token, so no text rule about them can match it either: counting it as parsed
+        # loses nothing and avoids a second parse
+        return self.analysis(f).parsed
+
+    def text(self, f: DistFile) -> str:
+        """The file's text (UTF-8, errors replaced)."""
+        return f.data.decode("utf-8", "replace")
+
+
+_LOCAL_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import[ \t]+\(?([\w \t,]+)"
+    r"|import[ \t]+([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))",
+    re.MULTILINE,
+)
+
+
+def _local_imports(text: str) -> Iterator[tuple[str, set[str]]]:
+    """(module, imported names) for each import statement of a file (by its text)."""
+    for m in _LOCAL_IMPORT.finditer(text):
+        if m.group(1):
+            names = {n.strip().split(" ")[0] for n in m.group(2).split(",") if n.strip()}
+            yield m.group(1), names
+        else:
+            for mod in m.group(3).split(","):
+                yield mod.strip(), set()
+
+
+@lru_cache(maxsize=65536)
+def is_install_file(path: str) -> bool:
+    """Files that run when the distribution is built or installed from source (a
+    `setup.py` under examples/ or tests/ is not the one pip runs)."""
+    return posixpath.basename(path) in INSTALL_FILES and not is_test_or_doc(path)
+
+
+_NOT_SHIPPED_CODE = re.compile(
+    # a top-level folder must be named exactly so: `duck_test_pkg/` is a package
+    r"^(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)/"
+    r"|/(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|samples?|bench(?:mark)?s?)"
+    r"(?:[ _-][^/]*)?/"
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+    r"|^(?:tools|scripts|build_helpers|ci|dev|\.github|\.circleci)/"
+)
+
+
+@lru_cache(maxsize=65536)
+def is_test_or_doc(path: str) -> bool:
+    """Test suites, docs, examples and benchmarks: code that installing or importing the
+    package does not run (install-time rules still look at them through setup.py)."""
+    return _NOT_SHIPPED_CODE.search(path) is not None
+
+
+@lru_cache(maxsize=65536)
+def is_python(path: str) -> bool:
+    """Python source by name."""
+    return path.endswith((".py", ".pyw"))
+
+
+def _wants_text(path: str) -> bool:
+    base = posixpath.basename(path)
+    return (
+        base in TEXT_NAMES
+        or base.endswith(TEXT_SUFFIXES)
+        or ("/" not in path.strip("/") and "." not in base)
+        or "/scripts/" in path
+        or path.startswith("scripts/")
+    )
+
+
+def _glob_match(path: str, globs: Iterable[str]) -> bool:
+    base = posixpath.basename(path)
+    return any(
+        fnmatch.fnmatchcase(path, g)
+        or fnmatch.fnmatchcase(base, g)
+        or fnmatch.fnmatchcase("/" + path, "*/" + g)
+        for g in globs
+    )
+
+
+# --------------------------------------------------------------------------- building views
+
+
+def _strip_top_dir(names: list[str]) -> str:
+    tops = {n.split("/", 1)[0] for n in names}
+    if len(tops) == 1 and all("/" in n for n in names):
+        return next(iter(tops)) + "/"
+    return ""
+
+
+def _wheel_path(name: str) -> str:
+    """`pkg-1.0.data/purelib/x.py` -> `x.py`; `.data/scripts/x` -> `bin/x`."""
+    parts = name.split("/")
+    if len(parts) >= 3 and parts[0].endswith(".data"):
+        if parts[1] in ("purelib", "platlib"):
+            return "/".join(parts[2:])
+        if parts[1] == "scripts":
+            return "bin/" + "/".join(parts[2:])
+    return name
+
+
+def view_of_archive(path: Path) -> DistView:
+    """Read a wheel or sdist through the safe reader into a DistView."""
+    files: list[DistFile] = []
+    with SafeArchive(path) as archive:
+        members = archive.files()
+        names = [m.name for m in members]
+        is_wheel = any(re.match(r"^[^/]+\.dist-info/WHEEL$", n) for n in names)
+        prefix = "" if is_wheel else _strip_top_dir(names)
+        for m in members:
+            rel = m.name[len(prefix) :] if prefix and m.name.startswith(prefix) else m.name
+            if is_wheel:
+                rel = _wheel_path(rel)
+            if not rel:
+                continue
+            if _wants_text(rel):
+                data = archive.read(m.name, MAX_TEXT)
+                files.append(DistFile(rel, data, m.size, len(data) >= m.size))
+            else:
+                data = archive.read(m.name, HEAD)
+                files.append(DistFile(rel, data, m.size, m.size <= HEAD))
+    view = DistView(kind="wheel" if is_wheel else "sdist", label=str(path), files=files)
+    _fill_metadata(view, path.name)
+    return view
+
+
+def _fill_metadata(view: DistView, filename: str) -> None:
+    """Name, version, purity and entry points from the files of the view."""
+    eps: list[EntryPoint] = []
+    for f in view.files:
+        base = posixpath.basename(f.path)
+        parent = posixpath.basename(posixpath.dirname(f.path))
+        if base == "entry_points.txt" and parent.endswith((".dist-info", ".egg-info")):
+            eps.extend(parse_entry_points(view.text(f)))
+        elif base == "WHEEL" and parent.endswith(".dist-info"):
+            text = view.text(f)
+            view.pure = bool(
+                re.search(r"^Root-Is-Purelib:\s*true", text, re.M | re.I)
+            ) and not re.search(r"^Tag:\s*\S+-(?!none-any)\S+$", text, re.M)
+        elif f.path == "pyproject.toml":
+            eps.extend(_pyproject_scripts(view.text(f)))
+        elif f.path == "setup.cfg":
+            eps.extend(_setup_cfg_entry_points(view.text(f)))
+    if view.kind == "wheel" and filename.endswith(".whl"):
+        view.pure = view.pure or filename[:-4].endswith("-none-any")
+        parts = filename[:-4].split("-")
+        if len(parts) >= 2:
+            view.name, view.version = parts[0], parts[1]
+    elif view.kind == "sdist":
+        m = re.match(
+            r"^(.+?)-(\d[^-]*?)(?:\.tar\.gz|\.tgz|\.tar\.bz2|\.tar\.xz|\.zip|\.tar)$", filename
+        )
+        if m:
+            view.name, view.version = m.group(1), m.group(2)
+    # first definition of each (group, name) wins, as importlib.metadata reads them
+    unique: dict[tuple[str, str], EntryPoint] = {}
+    for e in eps:
+        unique.setdefault((e.group, e.name), e)
+    view.entry_points = tuple(unique.values())
+
+
+def parse_entry_points(text: str) -> list[EntryPoint]:
+    """entry_points.txt (INI-like) -> entry points; tolerant of junk."""
+    out: list[EntryPoint] = []
+    group = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip()
+            continue
+        if group and "=" in line:
+            name, _, value = line.partition("=")
+            out.append(EntryPoint(group, name.strip(), value.strip()))
+    return out
+
+
+def _pyproject_scripts(text: str) -> list[EntryPoint]:
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):  # `a = [[[[...`
+        return []
+    project = data.get("project")
+    out: list[EntryPoint] = []
+    if isinstance(project, dict):
+        for group, key in (("console_scripts", "scripts"), ("gui_scripts", "gui-scripts")):
+            table = project.get(key)
+            if isinstance(table, dict):
+                out += [EntryPoint(group, str(k), str(v)) for k, v in table.items()]
+        eps = project.get("entry-points")
+        if isinstance(eps, dict):
+            for group, table in eps.items():
+                if isinstance(table, dict):
+                    out += [EntryPoint(str(group), str(k), str(v)) for k, v in table.items()]
+    return out
+
+
+def _setup_cfg_entry_points(text: str) -> list[EntryPoint]:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    if not parser.has_section("options.entry_points"):
+        return []
+    out = []
+    for group, value in parser.items("options.entry_points"):
+        for line in value.splitlines():
+            if "=" in line:
+                name, _, target = line.partition("=")
+                out.append(EntryPoint(group, name.strip(), target.strip()))
+    return out
+
+
+def _read_disk(path: Path, rel: str) -> DistFile | None:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            data = fh.read(MAX_TEXT if _wants_text(rel) else HEAD)
+    except OSError:
+        return None
+    return DistFile(rel, data, size, len(data) >= size)
+
+
+def view_of_installed(dist: InstalledDistribution) -> DistView:
+    """The files an installed distribution owns: its RECORD, else its top-level names."""
+    site = dist.site_packages
+    rels: list[str] = []
+    if dist.record is not None:
+        rels = [e.path for e in dist.record]
+    else:
+        for top in dist.top_level:
+            root = site / top
+            if root.is_dir():
+                rels += [
+                    p.relative_to(site).as_posix() for p in sorted(root.rglob("*")) if p.is_file()
+                ][:50_000]
+            else:
+                for cand in (site / f"{top}.py", site / top):
+                    if cand.is_file():
+                        rels.append(cand.relative_to(site).as_posix())
+    files = []
+    for rel in rels:
+        clean = posixpath.normpath(rel.replace("\\", "/"))
+        if clean.startswith("/") or clean.split("/").count("..") > 4 or ":" in clean[:3]:
+            continue  # a RECORD row pointing anywhere on the disk is not the package's file
+        shown = clean
+        if clean.startswith("../"):
+            # scripts live outside site-packages (../../../bin/x)
+            shown = "bin/" + posixpath.basename(clean)
+        f = _read_disk(site / clean, shown)
+        if f is not None:
+            files.append(f)
+    view = DistView(
+        kind="installed",
+        label=str(dist.metadata_dir),
+        files=files,
+        name=dist.name,
+        version=dist.version,
+        entry_points=dist.entry_points,
+    )
+    wheel = dist.metadata_dir / "WHEEL"
+    if wheel.is_file():
+        try:
+            text = wheel.read_text("utf-8", "replace")
+        except OSError:
+            text = ""
+        view.pure = bool(re.search(r"^Root-Is-Purelib:\s*true", text, re.M | re.I))
+    return view
+
+
+def view_of_loose(env: Environment) -> DistView | None:
+    """Files in site-packages that belong to no distribution."""
+    files: list[DistFile] = []
+    for path in env.loose_files:
+        if path.is_dir() and not path.is_symlink():
+            for sub in sorted(path.rglob("*"))[:10_000]:
+                f = _read_disk(sub, sub.relative_to(env.site_packages).as_posix())
+                if f is not None:
+                    files.append(f)
+        else:
+            try:
+                rel = path.relative_to(env.site_packages).as_posix()
+            except ValueError:
+                rel = path.name
+            f = _read_disk(path, rel)
+            if f is not None:
+                files.append(f)
+    if not files:
+        return None
+    return DistView(kind="installed", label=str(env.site_packages), files=files)
+
+
+def view_of_files(
+    files: Iterable[tuple[str, bytes]],
+    *,
+    kind: str = "wheel",
+    pure: bool = True,
+    entry_points: str | None = None,
+    label: str = "<example>",
+) -> DistView:
+    """A view built in memory (rule examples, tests)."""
+    view = DistView(
+        kind=kind, label=label, files=[DistFile(p, d, len(d), True) for p, d in files], pure=pure
+    )
+    if entry_points:
+        view.entry_points = tuple(parse_entry_points(entry_points))
+    else:
+        _fill_metadata(view, "")
+        view.pure = pure
+    return view
+
+
+# --------------------------------------------------------------------------- matchers
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a matcher fired."""
+
+    path: str | None
+    line: int | None
+    evidence: str
+
+
+def _dist_ok(dist: tuple[str, ...], view: DistView) -> bool:
+    return not dist or view.kind in dist
+
+
+def match_python(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
+    """Signals that occur together in one file's (or one function's) code."""
+    for f in view.files:
+        if not is_python(f.path) or not f.complete:
+            continue
+        if m.path_include and not _glob_match(f.path, m.path_include):
+            continue
+        if m.path_exclude and _glob_match(f.path, m.path_exclude):
+            continue
+        install = view.is_install(f)
+        if m.when == "install" and not install:
+            continue
+        if not install and is_test_or_doc(f.path):
+            continue
+        if m.when == "import" and is_install_file(f.path):
+            continue
+        a = view.analysis(f)
+        if not a.parsed or not a.hits:
+            continue
+        present = a.signal_set()
+        if not all(any(s in present for s in group.split("|")) for group in m.all):
+            continue
+        groups = a.by_unit(import_time=m.when != "anywhere")
+        candidates = (
+            list(groups.values())
+            if m.together == "unit"
+            else [[h for hs in groups.values() for h in hs]]
+        )
+        for hits in candidates:
+            found = _combination(m, hits)
+            if found is not None:
+                yield Match(f.path, found.line or None, found.evidence)
+                break
+
+
+def _combination(m: PythonAstMatcher, hits: list[Hit]) -> Hit | None:
+    present: dict[str, Hit] = {}
+    for h in hits:
+        present.setdefault(h.signal, h)
+    evidence: Hit | None = None
+    for group in m.all:
+        alternatives = [present[s] for s in group.split("|") if s in present]
+        if not alternatives:
+            return None
+        evidence = alternatives[0]
+    if m.any:
+        found = [present[s] for s in m.any if s in present]
+        if len(found) < m.min_any:
+            return None
+        evidence = evidence or found[0]
+    if any(s in present for s in m.none):
+        return None
+    return evidence
+
+
+def match_regex(m: RegexMatcher, view: DistView) -> Iterator[Match]:
+    """A regular expression over text files selected by path."""
+    rx = m.compiled
+    needles = tuple(r.lower().encode() if m.ignore_case else r.encode() for r in m.requires)
+    for f in view.files:
+        if not _glob_match(f.path, m.path_include) or (
+            m.path_exclude and _glob_match(f.path, m.path_exclude)
+        ):
+            continue
+        if f.size > m.max_size or not f.data:
+            continue
+        if needles:
+            hay = f.data.lower() if m.ignore_case else f.data
+            if not any(n in hay for n in needles):
+                continue
+        if m.only_unparsed_python and (
+            not is_python(f.path) or is_test_or_doc(f.path) or view.parsed(f)
+        ):
+            continue
+        text = view.text(f)
+        hit = rx.search(text)
+        if hit is not None:
+            line = text.count("\n", 0, hit.start()) + 1
+            yield Match(f.path, line, hit.group(0)[:200])
+
+
+_BENIGN_PTH_LINE = re.compile(r"^import\s+[\w.]+(?:\s*;\s*[\w.]+\.install\(\))?\s*;?\s*$")
+
+
+def _pth_import_lines(view: DistView) -> Iterator[tuple[DistFile, int, str]]:
+    for f in view.files:
+        if not f.path.endswith(".pth") or "/" in f.path.strip("/"):
+            continue
+        for i, line in enumerate(view.text(f).splitlines(), start=1):
+            if line.startswith(("import ", "import\t")):
+                yield f, i, line
+
+
+def match_layout(m: FileLayoutMatcher, view: DistView) -> Iterator[Match]:
+    """Files whose place makes them run."""
+    if m.layout in ("pth-exec", "pth-import"):
+        for f, line_no, line in _pth_import_lines(view):
+            if m.layout == "pth-import":
+                if not _BENIGN_PTH_LINE.match(line):
+                    yield Match(f.path, line_no, line[:200])
+                continue
+            signals = analyse(line).signals()
+            hit = sorted(signals & set(m.any))
+            if hit:
+                yield Match(f.path, line_no, f"{', '.join(hit)}: {line[:160]}")
+    elif m.layout == "startup-module":
+        for f in view.files:
+            if f.path in ("sitecustomize.py", "usercustomize.py") or (
+                view.kind == "sdist" and f.path in ("src/sitecustomize.py", "src/usercustomize.py")
+            ):
+                yield Match(f.path, None, f"ships {f.path}, which every interpreter start runs")
+    elif m.layout == "npm-install-hook":
+        for f in view.files:
+            if posixpath.basename(f.path) != "package.json" or not f.complete:
+                continue
+            try:
+                data = json.loads(f.data)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            scripts = data.get("scripts") if isinstance(data, dict) else None
+            if not isinstance(scripts, dict):
+                continue
+            for hook in ("preinstall", "install", "postinstall"):
+                if isinstance(scripts.get(hook), str):
+                    yield Match(f.path, None, f"{hook}: {scripts[hook][:160]}")
+                    break
+    elif m.layout == "js-runtime-wired":
+        yield from _js_runtime_wired(view)
+
+
+def _js_runtime_wired(view: DistView) -> Iterator[Match]:
+    """A JavaScript file that Python code of the package hands to a child process."""
+    scripts = {
+        posixpath.basename(f.path) for f in view.files if f.path.endswith((".js", ".mjs", ".cjs"))
+    }
+    if not scripts:
+        return
+    for f in view.files:
+        if not is_python(f.path) or not f.complete or is_test_or_doc(f.path):
+            continue
+        text = view.text(f)
+        named = [name for name in scripts if name in text]
+        if not named:
+            continue
+        for hit in view.analysis(f).hits:
+            if hit.signal != "spawn-js":
+                continue
+            # the spawned argument names the bundle, or names a variable while the file
+            # names the bundle (`script = os.path.join(here, "bundle.js")`)
+            shown = [n for n in named if n in hit.evidence] or named
+            yield Match(f.path, hit.line, f"runs bundled {shown[0]}")
+            return
+
+
+_ELF = b"\x7fELF"
+_MACHO = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
+_NATIVE_EXT = re.compile(
+    r"\.(?:so(?:\.[\d.]+)?|pyd|dll|dylib|exe|node|a|o|bin|lib|sys|ocx"
+    r"|cubin|fatbin|elf|out|dat)$",
+    re.IGNORECASE,
+)
+_DATA_EXT = re.compile(
+    r"\.(?:py|pyw|pyi|pth|txt|md|rst|json|ya?ml|toml|cfg|ini|csv|html?|css|js"
+    r"|png|jpe?g|gif|ico|svg|bmp|webp|wav|mp3|pdf|xml|in|typed)$",
+    re.IGNORECASE,
+)
+"""Extensions that promise text, source or media: an executable behind one is disguised."""
+_BIN_DIRS = re.compile(
+    r"(?:^|/)(?:bin|libs?|\.libs|[\w.-]+\.libs|lib64|_bin|tools|scripts)/", re.IGNORECASE
+)
+
+
+def binary_format(head: bytes) -> str | None:
+    """elf | pe | macho for native executables, by magic bytes; None otherwise."""
+    if head.startswith(_ELF):
+        return "elf"
+    if head.startswith(_MACHO):
+        return "macho"
+    if head.startswith(b"MZ") and len(head) >= 2:
+        return "pe"
+    return None
+
+
+def match_binary(m: BinaryMatcher, view: DistView) -> Iterator[Match]:
+    """Native executables in a pure wheel, or where nothing native belongs."""
+    if m.where == "pure-wheel" and not (view.kind in ("wheel", "installed") and view.pure):
+        return
+    if m.where == "pure-or-sdist" and not (view.pure or view.kind == "sdist"):
+        return
+    for f in view.files:
+        fmt = binary_format(f.data[:HEAD])
+        if fmt is None or fmt not in m.formats:
+            continue
+        if m.path_exclude and _glob_match(f.path, m.path_exclude):
+            continue
+        if m.where == "odd-path" and (
+            _NATIVE_EXT.search(f.path)
+            or _BIN_DIRS.search(f.path)
+            or is_test_or_doc(f.path)
+            or _DATA_EXT.search(f.path)
+        ):
+            continue
+        if m.where == "disguised" and not _DATA_EXT.search(f.path):
+            continue
+        yield Match(f.path, None, f"{fmt.upper()} executable ({f.size} bytes)")
+
+
+def match_metadata(m: MetadataMatcher, view: DistView) -> Iterator[Match]:
+    """Console scripts named like system tools; entry points loaded at start-up."""
+    own = (view.name or "").lower().replace("_", "-")
+    for ep in view.entry_points:
+        if m.check == "console-script-shadow" and ep.group in ("console_scripts", "gui_scripts"):
+            base = re.sub(r"[\d.]+$", "", ep.name.lower())
+            if base in m.names and base != own and not own.startswith(base + "-"):
+                yield Match(None, None, f"{ep.group}: {ep.name} = {ep.value}")
+        elif m.check == "startup-entry-point" and ep.group in m.names:
+            yield Match(None, None, f"[{ep.group}] {ep.name} = {ep.value}")
+
+
+def matches(rule: Rule, view: DistView) -> Iterator[Match]:
+    """Every place where `rule` fires on `view`."""
+    m = rule.matcher
+    if not _dist_ok(m.dist, view):
+        return iter(())
+    if isinstance(m, PythonAstMatcher):
+        return match_python(m, view)
+    if isinstance(m, RegexMatcher):
+        return match_regex(m, view)
+    if isinstance(m, FileLayoutMatcher):
+        return match_layout(m, view)
+    if isinstance(m, BinaryMatcher):
+        return match_binary(m, view)
+    return match_metadata(m, view)
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def evaluate(view: DistView, rules: Iterable[Rule] | None = None) -> list[Finding]:
+    """Run rules over one view; at most a few findings per rule and distribution."""
+    out: list[Finding] = []
+    for rule in rules if rules is not None else default_rules():
+        count = 0
+        seen_paths: set[str | None] = set()
+        for hit in matches(rule, view):
+            if hit.path in seen_paths:
+                continue
+            seen_paths.add(hit.path)
+            where = (
+                f"{view.label}!{hit.path}"
+                if hit.path and view.kind != "installed"
+                else (str(Path(view.label).parent / hit.path) if hit.path else view.label)
+            )
+            out.append(
+                Finding(
+                    rule_id=rule.id,
+                    severity=rule.severity,
+                    message=f"{rule.title}.",
+                    package=view.name,
+                    version=view.version,
+                    path=where,
+                    line=hit.line,
+                    evidence=hit.evidence,
+                    references=rule.references,
+                )
+            )
+            count += 1
+            if count >= MAX_FINDINGS_PER_RULE:
+                break
+    return sorted(out, key=Finding.sort_key)
+
+
+def scan_distribution_file(path: Path, rules: Iterable[Rule] | None = None) -> list[Finding]:
+    """Run the heuristic rules over one wheel or sdist on disk (raises ArchiveError)."""
+    return evaluate(view_of_archive(path), rules)
+
+
+def check_heuristics(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+    """The check: rules over distribution files, installed distributions and loose files."""
+    del options  # no per-run settings yet; the signature is the check interface
+    rules = default_rules()
+    for dist_file in inventory.distribution_files:
+        yield from evaluate(view_of_archive(dist_file.path), rules)
+    for env in inventory.environments:
+        for dist in env.distributions:
+            yield from evaluate(view_of_installed(dist), rules)
+        loose = view_of_loose(env)
+        if loose is not None:
+            yield from evaluate(loose, rules)

@@ -1,0 +1,453 @@
+"""Judge model files: the globals their pickles import, and their containers.
+
+An allowlist, not a denylist: a pickle global passes only when
+`rules/models/pickle-allowlist.toml` (or the user's per-path `model_allowlist`) names it.
+
+Rules (metadata in `rules/models/<id>.toml`):
+- WS-PICKLE-001 critical: a pickle imports a global that can run code, reach the network or
+  touch files (`rules/models/pickle-dangerous.toml`), a global whose name is built at run
+  time, or one reached by walking attributes (`torch.serialization` + `os.system`).
+- WS-PICKLE-002 high: a pickle imports globals that no allowlist names.
+- WS-PICKLE-003 critical / high: a pickle is broken or truncated; critical when it calls
+  something before the break (nullifAI: the payload runs, then the parse error).
+- WS-PICKLE-004 critical: BUILD sets attributes on an imported class or function itself.
+- WS-MODEL-001 high: the file's magic bytes do not match its extension (a 7z or a zip of
+  zips posing as `.bin` / `.pt`).
+- WS-MODEL-002 high: a Keras model with a Lambda layer (Python code that runs on load).
+- WS-MODEL-003 high: a safetensors header that is invalid (sizes, dtypes, offsets, holes).
+- WS-MODEL-004 high / critical: a Keras config that imports a module outside Keras.
+- WS-MODEL-005 medium: a model file that could not be scanned (HDF5, unknown codec).
+- WS-MODEL-006 high: a corrupt container (unreadable zip, bad npy header).
+- WS-MODEL-007 medium: a checkpoint archive that carries Python source.
+
+When the inventory holds torch < 2.6 (installed or locked), findings on pickle-based files
+go up one severity and say why: `weights_only=True` is no protection there
+(CVE-2025-32434).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path, PurePath
+
+from packaging.version import InvalidVersion, Version
+
+from scanner.checks.models.model_files import (
+    ContainerIssue,
+    ModelScan,
+    is_model_file,
+    member_path,
+    scan_model_file,
+)
+from scanner.checks.models.pickle_scan import PickleGlobal, PickleScan
+from scanner.errors import RuleError
+from scanner.infra.resources import rules_dir
+from scanner.models import Finding, Inventory, Severity
+from scanner.options import ScanOptions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "GlobalPolicy",
+    "check_model_files",
+    "default_policy",
+    "is_model_file",
+    "judge_model",
+    "load_policy",
+    "user_allowlist",
+    "vulnerable_torch",
+]
+
+PICKLE_DOCS = "https://docs.python.org/3/library/pickle.html"
+TORCH_CVE = "CVE-2025-32434"
+TORCH_FIXED = Version("2.6.0")
+ALLOWLIST_FILE = "pickle-allowlist.toml"
+DANGEROUS_FILE = "pickle-dangerous.toml"
+ISSUE_RULES: dict[str, tuple[str, Severity]] = {
+    "magic-mismatch": ("WS-MODEL-001", Severity.HIGH),
+    "keras-lambda": ("WS-MODEL-002", Severity.HIGH),
+    "safetensors-header": ("WS-MODEL-003", Severity.HIGH),
+    "keras-module": ("WS-MODEL-004", Severity.HIGH),
+    "unscanned": ("WS-MODEL-005", Severity.MEDIUM),
+    "corrupt": ("WS-MODEL-006", Severity.HIGH),
+    "python-code": ("WS-MODEL-007", Severity.MEDIUM),
+}
+MAX_LISTED = 8
+CLASS_NAME = re.compile(r"_?[A-Z][A-Za-z0-9_]*\Z")
+
+
+# -- the policy: allowlist and dangerous globals -----------------------------------------------
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """`module.name` with `*` / `?` wildcards that never cross a dot."""
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append(r"[^.]*")
+        elif ch == "?":
+            out.append(r"[^.]")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalPolicy:
+    """Which pickle globals pass, and which can run code (with the reason)."""
+
+    allow: tuple[re.Pattern[str], ...]
+    dangerous_modules: tuple[tuple[str, str], ...]
+    """(module, why): the module and its submodules."""
+    dangerous_globals: Mapping[str, str]
+    """qualname -> why."""
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(module, excluded submodules): CapWords classes of trusted libraries (sklearn)."""
+
+    def trusted_class(self, module: str, name: str) -> bool:
+        """A class (by its CapWords name) of a library `[[classes]]` trusts."""
+        if not CLASS_NAME.match(name):
+            return False
+        for root, excluded in self.classes:
+            if (module == root or module.startswith(root + ".")) and not any(
+                module == e or module.startswith(e + ".") for e in excluded
+            ):
+                return True
+        return False
+
+    def allowed(
+        self,
+        qualname: str,
+        extra: Iterable[re.Pattern[str]] = (),
+        module: str | None = None,
+        name: str | None = None,
+    ) -> bool:
+        """On the shipped allowlist, a trusted library's class, or on `extra` (user patterns)
+        and not dangerous."""
+        if any(p.match(qualname) for p in self.allow):
+            return True
+        if (
+            module is not None
+            and name is not None
+            and self.trusted_class(module, name)
+            and self.danger(qualname, name) is None
+        ):
+            return True
+        return any(p.match(qualname) for p in extra) and self.danger(qualname) is None
+
+    def _named(self, dotted: str) -> str | None:
+        if dotted in self.dangerous_globals:
+            return self.dangerous_globals[dotted]
+        for module, why in self.dangerous_modules:
+            if dotted == module or dotted.startswith(module + "."):
+                return why
+        return None
+
+    def danger(self, qualname: str, name: str | None = None) -> str | None:
+        """Why this global can run code, or None. `name` is the attribute path after the
+        module, which the unpickler walks: `os.system` inside `torch.serialization.os.system`
+        is found there."""
+        why = self._named(qualname)
+        if why is not None:
+            return why
+        parts = name.split(".") if name else []
+        if any(len(p) > 4 and p.startswith("__") and p.endswith("__") for p in parts):
+            return "walks attributes through dunder names (__globals__, __builtins__ ...)"
+        if len(parts) > 1:
+            for i in range(len(parts)):
+                why = self._named(".".join(parts[i:]))
+                if why is not None:
+                    return f"is reached by attribute access and {why}"
+        return None
+
+
+def _models_rules_dir() -> Path:
+    return rules_dir() / "models"
+
+
+def _load_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise RuleError(f"cannot read: {err}", path=str(path)) from err
+    except tomllib.TOMLDecodeError as err:
+        raise RuleError(f"not valid TOML: {err}", path=str(path)) from err
+
+
+def _tables(data: dict[str, object], key: str, path: Path) -> list[dict[str, object]]:
+    raw = data.get(key)
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
+        raise RuleError(f"needs [[{key}]] tables", path=str(path))
+    return raw
+
+
+def _strings(table: dict[str, object], key: str, path: Path) -> list[str]:
+    raw = table.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
+        raise RuleError(f"`{key}` must be a list of non-empty strings", path=str(path))
+    return raw
+
+
+def load_policy(directory: Path | None = None) -> GlobalPolicy:
+    """Read the allowlist and the dangerous globals from `rules/models/`."""
+    root = directory if directory is not None else _models_rules_dir()
+    allow_path, danger_path = root / ALLOWLIST_FILE, root / DANGEROUS_FILE
+    allow: list[re.Pattern[str]] = []
+    allow_data = _load_toml(allow_path)
+    for table in _tables(allow_data, "allow", allow_path):
+        allow.extend(compile_pattern(g) for g in _strings(table, "globals", allow_path))
+    modules: list[tuple[str, str]] = []
+    named: dict[str, str] = {}
+    for table in _tables(_load_toml(danger_path), "group", danger_path):
+        why = table.get("why")
+        if not isinstance(why, str) or not why:
+            raise RuleError("each [[group]] needs a `why`", path=str(danger_path))
+        modules.extend((m, why) for m in _strings(table, "modules", danger_path))
+        named.update((g, why) for g in _strings(table, "globals", danger_path))
+    classes: list[tuple[str, tuple[str, ...]]] = []
+    for table in _tables(allow_data, "classes", allow_path) if "classes" in allow_data else []:
+        excluded = tuple(_strings(table, "exclude", allow_path))
+        classes.extend((m, excluded) for m in _strings(table, "modules", allow_path))
+    return GlobalPolicy(
+        allow=tuple(allow),
+        dangerous_modules=tuple(modules),
+        dangerous_globals=named,
+        classes=tuple(classes),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_policy() -> GlobalPolicy:
+    """The shipped policy, loaded once per process."""
+    return load_policy()
+
+
+def user_allowlist(options: ScanOptions, path: Path) -> tuple[re.Pattern[str], ...]:
+    """Patterns from `options.extra["model_allowlist"]` whose path glob matches `path`.
+
+    The value is a list of tables `{path = "models/*.pt", globals = ["mypkg.Config"]}`;
+    malformed entries are ignored, so they can only add findings, never hide one.
+    """
+    extra: object = options.extra
+    raw = extra.get("model_allowlist") if isinstance(extra, Mapping) else None
+    if not isinstance(raw, list | tuple):
+        return ()
+    out: list[re.Pattern[str]] = []
+    pure = PurePath(path)
+    for entry in raw:
+        if not isinstance(entry, Mapping):
+            continue
+        glob, names = entry.get("path", "*"), entry.get("globals")
+        if not isinstance(glob, str) or not isinstance(names, list | tuple):
+            continue
+        try:
+            matches = pure.match(glob) or pure.name == glob or str(pure) == glob
+        except ValueError:
+            continue
+        if matches:
+            out.extend(compile_pattern(n) for n in names if isinstance(n, str) and n)
+    return tuple(out)
+
+
+# -- torch < 2.6 correlation -------------------------------------------------------------------
+
+
+def _release(version: str) -> Version | None:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        match = re.match(r"\d+(?:\.\d+)*", version)
+        return Version(match.group(0)) if match else None
+
+
+def vulnerable_torch(inventory: Inventory) -> str | None:
+    """`torch 2.5.1 (installed)` when the inventory holds a torch older than 2.6, else None."""
+    candidates = [(d.version, "installed") for d in inventory.installed if d.name == "torch"]
+    candidates += [
+        (p.version, f"locked in {p.lockfile.name}")
+        for p in inventory.locked_packages
+        if p.name == "torch" and p.version
+    ]
+    for version, where in candidates:
+        parsed = _release(version) if version else None
+        if parsed is not None and parsed < TORCH_FIXED:
+            return f"torch {version} ({where})"
+    return None
+
+
+def _raise(finding: Finding, torch: str) -> Finding:
+    severity = Severity(min(int(finding.severity) + 1, int(Severity.CRITICAL)))
+    return Finding(
+        rule_id=finding.rule_id,
+        severity=severity,
+        message=f"{finding.message}; {torch} loads it, and torch < 2.6 runs code from a "
+        f"checkpoint even with weights_only=True ({TORCH_CVE})",
+        package=finding.package,
+        version=finding.version,
+        path=finding.path,
+        line=finding.line,
+        evidence=finding.evidence,
+        references=(*finding.references, TORCH_CVE),
+        fix="upgrade torch to 2.6 or later" if finding.fix is None else finding.fix,
+        aliases=finding.aliases,
+    )
+
+
+# -- judging one scan --------------------------------------------------------------------------
+
+
+def _describe(g: PickleGlobal) -> str:
+    text = f"{g.opcode} {g.qualname} at offset {g.offset}"
+    if g.written_as:
+        text += f" (written as {g.written_as})"
+    if g.called:
+        text += f", called at offset {g.call_offset}"
+    return text
+
+
+def _scan_findings(
+    scan: PickleScan,
+    where: str,
+    policy: GlobalPolicy,
+    extra: tuple[re.Pattern[str], ...],
+    label: str,
+) -> Iterator[Finding]:
+    unknown: dict[str, PickleGlobal] = {}
+    dangerous: dict[str, tuple[PickleGlobal, str]] = {}
+    for g in scan.globals:
+        if not g.resolved:
+            if g.opcode.startswith("EXT"):
+                unknown.setdefault(g.qualname, g)
+            else:
+                dangerous.setdefault(
+                    g.qualname,
+                    (
+                        g,
+                        "its module or name is built at run time, "
+                        "so no static scanner can say what it is",
+                    ),
+                )
+            continue
+        if policy.allowed(g.qualname, extra, g.module, g.name):
+            continue
+        why = policy.danger(g.qualname, g.name)
+        if why is not None:
+            dangerous.setdefault(g.qualname, (g, why))
+        else:
+            unknown.setdefault(g.qualname, g)
+    for qualname, (g, why) in dangerous.items():
+        verb = "imports and calls" if g.called else "imports"
+        yield Finding(
+            rule_id="WS-PICKLE-001",
+            severity=Severity.CRITICAL,
+            message=f"{label} {verb} {qualname}, which {why}",
+            path=where,
+            evidence=_describe(g),
+            references=(PICKLE_DOCS,),
+            fix="do not load this file; get the model from its publisher as safetensors",
+        )
+    if unknown:
+        names = sorted(unknown)
+        listed = ", ".join(names[:MAX_LISTED]) + (" ..." if len(names) > MAX_LISTED else "")
+        yield Finding(
+            rule_id="WS-PICKLE-002",
+            severity=Severity.HIGH,
+            message=f"{label} imports {len(names)} global(s) on no allowlist: {listed}",
+            path=where,
+            evidence="; ".join(_describe(unknown[n]) for n in names[:MAX_LISTED]),
+            references=(PICKLE_DOCS,),
+            fix="if these classes are yours and trusted, allow them for this path "
+            "(model_allowlist); otherwise convert the model to safetensors",
+        )
+    for anomaly in scan.anomalies:
+        if anomaly.startswith("BUILD at"):
+            yield Finding(
+                rule_id="WS-PICKLE-004",
+                severity=Severity.CRITICAL,
+                message=f"{label} rewrites attributes of an imported global: {anomaly}",
+                path=where,
+                evidence=anomaly,
+                references=(PICKLE_DOCS,),
+            )
+    if scan.broken:
+        calls = list(scan.calls)
+        if calls:
+            first = calls[0]
+            yield Finding(
+                rule_id="WS-PICKLE-003",
+                severity=Severity.CRITICAL,
+                message=f"{label} breaks at offset {scan.error_offset} after {len(calls)} "
+                "call(s): a loader runs them before it sees the error",
+                path=where,
+                evidence=f"{scan.error}; first call {first.opcode} "
+                f"{first.target or '(not a global)'} at {first.offset}",
+                references=(PICKLE_DOCS,),
+            )
+        else:
+            yield Finding(
+                rule_id="WS-PICKLE-003",
+                severity=Severity.HIGH,
+                message=f"{label} is broken or truncated at offset {scan.error_offset}",
+                path=where,
+                evidence=scan.error,
+                references=(PICKLE_DOCS,),
+            )
+    for inner in scan.nested:
+        inner_label = f"a pickle nested at offset {inner.offset}" + (
+            f" (passed to {inner.passed_to})" if inner.passed_to else ""
+        )
+        for f in _scan_findings(inner.scan, where, policy, extra, inner_label):
+            if f.rule_id == "WS-PICKLE-003" and inner.passed_to is None:
+                continue  # bytes that only look like a pickle and that nothing unpickles
+            yield f
+
+
+def _issue_finding(issue: ContainerIssue, model: ModelScan, policy: GlobalPolicy) -> Finding:
+    rule_id, severity = ISSUE_RULES[issue.kind]
+    if issue.kind == "keras-module" and issue.evidence and policy.danger(issue.evidence):
+        severity = Severity.CRITICAL
+    return Finding(
+        rule_id=rule_id,
+        severity=severity,
+        message=issue.message,
+        path=member_path(model.path, issue.member),
+        evidence=issue.evidence,
+    )
+
+
+def judge_model(
+    model: ModelScan, policy: GlobalPolicy, extra: tuple[re.Pattern[str], ...] = ()
+) -> Iterator[Finding]:
+    """Every finding for one scanned model file (before the torch correlation)."""
+    for issue in model.issues:
+        yield _issue_finding(issue, model, policy)
+    for member in model.pickles:
+        where = member_path(model.path, member.member)
+        many = len(member.scans) > 1
+        for i, scan in enumerate(member.scans):
+            label = f"pickle #{i + 1}" if many else "the pickle"
+            yield from _scan_findings(scan, where, policy, extra, label)
+
+
+def check_model_files(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+    """The model-files check: every `inventory.model_files` entry, scanned and judged.
+
+    Raises SourceError when a model file cannot be read at all (the scan is incomplete).
+    """
+    policy = default_policy()
+    torch = vulnerable_torch(inventory)
+    for model_file in inventory.model_files:
+        model = scan_model_file(model_file.path)
+        extra = user_allowlist(options, model_file.path)
+        for finding in judge_model(model, policy, extra):
+            if torch is not None and model.pickle_based:
+                yield _raise(finding, torch)
+            else:
+                yield finding

@@ -1,0 +1,213 @@
+"""What every command shares: the exit codes, the one error line, the scan options, and
+writing a report. The only place that turns outcomes into exit codes.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or configuration error,
+3 the scan could not be completed (fail closed).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from scanner.errors import ConfigError, ScannerError
+from scanner.infra.progress import stderr_progress
+from scanner.models import Report, Severity
+from scanner.options import ScanOptions
+from scanner.reporters import OutputFormat, renderer_for
+
+
+class ExitCode(enum.IntEnum):
+    """The gate's contract with whatever runs it."""
+
+    CLEAN = 0
+    FINDINGS = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: ExitCode, verbose: bool = False) -> NoReturn:
+    """Print one line to stderr (a traceback too with -v) and exit."""
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    line = " ".join(message.split())
+    click.echo(f"wormsign: error: {line}", err=True)
+    sys.exit(int(code))
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write the report to stdout or, atomically, to a file: never half-written."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    directory = output.parent if str(output.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def scan_options(func: F) -> F:
+    """The options `scan` and `run` share."""
+    decorators = [
+        click.argument("targets", nargs=-1, type=click.Path(exists=True, path_type=Path)),
+        click.option(
+            "--env",
+            "env_paths",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A virtualenv or site-packages directory to scan (repeatable).",
+        ),
+        click.option(
+            "--python",
+            "pythons",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Scan the environment of this interpreter (started isolated, without site hooks).",
+        ),
+        click.option(
+            "--db",
+            "db_path",
+            type=click.Path(path_type=Path),
+            help="OSV database (SQLite) or an OSV export zip.",
+        ),
+        click.option(
+            "--offline/--online",
+            default=None,
+            help="Use network sources (OSV API, PyPI) with --online (default: "
+            "offline, or the config's setting).",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice([s.label for s in Severity]),
+            default=None,
+            help="Lowest severity that blocks (default: high).",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice([f.value for f in OutputFormat]),
+            default=None,
+            help="Report format (default: text).",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the report to this file instead of stdout.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Configuration file (default: wormsign.toml or pyproject.toml "
+            "[tool.wormsign], searched upward).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Re-hash everything; ignore the cache."),
+        click.option(
+            "--wheelhouse",
+            "wheelhouses",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Directory holding the locked artifacts, to verify their hashes.",
+        ),
+        click.option(
+            "--attestations",
+            "attestations_dir",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Directory of PEP 740 attestations.",
+        ),
+        click.option(
+            "--check", "checks", multiple=True, help="Run only these checks (repeatable)."
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="Tracebacks and detail on errors."),
+    ]
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def build_options(params: dict[str, Any]) -> ScanOptions:
+    """ScanOptions from the command line."""
+    return ScanOptions(
+        fail_on=Severity.parse(params["fail_on"]) if params.get("fail_on") else Severity.HIGH,
+        online=params["offline"] is False,
+        db_path=params["db_path"],
+        use_cache=not params["no_cache"],
+        wheelhouses=tuple(params["wheelhouses"]),
+        attestations_dir=params["attestations_dir"],
+        checks=frozenset(params["checks"]) if params["checks"] else None,
+        verbose=params["verbose"],
+        progress=sys.stderr.isatty(),
+    )
+
+
+def overridden(params: dict[str, Any]) -> frozenset[str]:
+    """The ScanOptions fields the command line set explicitly (they win over the config)."""
+    given = {
+        "fail_on": params.get("fail_on") is not None,
+        "online": params.get("offline") is not None,
+        "db_path": params.get("db_path") is not None,
+        "checks": bool(params.get("checks")),
+    }
+    return frozenset(name for name, set_here in given.items() if set_here)
+
+
+def run_scan(params: dict[str, Any]) -> Report:
+    """Scan as the command line asked; errors become exit codes."""
+    from scanner.gate import check
+
+    verbose = bool(params.get("verbose"))
+    try:
+        options = build_options(params)
+        with stderr_progress(options.progress):
+            return check(
+                params["targets"],
+                env_paths=params["env_paths"],
+                pythons=params["pythons"],
+                options=options,
+                config_path=params.get("config_path"),
+                overridden=overridden(params),
+            )
+    except ConfigError as err:
+        fail(err.diagnostics(), ExitCode.USAGE, verbose)
+    except ScannerError as err:
+        fail(err.diagnostics(), ExitCode.INCOMPLETE, verbose)
+    except RecursionError:
+        fail("input nested too deeply to scan", ExitCode.INCOMPLETE, verbose)
+    except Exception as err:  # a bug of ours must still fail closed, on one line
+        fail(
+            f"internal error: {type(err).__name__}: {err} (rerun with -v and report it)",
+            ExitCode.INCOMPLETE,
+            verbose,
+        )
+
+
+def emit(report: Report, fmt: str | None, output: Path | None) -> None:
+    """Render the report in the chosen format."""
+    chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
+    if chosen is OutputFormat.TEXT:
+        from scanner.reporters.text import render_text
+
+        text = render_text(report, color=output is None and sys.stdout.isatty())
+    else:
+        text = renderer_for(chosen)(report)
+    try:
+        write_output(text, output)
+    except OSError as err:
+        fail(f"{output}: cannot write the report: {err.strerror or err}", ExitCode.INCOMPLETE)

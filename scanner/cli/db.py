@@ -1,0 +1,117 @@
+"""`wormsign db update` and `wormsign db status`: a thin layer over
+scanner.checks.advisories.database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from scanner.checks.advisories.database import (
+    DEFAULT_SOURCE_URL,
+    STALE_AFTER_DAYS,
+    AdvisoryDatabase,
+    default_db_path,
+    update_database,
+)
+from scanner.errors import ScannerError
+
+_EXIT_INCOMPLETE = 3  # the gate's "could not be completed" code (scanner.cli.ExitCode)
+
+
+def _fail(err: ScannerError) -> NoReturn:
+    click.echo(f"wormsign: error: {err.diagnostics()}", err=True)
+    sys.exit(_EXIT_INCOMPLETE)
+
+
+@click.group()
+def db() -> None:
+    """The offline OSV advisory database."""
+
+
+@db.command()
+@click.option(
+    "--source",
+    default=None,
+    metavar="URL|PATH",
+    help=f"OSV PyPI export: an http(s) URL, a zip, or a directory of OSV JSON "
+    f"(default: {DEFAULT_SOURCE_URL}).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Database file to write (default: the user cache directory).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Network timeout in seconds for a download.",
+)
+def update(source: str | None, db_path: Path | None, timeout: float) -> None:
+    """Fetch or read an OSV export and swap it in atomically."""
+    try:
+        summary = update_database(source, db_path, timeout=timeout)
+    except ScannerError as err:
+        _fail(err)
+    click.echo(
+        f"imported {summary.records} records from {summary.source} into {summary.path} "
+        f"in {summary.seconds:.1f} s"
+    )
+    if summary.notes:
+        click.echo(
+            f"wormsign: warning: {len(summary.notes)} entries could not be imported "
+            "(`wormsign db status -v` lists them)",
+            err=True,
+        )
+
+
+@db.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Database file (default: the user cache directory).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List the problems recorded at import.")
+def status(db_path: Path | None, verbose: bool) -> None:
+    """Where the database is, how many records it holds, and how old it is."""
+    path = db_path or default_db_path()
+    try:
+        with AdvisoryDatabase(path) as database:
+            st = database.status()
+            notes = database.import_notes() if verbose else ()
+    except ScannerError as err:
+        _fail(err)
+    age = f"{st.age_days:.1f} days" if st.age_days is not None else "unknown"
+    click.echo(f"path:            {st.path}")
+    click.echo(f"source:          {st.source or 'unknown'}")
+    click.echo(f"imported at:     {st.imported_at or 'unknown'}")
+    click.echo(
+        f"records:         {st.records} ({st.malicious} malicious, "
+        f"{st.withdrawn} withdrawn) for {st.packages} packages"
+    )
+    click.echo(f"newest modified: {st.newest_modified or 'none'}")
+    click.echo(f"age:             {age}")
+    if st.future_modified:
+        click.echo(
+            f"wormsign: note: {st.future_modified} records have a `modified` date in the "
+            "future (ignored for the age)",
+            err=True,
+        )
+    if st.import_notes:
+        click.echo(f"wormsign: note: {st.import_notes} entries could not be imported", err=True)
+    for note in notes:
+        click.echo(f"  {note}", err=True)
+    if st.stale:
+        click.echo(
+            f"wormsign: warning: the advisory database is older than {STALE_AFTER_DAYS} "
+            "days; run `wormsign db update`",
+            err=True,
+        )

@@ -1,0 +1,119 @@
+"""`wormsign run [scan options] -- COMMAND [ARGS ...]`: scan, then exec COMMAND only if it passes.
+
+The report goes to stderr (or --output) so COMMAND's stdout stays its own. On a pass
+the process *becomes* COMMAND (`os.execv`): its exit code and signals reach the
+caller unchanged, and no wrapper sits between a scheduler and the job. Blocked -> 1
+and incomplete -> 3 without running anything; COMMAND not found -> 127 and not
+executable -> 126, as env(1) does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from scanner.cli.common import ExitCode, emit, run_scan, scan_options
+from scanner.infra.progress import stderr_progress
+from scanner.launcher import Interpreter, find_executable, interpreter_for
+from scanner.models import Report
+from scanner.reporters import OutputFormat, renderer_for
+
+COMMAND_NOT_FOUND = 127
+COMMAND_NOT_EXECUTABLE = 126
+_COMMAND_KEY = "wormsign.command"
+
+
+class _SplitAtDoubleDash(click.Command):
+    """Everything after the first `--` is the command to run, never a scan target."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            ctx.meta[_COMMAND_KEY] = args[cut + 1 :]
+            args = args[:cut]
+        else:
+            ctx.meta[_COMMAND_KEY] = []
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
+
+
+def _die(message: str, code: int) -> NoReturn:
+    click.echo(f"wormsign: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+def _emit_to_stderr(report: Report, fmt: str | None, output: Path | None) -> None:
+    """The report to --output if given, else to stderr (COMMAND owns stdout)."""
+    if output is not None:
+        emit(report, fmt, output)
+        return
+    chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
+    if chosen is OutputFormat.TEXT:
+        from scanner.reporters.text import render_text
+
+        text = render_text(report, color=sys.stderr.isatty())
+    else:
+        text = renderer_for(chosen)(report)
+    click.echo(text, nl=False, err=True)
+
+
+def _with_interpreter(
+    params: dict[str, Any], command: list[str]
+) -> tuple[dict[str, Any], Interpreter | None, str | None]:
+    """Scan COMMAND's interpreter's environment unless --python/--env chose environments."""
+    if params["pythons"] or params["env_paths"]:
+        return params, None, None
+    interpreter = interpreter_for(command)
+    if interpreter is None:
+        note = (
+            f"cannot tell which Python {command[0]!r} runs without running it; its "
+            "environment was not scanned (name it with --python or --env)"
+        )
+        return params, None, note
+    return dict(params, pythons=(interpreter.path,)), interpreter, None
+
+
+def run_command(**params: Any) -> None:
+    """Scan, then run COMMAND only if the gate passes (exit 1 if blocked, 3 if incomplete).
+
+    With no TARGETS, scans the current directory and the environment of the Python that
+    COMMAND will use (python on PATH, or the shebang of a script such as torchrun).
+    """
+    command: list[str] = click.get_current_context().meta[_COMMAND_KEY]
+    if not command:
+        raise click.UsageError(
+            "name the command to run after --: "
+            "wormsign run [OPTIONS] [TARGETS]... -- COMMAND [ARGS]..."
+        )
+    executable = find_executable(command[0])
+    if executable is None:
+        _die(f"{command[0]}: command not found", COMMAND_NOT_FOUND)
+    params, interpreter, note = _with_interpreter(params, command)
+    with stderr_progress(sys.stderr.isatty()):
+        report = run_scan(params)
+    if interpreter is not None:
+        note = f"scanned the environment of {interpreter.path} ({interpreter.how})"
+    if note is not None:
+        report = dataclasses.replace(report, notes=(*report.notes, note))
+    _emit_to_stderr(report, params["fmt"], params["output"])
+    if report.blocked:
+        _die(f"blocked: not running {command[0]}", int(ExitCode.FINDINGS))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        # The file found above, not a second PATH search: what runs is what was resolved.
+        os.execv(executable, command)
+    except OSError as err:
+        _die(f"{command[0]}: cannot run: {err.strerror or err}", COMMAND_NOT_EXECUTABLE)
+
+
+# Built without decorator syntax so the command has a declared type: cli.py imports it
+# while cli.py itself is still loading (see its last lines), and mypy needs the type.
+run: click.Command = click.command(cls=_SplitAtDoubleDash, name="run")(scan_options(run_command))
