@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from scanner.checks.advisories.check import check_advisories  # noqa: E402
 from scanner.checks.advisories.database import AdvisoryDatabase, build_database, iter_source  # noqa: E402
+from scanner.checks.interface import CheckContext  # noqa: E402
 from scanner.errors import ScannerError  # noqa: E402
 from scanner.models import Inventory, LockedPackage, Lockfile, PinKind  # noqa: E402
 from scanner.options import ScanOptions  # noqa: E402
@@ -77,13 +78,13 @@ def time_match(lock: Lockfile, db_path: Path, repeats: int = 5) -> tuple[float, 
     inventory = Inventory(lockfiles=(lock,))
     options = ScanOptions(db_path=db_path)
     start = time.perf_counter()
-    findings = list(check_advisories(inventory, options))
+    findings = list(check_advisories(inventory, CheckContext(options)).findings)
     cold = (time.perf_counter() - start) * 1000
     runs = []
     cpu_runs = []
     for _ in range(repeats):
         start, cpu = time.perf_counter(), time.process_time()
-        list(check_advisories(inventory, options))
+        list(check_advisories(inventory, CheckContext(options)).findings)
         runs.append((time.perf_counter() - start) * 1000)
         cpu_runs.append((time.process_time() - cpu) * 1000)
     return cold, statistics.median(runs), statistics.median(cpu_runs), len(findings)
@@ -187,7 +188,11 @@ def _full_scan(lock: Path, db_path: Path) -> None:
         start, cpu = time.perf_counter(), time.process_time()
         report = check([lock], options=options)
         if not registered:  # until the lead registers the check in scanner.gate.CHECKS
-            list(check_advisories(Inventory(lockfiles=(parse_lockfile(lock),)), options))
+            list(
+                check_advisories(
+                    Inventory(lockfiles=(parse_lockfile(lock),)), CheckContext(options)
+                ).findings
+            )
         times.append((time.perf_counter() - start) * 1000)
         cpu_times.append((time.process_time() - cpu) * 1000)
     note = "" if registered else " (advisories check run beside gate.check: not registered yet)"

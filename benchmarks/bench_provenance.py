@@ -62,6 +62,7 @@ def main() -> int:
 
 def _run(work: Path, repeat: int) -> None:
     t0 = time.perf_counter()
+    from scanner.checks.interface import CheckContext
     from scanner.checks.provenance.attestations import read_attestation_file, verify_attestation
     from scanner.checks.provenance.check import check_provenance
     from scanner.infra.hashing import sha256_file
@@ -124,7 +125,7 @@ def _run(work: Path, repeat: int) -> None:
             files.append(DistributionFile(path, kind, None, None, digest, size))
     inventory = Inventory(distribution_files=tuple(files))
     start = time.perf_counter()
-    findings = list(check_provenance(inventory, ScanOptions()))
+    findings = list(check_provenance(inventory, CheckContext(ScanOptions())).findings)
     elapsed = time.perf_counter() - start
     rules = Counter(f.rule_id for f in findings)
     print(f"   {len(files)} distributions, {elapsed * 1000:.1f} ms, findings {dict(rules)}\n")
@@ -166,7 +167,10 @@ def _run(work: Path, repeat: int) -> None:
         )
         start = time.perf_counter()
         found_rules = Counter(
-            f.rule_id for f in check_provenance(Inventory(lockfiles=(lockfile,)), options)
+            f.rule_id
+            for f in check_provenance(
+                Inventory(lockfiles=(lockfile,)), CheckContext(options)
+            ).findings
         )
         elapsed = time.perf_counter() - start
         grand += elapsed

@@ -11,6 +11,7 @@ import atheris  # type: ignore[import-untyped]  # not a project dependency
 with atheris.instrument_imports():
     from scanner.checks.heuristics.check import check_heuristics
     from scanner.checks.integrity.check import check_integrity
+    from scanner.checks.interface import CheckContext
     from scanner.errors import ScannerError, SourceError
     from scanner.models import Inventory
     from scanner.options import ScanOptions
@@ -52,7 +53,12 @@ def test_one_input(data: bytes) -> None:
         return
     inventory = Inventory(environments=(env,))
     for check in (check_integrity, check_heuristics):
-        _common.drain(check, inventory, OPTIONS, allowed=(ScannerError,))
+        _common.drain(
+            lambda i, o, check=check: check(i, CheckContext(o)).findings,
+            inventory,
+            OPTIONS,
+            allowed=(ScannerError,),
+        )
 
 
 if __name__ == "__main__":

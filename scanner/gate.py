@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from scanner.checks.interface import Check
+from scanner.checks.interface import FILES_HASHED, Check, CheckContext, CheckResult
 from scanner.errors import ConfigError
 from scanner.infra.progress import advance
 from scanner.models import Finding, Inventory, Report, Severity
@@ -62,46 +62,50 @@ def load_check(name: str) -> Check:
     return func
 
 
-def run_checks(inventory: Inventory, options: ScanOptions) -> list[Finding]:
-    """Every selected check over the inventory; duplicates removed, most severe first."""
+def run_checks(inventory: Inventory, options: ScanOptions) -> list[CheckResult]:
+    """Every selected check over the inventory, in name order."""
     names = sorted(CHECKS) if options.checks is None else sorted(options.checks)
-    findings: dict[tuple[object, ...], Finding] = {}
+    context = CheckContext(options)
+    results: list[CheckResult] = []
     for done, name in enumerate(names):
         advance("checks", done, len(names))
-        for f in load_check(name)(inventory, options):
+        results.append(load_check(name)(inventory, context))
+    return results
+
+
+def merge_findings(results: Iterable[CheckResult]) -> list[Finding]:
+    """The findings of every result; duplicates removed, most severe first."""
+    findings: dict[tuple[object, ...], Finding] = {}
+    for result in results:
+        for f in result.findings:
             key = (f.rule_id, f.package, f.version, f.path, f.line, f.references[:1], f.message)
             findings.setdefault(key, f)
     return sorted(findings.values(), key=Finding.sort_key)
 
 
-def files_hashed(inventory: Inventory, options: ScanOptions) -> int:
-    """How many files the scan verified by hash."""
-    installed = 0
-    if options.checks is None or "integrity" in options.checks:
-        from scanner.checks.integrity.check import count_hashable
-
-        installed = count_hashable(inventory)
-    return installed + len(inventory.distribution_files)
-
-
 def build_report(
     inventory: Inventory,
+    results: Sequence[CheckResult],
     findings: Iterable[Finding],
     options: ScanOptions,
     notes: Iterable[str] = (),
     suppressed: Iterable[Finding] = (),
 ) -> Report:
-    """Assemble the report the reporters render."""
+    """Assemble the report the reporters render: policy's findings and notes, then what
+    the checks noted, could not verify and counted."""
     packages = {(p.name, p.version) for p in inventory.locked_packages}
     packages |= {(d.name, d.version) for d in inventory.installed}
+    skipped = inventory.skipped + unverifiable(inventory)
+    skipped += tuple(s for r in results for s in r.skipped)
+    hashed = sum(r.count(FILES_HASHED) for r in results) + len(inventory.distribution_files)
     return Report(
         targets=inventory.targets,
         findings=tuple(findings),
-        skipped=inventory.skipped + unverifiable(inventory),
+        skipped=skipped,
         fail_on=options.fail_on,
         packages=len(packages),
-        files_hashed=files_hashed(inventory, options),
-        notes=tuple(notes),
+        files_hashed=hashed,
+        notes=(*notes, *(n for r in results for n in r.notes)),
         suppressed=tuple(suppressed),
     )
 
@@ -139,22 +143,10 @@ def check(
         pythons = [sys.executable]
     config = load_config(_config_start(paths), Path(config_path) if config_path else None)
     options = apply_config(options, config, overridden)
-    if "provenance" in options.extra:
-        # A bad provenance policy is a configuration error: refuse it before scanning.
-        from scanner.checks.provenance.check import parse_provenance_policy
-
-        parse_provenance_policy(
-            options.extra["provenance"], path=str(config.source) if config.source else None
-        )
     inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
-    findings = run_checks(inventory, options)
-    result = apply_policy(findings, config, today or date.today())
-    notes = list(result.notes)
-    if options.checks is None or "advisories" in options.checks:
-        from scanner.checks.advisories.check import database_notes
-
-        notes.extend(database_notes(options))
-    return build_report(inventory, result.kept, options, notes, result.suppressed)
+    results = run_checks(inventory, options)
+    policy = apply_policy(merge_findings(results), config, today or date.today())
+    return build_report(inventory, results, policy.kept, options, policy.notes, policy.suppressed)
 
 
 def require_clean(

@@ -348,6 +348,12 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         _parse_allow(entry, source, prefix, n)
         for n, entry in enumerate(top.tables("allow"), start=1)
     )
+    provenance = top.raw_table("provenance")
+    if provenance is not None:
+        # A bad provenance policy is a configuration error: refuse it before scanning.
+        from scanner.checks.provenance.check import parse_provenance_policy
+
+        parse_provenance_policy(provenance, path=str(source))
     return Config(
         source=source,
         fail_on=fail_on,
@@ -356,7 +362,7 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         db_path=db_path,
         ignores=ignores,
         allows=allows,
-        provenance=top.raw_table("provenance"),
+        provenance=provenance,
         models=top.raw_table("models"),
     )
 

@@ -23,6 +23,7 @@ from scanner.checks.advisories.database import (
     open_database,
     update_database,
 )
+from scanner.checks.interface import CheckContext
 from scanner.errors import ArchiveError, ServiceError, SourceError
 from scanner.models import Inventory, LockedPackage, Lockfile, PinKind
 from scanner.options import ScanOptions
@@ -215,10 +216,21 @@ def test_check_without_any_database_is_a_service_error(tmp_path: Path) -> None:
         )
     )
     with pytest.raises(ServiceError) as info:
-        list(check_advisories(inv, ScanOptions(cache_dir=tmp_path / "empty-cache")))
+        list(
+            check_advisories(
+                inv, CheckContext(ScanOptions(cache_dir=tmp_path / "empty-cache"))
+            ).findings
+        )
     assert "run `wormsign db update` or pass --db" in info.value.diagnostics()
     # Nothing pinned: nothing to look up, no database needed.
-    assert list(check_advisories(Inventory(), ScanOptions(cache_dir=tmp_path / "x"))) == []
+    assert (
+        list(
+            check_advisories(
+                Inventory(), CheckContext(ScanOptions(cache_dir=tmp_path / "x"))
+            ).findings
+        )
+        == []
+    )
 
 
 def test_iter_source_refuses_missing_paths(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from scanner.checks.advisories.check import check_advisories, database_notes
 from scanner.checks.advisories.osv import collapse_aliases, match_version
+from scanner.checks.interface import CheckContext
 from scanner.models import (
     Environment,
     Finding,
@@ -179,7 +180,7 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
             ("requests", "2.99.0"),
         ],
     )
-    findings = list(check_advisories(inv, ScanOptions(db_path=real_db.path)))
+    findings = list(check_advisories(inv, CheckContext(ScanOptions(db_path=real_db.path))).findings)
 
     torch_rce = [f for f in findings if "CVE-2025-32434" in f.references]
     assert len(torch_rce) == 1  # PYSEC / GHSA / CVE: one finding, not three
@@ -217,8 +218,12 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
 
 def test_verbose_reports_notes_as_info(real_db: RealDb, tmp_path: Path) -> None:
     inv = _inventory(tmp_path, [("torch", "2.6.0")])
-    quiet = list(check_advisories(inv, ScanOptions(db_path=real_db.path)))
-    loud = list(check_advisories(inv, ScanOptions(db_path=real_db.path, verbose=True)))
+    quiet = list(check_advisories(inv, CheckContext(ScanOptions(db_path=real_db.path))).findings)
+    loud = list(
+        check_advisories(
+            inv, CheckContext(ScanOptions(db_path=real_db.path, verbose=True))
+        ).findings
+    )
     notes: list[Finding] = [f for f in loud if f.rule_id == "WS-ADV-NOTE"]
     assert not [f for f in quiet if f.rule_id == "WS-ADV-NOTE"]
     assert notes and notes[0].severity is Severity.INFO

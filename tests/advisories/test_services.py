@@ -20,6 +20,7 @@ from scanner.checks.advisories.check import (
 )
 from scanner.checks.advisories.database import AdvisoryDatabase, update_database
 from scanner.checks.advisories.osv_api import OsvApi, PackageQuery
+from scanner.checks.interface import CheckContext
 from scanner.errors import ServiceError
 from scanner.infra.http import HttpClient, ResponseCache
 from scanner.infra.pypi import PyPIJson, ReleaseState
@@ -277,7 +278,9 @@ def test_online_check_without_a_local_database(local_server: LocalServer, tmp_pa
         ],
     )
     local_server.json("GET", "/pypi/torch/json", {"releases": {}})
-    findings = list(check_advisories(inv, online_options(local_server, tmp_path)))
+    findings = list(
+        check_advisories(inv, CheckContext(online_options(local_server, tmp_path))).findings
+    )
 
     mal = [f for f in findings if f.rule_id == "WS-ADV-MAL"]
     assert len(mal) == 1  # GHSA + PYSEC aliases: one finding
@@ -297,12 +300,12 @@ def test_online_results_are_cached_with_a_ttl(local_server: LocalServer, tmp_pat
     serve_pypi(local_server)
     inv = lock_inventory(tmp_path, [("lightning", "2.6.0", None)])
     options = online_options(local_server, tmp_path)
-    assert list(check_advisories(inv, options)) == []
+    assert list(check_advisories(inv, CheckContext(options)).findings) == []
     first = len(local_server.requests)
-    assert list(check_advisories(inv, options)) == []
+    assert list(check_advisories(inv, CheckContext(options)).findings) == []
     assert len(local_server.requests) == first  # served from the disk cache
     expired = online_options(local_server, tmp_path, **{EXTRA_CACHE_TTL: 1e-9})
-    list(check_advisories(inv, expired))
+    list(check_advisories(inv, CheckContext(expired)).findings)
     assert len(local_server.requests) == 2 * first
 
 
@@ -315,7 +318,7 @@ def test_online_network_failure_is_a_service_error(tmp_path: Path) -> None:
         extra={EXTRA_OSV_API_URL: url, EXTRA_PYPI_URL: url, EXTRA_HTTP_TIMEOUT: 5},
     )
     with pytest.raises(ServiceError) as info:
-        list(check_advisories(inv, options))
+        list(check_advisories(inv, CheckContext(options)).findings)
     line = info.value.diagnostics()
     assert "unreachable" in line and "\n" not in line
 

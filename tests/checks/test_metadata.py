@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from scanner.checks.interface import CheckContext
 from scanner.checks.metadata.check import (
     CONFUSION_PUBLIC_RULE,
     CONFUSION_STRATEGY_RULE,
@@ -102,7 +103,7 @@ def lock(
 
 
 def findings(inventory: Inventory, **extra: object) -> list[Finding]:
-    return list(check_metadata(inventory, ScanOptions(extra=dict(extra))))
+    return list(check_metadata(inventory, CheckContext(ScanOptions(extra=dict(extra)))).findings)
 
 
 # --- typosquats -------------------------------------------------------------------------
@@ -664,10 +665,18 @@ def test_malformed_answer_and_unreachable_pypi_are_service_errors(local_pypi: st
 
 def test_check_metadata_goes_online_only_when_asked(local_pypi: str) -> None:
     inventory = lock(pin("torchtriton", "2.0.0", index=PRIVATE))
-    offline = list(check_metadata(inventory, ScanOptions(extra={"pypi_url": local_pypi})))
+    offline = list(
+        check_metadata(
+            inventory, CheckContext(ScanOptions(extra={"pypi_url": local_pypi}))
+        ).findings
+    )
     assert CONFUSION_PUBLIC_RULE not in {f.rule_id for f in offline}
     assert _PyPI.requests_seen == []
-    on = list(check_metadata(inventory, ScanOptions(online=True, extra={"pypi_url": local_pypi})))
+    on = list(
+        check_metadata(
+            inventory, CheckContext(ScanOptions(online=True, extra={"pypi_url": local_pypi}))
+        ).findings
+    )
     assert CONFUSION_PUBLIC_RULE in {f.rule_id for f in on}
 
 
@@ -745,14 +754,16 @@ def test_rule_file_examples(
             try:
                 url = f"http://127.0.0.1:{server.server_address[1]}"
                 got = list(
-                    check_metadata(inventory, ScanOptions(online=True, extra={"pypi_url": url}))
+                    check_metadata(
+                        inventory, CheckContext(ScanOptions(online=True, extra={"pypi_url": url}))
+                    ).findings
                 )
             finally:
                 server.shutdown()
                 server.server_close()
                 thread.join()
         else:
-            got = list(check_metadata(inventory, ScanOptions()))
+            got = list(check_metadata(inventory, CheckContext(ScanOptions())).findings)
         hits = [f for f in got if f.rule_id == rule["id"]]
         assert bool(hits) == (example["expect"] == "match"), (n, example.get("note"), got)
         assert all(f.severity.label == rule["severity"] for f in hits)

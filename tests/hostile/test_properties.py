@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from scanner.checks.advisories.database import AdvisoryDatabase, build_database
 from scanner.checks.advisories.osv import match_version
+from scanner.checks.interface import CheckContext
 from scanner.checks.models.model_files import scan_model_file, validate_safetensors
 from scanner.checks.models.pickle_scan import PickleScan, scan_pickle_bytes
 from scanner.errors import ConfigError, ScannerError, SourceError
@@ -268,7 +269,7 @@ def test_environment_source_and_checks(
 
 def _run_check(check: Any, inventory: Inventory, options: ScanOptions) -> None:
     try:
-        list(check(inventory, options))
+        check(inventory, CheckContext(options))
     except ScannerError as err:
         one_line(err)
 

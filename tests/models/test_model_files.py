@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.checks.interface import CheckContext
 from scanner.checks.models.check import check_model_files, vulnerable_torch
 from scanner.checks.models.model_files import is_model_file, scan_model_file, validate_safetensors
 from scanner.models import (
@@ -33,7 +34,7 @@ def _check(
     files = tuple(ModelFile(path=p, size=p.stat().st_size) for p in paths)
     base = inventory or Inventory()
     inv = Inventory(lockfiles=base.lockfiles, environments=base.environments, model_files=files)
-    return list(check_model_files(inv, options or ScanOptions()))
+    return list(check_model_files(inv, CheckContext(options or ScanOptions())).findings)
 
 
 def _rules(findings: list[Finding]) -> set[tuple[str, Severity]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.checks.interface import CheckContext
 from scanner.checks.provenance.attestations import (
     AttestationDirectory,
     PublisherSpec,
@@ -42,7 +43,7 @@ TRAILOFBITS = PublisherSpec("github", "trailofbits/pypi-attestations", "release.
 
 def scan(inventory: Inventory, **extra: object) -> list[Finding]:
     options = ScanOptions(extra={"provenance": extra} if extra else {})
-    return list(check_provenance(inventory, options))
+    return list(check_provenance(inventory, CheckContext(options)).findings)
 
 
 def by_rule(findings: list[Finding], rule: str) -> list[Finding]:
@@ -272,7 +273,7 @@ def test_attestations_directory_and_locked_artifacts(
             }
         },
     )
-    findings = list(check_provenance(inventory, options))
+    findings = list(check_provenance(inventory, CheckContext(options)).findings)
     ok = by_rule(findings, "WS-PROV-OK")
     assert [(f.evidence, f.path, f.line) for f in ok] == [(PUBLISHER, str(lock), 3)]
     missing = by_rule(findings, "WS-PROV-002")
@@ -368,7 +369,7 @@ def test_requirements_style_hashes_without_file_names(
     )
     inventory = Inventory(lockfiles=(Lockfile(lock, "requirements", entries),))
     options = ScanOptions(attestations_dir=assets, extra={"provenance": {"default": "warn"}})
-    findings = list(check_provenance(inventory, options))
+    findings = list(check_provenance(inventory, CheckContext(options)).findings)
     [ok] = by_rule(findings, "WS-PROV-OK")
     assert (ok.package, ok.evidence, ok.line) == ("pypi-attestations", PUBLISHER, 1)
     assert SDIST in ok.message
@@ -386,7 +387,7 @@ def test_missing_attestations_directory_is_a_source_error(tmp_path: Path) -> Non
 
     options = ScanOptions(attestations_dir=tmp_path / "nope")
     with pytest.raises(SourceError, match="does not exist"):
-        list(check_provenance(Inventory(), options))
+        list(check_provenance(Inventory(), CheckContext(options)).findings)
 
 
 def test_trust_root_refresh_without_network_fails_closed(
@@ -399,7 +400,9 @@ def test_trust_root_refresh_without_network_fails_closed(
         online=True, use_cache=False, extra={"provenance": {"refresh-trust-root": True}}
     )
     with pytest.raises(ServiceError) as caught:
-        list(check_provenance(Inventory(distribution_files=(dist,)), options))
+        list(
+            check_provenance(Inventory(distribution_files=(dist,)), CheckContext(options)).findings
+        )
     assert "cannot refresh sigstore's trust root" in caught.value.diagnostics()
     assert "--offline" in caught.value.diagnostics()
     assert no_sockets.attempts  # it did try: only the refresh reaches for the network

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.checks.interface import CheckContext
 from scanner.checks.provenance.attestations import IntegrityClient
 from scanner.checks.provenance.check import check_provenance
 from scanner.errors import ServiceError
@@ -38,7 +39,7 @@ def run(
         cache_dir=cache,
         extra={"provenance": {"index-url": pypi.url, **policy}},
     )
-    return list(check_provenance(inventory, options))
+    return list(check_provenance(inventory, CheckContext(options)).findings)
 
 
 def release(filename: str, *, yanked: bool = False) -> dict[str, object]:

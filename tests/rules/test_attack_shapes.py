@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scanner.checks.heuristics.check import check_heuristics, scan_distribution_file
+from scanner.checks.interface import CheckContext
 from scanner.models import DistributionFile, Finding, Inventory, Severity
 from scanner.options import ScanOptions
 from scanner.sources.environment import collect_environment
@@ -192,7 +193,7 @@ def test_attack_shape_blocks_through_the_check(tmp_path: Path, canary: Path, sha
             ),
         )
     )
-    assert blocking(list(check_heuristics(inventory, ScanOptions())))
+    assert blocking(list(check_heuristics(inventory, CheckContext(ScanOptions())).findings))
 
 
 @pytest.mark.parametrize(
@@ -209,7 +210,9 @@ def test_installed_attack_shape_blocks(tmp_path: Path, canary: Path, shape: str)
     site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
     install_wheel(wheel, site)
     env = collect_environment(site)
-    findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))
+    findings = list(
+        check_heuristics(Inventory(environments=(env,)), CheckContext(ScanOptions())).findings
+    )
     assert blocking(findings), shape
     assert not canary.exists()
 
@@ -443,7 +446,9 @@ def test_benign_environment_does_not_block(tmp_path: Path) -> None:
     ):
         install_wheel(BENIGN[shape](tmp_path), site)
     env = collect_environment(site)
-    findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))
+    findings = list(
+        check_heuristics(Inventory(environments=(env,)), CheckContext(ScanOptions())).findings
+    )
     assert not blocking(findings), [(f.rule_id, f.path) for f in findings]
 
 
@@ -452,7 +457,9 @@ def test_loose_sitecustomize_in_site_packages_blocks(tmp_path: Path) -> None:
     install_wheel(BENIGN["legit-subprocess-user"](tmp_path), site)
     (site / "sitecustomize.py").write_text("import os\n")
     env = collect_environment(site)
-    findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))
+    findings = list(
+        check_heuristics(Inventory(environments=(env,)), CheckContext(ScanOptions())).findings
+    )
     assert "WS-STARTUP-001" in {f.rule_id for f in blocking(findings)}
 
 
@@ -464,5 +471,7 @@ def test_record_rows_outside_the_environment_are_not_read(tmp_path: Path) -> Non
     with (dist_info / "RECORD").open("a") as fh:
         fh.write(f"{outside},,\n")
     env = collect_environment(site)
-    findings = list(check_heuristics(Inventory(environments=(env,)), ScanOptions()))
+    findings = list(
+        check_heuristics(Inventory(environments=(env,)), CheckContext(ScanOptions())).findings
+    )
     assert not [f for f in findings if "outside.py" in (f.path or "")]

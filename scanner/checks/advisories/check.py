@@ -38,6 +38,7 @@ from scanner.checks.advisories.osv import (
     smallest_clearing_upgrade,
 )
 from scanner.checks.advisories.osv_api import DEFAULT_OSV_API_URL, OsvApi, PackageQuery
+from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import ServiceError
 from scanner.infra.http import DEFAULT_TIMEOUT, HttpClient, ResponseCache
 from scanner.infra.pypi import DEFAULT_PYPI_URL, PyPIJson, ReleaseState
@@ -103,13 +104,20 @@ def _is_pypi(index: str | None, pypi_url: str) -> bool:
     return host in _PYPI_HOSTS or index.rstrip("/").startswith(pypi_url.rstrip("/"))
 
 
-def check_advisories(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
-    """Findings for every pinned package that a known advisory affects.
+def check_advisories(inventory: Inventory, context: CheckContext) -> CheckResult:
+    """Findings for every pinned package that a known advisory affects, and notes on the
+    database (old, or absent).
 
     Raises ServiceError when no database is available and none can be used
     instead (offline scan without `wormsign db update`), or when --online was
     asked for and a service cannot be reached.
     """
+    options = context.options
+    findings = tuple(_findings(inventory, options))
+    return CheckResult(findings=findings, notes=database_notes(options))
+
+
+def _findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
     extra = options.extra
     pypi_url = str(extra.get(EXTRA_PYPI_URL) or DEFAULT_PYPI_URL)
     pins = pins_of(inventory, pypi_url)

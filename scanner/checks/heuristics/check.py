@@ -33,6 +33,7 @@ from scanner.checks.heuristics.rules import (
     Rule,
     default_rules,
 )
+from scanner.checks.interface import CheckContext, CheckResult
 from scanner.infra.archive import SafeArchive
 from scanner.models import (
     EntryPoint,
@@ -41,7 +42,6 @@ from scanner.models import (
     InstalledDistribution,
     Inventory,
 )
-from scanner.options import ScanOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -768,9 +768,13 @@ def scan_distribution_file(path: Path, rules: Iterable[Rule] | None = None) -> l
     return evaluate(view_of_archive(path), rules)
 
 
-def check_heuristics(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+def check_heuristics(inventory: Inventory, context: CheckContext) -> CheckResult:
     """The check: rules over distribution files, installed distributions and loose files."""
-    del options  # no per-run settings yet; the signature is the check interface
+    del context  # no per-run settings yet; the signature is the check interface
+    return CheckResult.of(_heuristic_findings(inventory))
+
+
+def _heuristic_findings(inventory: Inventory) -> Iterator[Finding]:
     rules = default_rules()
     for dist_file in inventory.distribution_files:
         yield from evaluate(view_of_archive(dist_file.path), rules)

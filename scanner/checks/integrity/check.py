@@ -84,6 +84,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from scanner import __version__
+from scanner.checks.interface import FILES_HASHED, CheckContext, CheckResult
 from scanner.errors import ServiceError
 from scanner.infra.archive import Member, SafeArchive
 from scanner.infra.hash_cache import HashCache, default_cache_dir, open_cache
@@ -129,9 +130,11 @@ class IntegrityResult:
     files_hashed: int
 
 
-def check_integrity(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
-    """The integrity check in the `Check` shape (see `run_integrity` for the file count)."""
-    yield from run_integrity(inventory, options).findings
+def check_integrity(inventory: Inventory, context: CheckContext) -> CheckResult:
+    """The integrity check: its findings, and how many installed files RECORD lets it
+    verify (`count_hashable`, the report's `files_hashed`)."""
+    findings = run_integrity(inventory, context.options).findings
+    return CheckResult(findings=findings, counters=((FILES_HASHED, count_hashable(inventory)),))
 
 
 def run_integrity(inventory: Inventory, options: ScanOptions) -> IntegrityResult:

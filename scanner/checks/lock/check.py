@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.checks.interface import CheckContext, CheckResult
 from scanner.models import Finding, Inventory, PinKind, Severity
-from scanner.options import ScanOptions
 
 # A pin needs no hash from formats that never record one (a plain requirements file without
 # --hash); they get WS-LOCK-003 once per file instead of one finding per line.
 
 
-def check_lock_hygiene(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+def check_lock_hygiene(inventory: Inventory, context: CheckContext) -> CheckResult:
     """Findings for unpinned, unverifiable and hash-less lock entries."""
-    del options
+    del context  # no settings
+    return CheckResult.of(_lock_findings(inventory))
+
+
+def _lock_findings(inventory: Inventory) -> Iterator[Finding]:
     for lockfile in inventory.lockfiles:
         for pkg in lockfile.packages:
             if pkg.kind is PinKind.UNPINNED:

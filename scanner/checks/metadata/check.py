@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from packaging.version import InvalidVersion, Version
 
+from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import RuleError, ServiceError
 from scanner.infra.resources import rules_dir
 from scanner.models import Finding, Inventory, LockedPackage, Lockfile, PinKind, Severity, canonical
@@ -590,8 +591,12 @@ def check_sdist_only(inventory: Inventory) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------
 
 
-def check_metadata(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+def check_metadata(inventory: Inventory, context: CheckContext) -> CheckResult:
     """Every metadata judgement: typosquats, dependency confusion, sdist-only pins."""
+    return CheckResult.of(_metadata_findings(inventory, context.options))
+
+
+def _metadata_findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
     yield from check_typosquats(inventory, options)
     yield from check_confusion_offline(inventory)
     yield from check_sdist_only(inventory)

@@ -36,6 +36,7 @@ from pathlib import Path, PurePath
 
 from packaging.version import InvalidVersion, Version
 
+from scanner.checks.interface import CheckContext, CheckResult
 from scanner.checks.models.model_files import (
     ContainerIssue,
     ModelScan,
@@ -436,11 +437,15 @@ def judge_model(
             yield from _scan_findings(scan, where, policy, extra, label)
 
 
-def check_model_files(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+def check_model_files(inventory: Inventory, context: CheckContext) -> CheckResult:
     """The model-files check: every `inventory.model_files` entry, scanned and judged.
 
     Raises SourceError when a model file cannot be read at all (the scan is incomplete).
     """
+    return CheckResult.of(_model_findings(inventory, context.options))
+
+
+def _model_findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
     policy = default_policy()
     torch = vulnerable_torch(inventory)
     for model_file in inventory.model_files:

@@ -58,6 +58,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from scanner.checks.interface import CheckContext, CheckResult
 from scanner.checks.provenance.attestations import (
     DEFAULT_INDEX_URL,
     AttestationDirectory,
@@ -360,10 +361,14 @@ class _Context:
         return self._verified[key]
 
 
-def check_provenance(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+def check_provenance(inventory: Inventory, context: CheckContext) -> CheckResult:
     """Verify PEP 740 attestations of every artifact at hand against the provenance policy."""
+    options = context.options
     policy = parse_provenance_policy(options.extra.get("provenance"))
-    context = _Context(policy, options)
+    return CheckResult.of(_provenance_findings(inventory, _Context(policy, options)))
+
+
+def _provenance_findings(inventory: Inventory, context: _Context) -> Iterator[Finding]:
     for group in _groups(inventory, context):
         yield from _judge_group(group, context)
 
