@@ -129,19 +129,25 @@ def check(
     """Scan the targets and return the Report.
 
     With no targets, environments or interpreters, the current directory and the
-    running interpreter's environment are scanned.
+    running interpreter's environment are scanned; with only `env_paths` / `pythons`,
+    just those.
 
     The project's config (`wormsign.toml` or `[tool.wormsign]`, searched upward from
     the first target, or `config_path`) fills in every option except those named in
     `overridden` (what the caller set explicitly), and its ignores filter the findings.
     """
     options = options or ScanOptions()
-    paths = [Path(t) for t in targets] or [Path.cwd()]
+    paths = [Path(t) for t in targets]
     if not targets and not env_paths and not pythons:
         # No target: the current project and the environment of the running interpreter
         # (learnt by starting it isolated, like any other --python).
+        paths = [Path.cwd()]
         pythons = [sys.executable]
-    config = load_config(_config_start(paths), Path(config_path) if config_path else None)
+    # With only --env / --python, just those are scanned (the working directory is not
+    # walked: a .venv inside it would be read twice); config is still searched from here.
+    config = load_config(
+        _config_start(paths or [Path.cwd()]), Path(config_path) if config_path else None
+    )
     options = apply_config(options, config, overridden)
     inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
     results = run_checks(inventory, options)

@@ -77,7 +77,10 @@ def _with_interpreter(
             "environment was not scanned (name it with --python or --env)"
         )
         return params, None, note
-    return dict(params, pythons=(interpreter.path,)), interpreter, None
+    # The current directory too, as a scan with no target would: naming the interpreter
+    # here must not narrow the scan to it.
+    targets = params["targets"] or (Path.cwd(),)
+    return dict(params, targets=targets, pythons=(interpreter.path,)), interpreter, None
 
 
 def run_command(**params: Any) -> None:
