@@ -1,10 +1,15 @@
-"""Options every check may read. Built by the CLI or by `scanner.gate`."""
+"""Options every check may read, with each check's typed settings. Built by the CLI or by
+`scanner.gate`; the config (scanner.policy) fills in what the caller left unset."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanner.checks.advisories.settings import AdvisorySettings
+from scanner.checks.metadata.settings import MetadataSettings
+from scanner.checks.models.settings import ModelSettings
+from scanner.checks.provenance.settings import ProvenancePolicy
 from scanner.models import Severity
 
 
@@ -29,5 +34,10 @@ class ScanOptions:
     verbose: bool = False
     progress: bool = False
     """Show a progress bar on stderr (the CLI sets it when stderr is a TTY)."""
-    extra: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
-    """Per-check settings from config (provenance policy, allowlists ...)."""
+    # Typed settings of the checks that have any; the config's tables fill them in
+    # (scanner.policy.apply_config) where the caller left the defaults.
+    advisories: AdvisorySettings = field(default_factory=AdvisorySettings)
+    metadata: MetadataSettings = field(default_factory=MetadataSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+    provenance: ProvenancePolicy = field(default_factory=ProvenancePolicy)
+    """The publisher policy, `[tool.wormsign.provenance]`."""

@@ -20,8 +20,12 @@ Config lives in `wormsign.toml` (top-level keys) or in `[tool.wormsign]` of
     sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
     reason = "checkpoint reviewed 2026-11"
 
-    [provenance]                           # passed through to the provenance check
-    [models]                               # passed through as the model allowlist
+    [provenance]                           # the publisher policy: see
+                                           # scanner.checks.provenance.check
+    [[models.allow]]                       # pickle globals allowed in one vetted model file
+    sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    globals = ["mypkg.config.TrainConfig"] # (and/or path = "models/*.pt")
+    reason = "our own config class"
 
 Every mistake is a ConfigError (exit 2) naming the file, the key and the problem.
 Policy only filters: an ignore never changes a finding, it moves it to `suppressed`.
@@ -35,11 +39,13 @@ import fnmatch
 import re
 import sys
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
+from scanner.checks.models.settings import ModelAllow, ModelSettings
+from scanner.checks.provenance.settings import ProvenancePolicy, parse_provenance_policy
 from scanner.errors import ConfigError
 from scanner.infra.hashing import sha256_file
 from scanner.models import Finding, Severity, canonical
@@ -61,6 +67,8 @@ _IGNORE_KEYS = frozenset({"rule", "id", "package", "path", "reason", "expires"})
 _IGNORE_SELECTORS = ("rule", "id", "package", "path")
 _ALLOW_KEYS = frozenset({"path", "sha256", "reason", "rule", "expires"})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MODELS_KEYS = frozenset({"allow"})
+_MODEL_ALLOW_KEYS = frozenset({"sha256", "path", "globals", "reason"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +144,10 @@ class Config:
     db_path: Path | None = None
     ignores: tuple[Ignore, ...] = ()
     allows: tuple[Allow, ...] = ()
-    provenance: Mapping[str, object] | None = field(default=None, hash=False, compare=False)
-    """The raw `[provenance]` table, for the provenance check."""
-    models: Mapping[str, object] | None = field(default=None, hash=False, compare=False)
-    """The raw `[models]` table: the model-file allowlist."""
+    provenance: ProvenancePolicy | None = None
+    """The `[provenance]` table, parsed: the provenance check's policy."""
+    models: ModelSettings | None = None
+    """The `[models]` table, parsed: the models check's allowlist."""
 
     @property
     def base_dir(self) -> Path | None:
@@ -348,12 +356,11 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         _parse_allow(entry, source, prefix, n)
         for n, entry in enumerate(top.tables("allow"), start=1)
     )
+    # The checks' tables are parsed here, once: a bad one is a configuration error before
+    # anything is scanned.
     provenance = top.raw_table("provenance")
-    if provenance is not None:
-        # A bad provenance policy is a configuration error: refuse it before scanning.
-        from scanner.checks.provenance.check import parse_provenance_policy
-
-        parse_provenance_policy(provenance, path=str(source))
+    models = top.raw_table("models")
+    where = str(source)
     return Config(
         source=source,
         fail_on=fail_on,
@@ -362,8 +369,46 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         db_path=db_path,
         ignores=ignores,
         allows=allows,
-        provenance=provenance,
-        models=top.raw_table("models"),
+        provenance=None if provenance is None else parse_provenance_policy(provenance, path=where),
+        models=None if models is None else _parse_models(models, source, prefix),
+    )
+
+
+def _parse_models(table: Mapping[str, object], source: Path, prefix: str) -> ModelSettings:
+    reader = _Reader(table, source, f"{prefix}models.")
+    reader.reject_unknown(_MODELS_KEYS)
+    allows = tuple(
+        _parse_model_allow(entry, source, f"{prefix}models.allow[{n}].")
+        for n, entry in enumerate(reader.tables("allow"), start=1)
+    )
+    return ModelSettings(allow=allows)
+
+
+def _parse_model_allow(entry: Mapping[str, object], source: Path, prefix: str) -> ModelAllow:
+    reader = _Reader(entry, source, prefix)
+    reader.reject_unknown(_MODEL_ALLOW_KEYS)
+    names = reader.table.get("globals")
+    if (
+        not isinstance(names, list)
+        or not names
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        reader.fail(
+            "globals",
+            "must be a non-empty list of qualified names",
+            hint='globals = ["mypkg.config.TrainConfig", "mypkg.layers.*"]',
+        )
+    digest = reader.string("sha256")
+    path = reader.string("path")
+    if digest is None and path is None:
+        reader.fail("sha256", "is missing: an entry must select the file by sha256 or path")
+    if digest is not None:
+        digest = _sha256(reader, digest)
+    return ModelAllow(
+        globals=tuple(str(n).strip() for n in names),
+        sha256=digest,
+        path=path,
+        reason=reader.string("reason", required=True),
     )
 
 
@@ -390,18 +435,23 @@ def _parse_allow(entry: Mapping[str, object], source: Path, prefix: str, n: int)
     digest = reader.string("sha256", required=True)
     reason = reader.string("reason", required=True)
     assert path is not None and digest is not None and reason is not None
-    digest = digest.lower().removeprefix("sha256:")
-    if not _SHA256.match(digest):
-        reader.fail("sha256", "must be 64 hexadecimal characters")
     return Allow(
         source=source,
         position=n,
         path=path,
-        sha256=digest,
+        sha256=_sha256(reader, digest),
         reason=reason,
         rule=reader.string("rule"),
         expires=reader.day("expires"),
     )
+
+
+def _sha256(reader: _Reader, digest: str) -> str:
+    """A config sha256 in lower-case hex (an `sha256:` prefix is allowed)."""
+    digest = digest.lower().removeprefix("sha256:")
+    if not _SHA256.match(digest):
+        reader.fail("sha256", "must be 64 hexadecimal characters")
+    return digest
 
 
 # ---------------------------------------------------------------------------------------
@@ -422,12 +472,12 @@ def apply_config(
         changes["online"] = config.online
     if config.db_path is not None and "db_path" not in overridden:
         changes["db_path"] = config.db_path
-    extra = dict(options.extra)
-    if config.provenance is not None:
-        extra.setdefault("provenance", config.provenance)
-    if config.models is not None:
-        extra.setdefault("model_allowlist", config.models)
-    return dataclasses.replace(options, extra=extra, **changes)  # type: ignore[arg-type]
+    # The checks' settings: the config's, unless the caller already gave its own.
+    if config.provenance is not None and options.provenance == ProvenancePolicy():
+        changes["provenance"] = config.provenance
+    if config.models is not None and options.models == ModelSettings():
+        changes["models"] = config.models
+    return dataclasses.replace(options, **changes)  # type: ignore[arg-type]
 
 
 def _path_forms(finding_path: str, base: Path | None) -> list[str]:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner.checks.metadata.settings import MetadataSettings
+from scanner.checks.models.settings import ModelAllow, ModelSettings
+from scanner.checks.provenance.settings import ProvenancePolicy, Requirement
 from scanner.errors import ConfigError
 from scanner.models import Finding, Severity
 from scanner.options import ScanOptions
@@ -118,8 +121,10 @@ reason = "vetted checkpoint"
 default = "warn"
 require = ["torch"]
 
-[models]
-allow-globals = ["collections.OrderedDict"]
+[[models.allow]]
+sha256 = "{sha}"
+globals = ["mypkg.config.TrainConfig"]
+reason = "our own config class"
 """
 
 
@@ -137,19 +142,30 @@ def test_a_full_config_is_read(tmp_path: Path) -> None:
     )
     (allow,) = config.allows
     assert allow.sha256 == "ab" * 32
-    assert config.provenance == {"default": "warn", "require": ["torch"]}
-    assert config.models == {"allow-globals": ["collections.OrderedDict"]}
+    assert config.provenance == ProvenancePolicy(
+        default=Requirement.WARN, required=frozenset({"torch"})
+    )
+    assert config.models == ModelSettings(
+        allow=(
+            ModelAllow(
+                globals=("mypkg.config.TrainConfig",),
+                sha256="ab" * 32,
+                reason="our own config class",
+            ),
+        )
+    )
 
 
 def test_the_same_config_under_tool_wormsign(tmp_path: Path) -> None:
     text = FULL.format(sha="ab" * 32).replace("[[ignore]]", "[[tool.wormsign.ignore]]")
     text = text.replace("[[allow]]", "[[tool.wormsign.allow]]")
     text = text.replace("[provenance]", "[tool.wormsign.provenance]")
-    text = text.replace("[models]", "[tool.wormsign.models]")
+    text = text.replace("[[models.allow]]", "[[tool.wormsign.models.allow]]")
     text = "[tool.wormsign]\n" + text
     config = config_from(tmp_path, text, name="pyproject.toml")
     assert config.fail_on is Severity.MEDIUM and len(config.ignores) == 1
-    assert config.provenance == {"default": "warn", "require": ["torch"]}
+    assert config.provenance is not None and config.provenance.required == {"torch"}
+    assert config.models is not None and len(config.models.allow) == 1
 
 
 @pytest.mark.parametrize(
@@ -192,6 +208,39 @@ def test_the_same_config_under_tool_wormsign(tmp_path: Path) -> None:
             "64 hexadecimal",
         ),
         ('[[allow]]\nsha256 = "' + "a" * 64 + '"\nreason = "r"\n', "allow[1].path", "is missing"),
+        ('[models]\nallow-globals = ["a.B"]\n', "models.allow-globals", "known keys: allow"),
+        ('models = ["a.B"]\n', "models", "must be a table"),
+        ('[models]\nallow = "a.B"\n', "models.allow", "array of tables"),
+        (
+            '[[models.allow]]\nglobals = ["a.B"]\nreason = "r"\n',
+            "models.allow[1].sha256",
+            "by sha256 or path",
+        ),
+        (
+            '[[models.allow]]\nsha256 = "abc"\nglobals = ["a.B"]\nreason = "r"\n',
+            "models.allow[1].sha256",
+            "64 hexadecimal",
+        ),
+        (
+            '[[models.allow]]\npath = "*.pt"\nreason = "r"\n',
+            "models.allow[1].globals",
+            "non-empty list",
+        ),
+        (
+            '[[models.allow]]\npath = "*.pt"\nglobals = []\nreason = "r"\n',
+            "models.allow[1].globals",
+            "non-empty list",
+        ),
+        (
+            '[[models.allow]]\npath = "*.pt"\nglobals = ["a.B"]\n',
+            "models.allow[1].reason",
+            "is missing",
+        ),
+        (
+            '[[models.allow]]\npath = "*.pt"\nglobals = ["a.B"]\nreason = "r"\nfile = "x"\n',
+            "models.allow[1].file",
+            "known keys: globals, path, reason, sha256",
+        ),
     ],
 )
 def test_config_errors_name_the_file_the_key_and_the_problem(
@@ -203,6 +252,23 @@ def test_config_errors_name_the_file_the_key_and_the_problem(
     assert err.value.path == str(path)
     assert f"`{key}`" in err.value.message
     assert problem in err.value.diagnostics()
+
+
+def test_a_bad_provenance_table_is_refused_when_the_config_loads(tmp_path: Path) -> None:
+    path = write(tmp_path / "wormsign.toml", '[provenance]\ndefault = "warn"\nstrict = true\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path, path)
+    assert err.value.path == str(path)
+    line = err.value.diagnostics()
+    assert "strict" in line and "default" in line and "publishers" in line
+
+
+def test_settings_the_caller_gave_win_over_the_config(tmp_path: Path) -> None:
+    config = config_from(tmp_path, FULL.format(sha="ab" * 32))
+    own = ModelSettings(allow=(ModelAllow(globals=("x.Y",), path="*.pt"),))
+    policy = ProvenancePolicy(default=Requirement.REQUIRE)
+    options = apply_config(ScanOptions(models=own, provenance=policy), config)
+    assert options.models is own and options.provenance is policy
 
 
 def test_errors_in_pyproject_carry_the_tool_prefix(tmp_path: Path) -> None:
@@ -233,14 +299,15 @@ def test_a_toml_datetime_counts_by_its_day(tmp_path: Path) -> None:
 
 def test_config_fills_options_except_what_the_command_line_set(tmp_path: Path) -> None:
     config = config_from(tmp_path, FULL.format(sha="ab" * 32))
-    options = apply_config(ScanOptions(extra={"pypi_url": "http://x"}), config)
+    metadata = MetadataSettings(pypi_url="http://x")
+    options = apply_config(ScanOptions(metadata=metadata), config)
     assert options.fail_on is Severity.MEDIUM
     assert options.checks == frozenset({"lock", "metadata"})
     assert options.online is False
     assert options.db_path == tmp_path / "cache" / "osv.sqlite"
-    assert options.extra["provenance"] == {"default": "warn", "require": ["torch"]}
-    assert options.extra["model_allowlist"] == {"allow-globals": ["collections.OrderedDict"]}
-    assert options.extra["pypi_url"] == "http://x"
+    assert options.provenance is config.provenance
+    assert options.models is config.models
+    assert options.metadata is metadata
     cli = apply_config(
         ScanOptions(fail_on=Severity.CRITICAL, online=True),
         config,

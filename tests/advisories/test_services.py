@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 
 from scanner.checks.advisories.check import (
-    EXTRA_CACHE_TTL,
-    EXTRA_HTTP_TIMEOUT,
-    EXTRA_OSV_API_URL,
-    EXTRA_PYPI_URL,
     check_advisories,
 )
 from scanner.checks.advisories.database import AdvisoryDatabase, update_database
 from scanner.checks.advisories.osv_api import OsvApi, PackageQuery
+from scanner.checks.advisories.settings import AdvisorySettings
 from scanner.checks.interface import CheckContext
 from scanner.errors import ServiceError
 from scanner.infra.http import HttpClient, ResponseCache
@@ -241,16 +238,13 @@ def lock_inventory(tmp_path: Path, pins: list[tuple[str, str, str | None]]) -> I
     return Inventory(lockfiles=(Lockfile(path=lock, format="requirements", packages=packages),))
 
 
-def online_options(server: LocalServer, tmp_path: Path, **extra: object) -> ScanOptions:
+def online_options(server: LocalServer, tmp_path: Path, cache_ttl: float = 3600) -> ScanOptions:
     return ScanOptions(
         online=True,
         cache_dir=tmp_path / "cache",
-        extra={
-            EXTRA_OSV_API_URL: server.url,
-            EXTRA_PYPI_URL: server.url,
-            EXTRA_HTTP_TIMEOUT: 5,
-            **extra,
-        },
+        advisories=AdvisorySettings(
+            pypi_url=server.url, osv_api_url=server.url, http_timeout=5, cache_ttl=cache_ttl
+        ),
     )
 
 
@@ -304,7 +298,7 @@ def test_online_results_are_cached_with_a_ttl(local_server: LocalServer, tmp_pat
     first = len(local_server.requests)
     assert list(check_advisories(inv, CheckContext(options)).findings) == []
     assert len(local_server.requests) == first  # served from the disk cache
-    expired = online_options(local_server, tmp_path, **{EXTRA_CACHE_TTL: 1e-9})
+    expired = online_options(local_server, tmp_path, cache_ttl=1e-9)
     list(check_advisories(inv, CheckContext(expired)).findings)
     assert len(local_server.requests) == 2 * first
 
@@ -315,7 +309,7 @@ def test_online_network_failure_is_a_service_error(tmp_path: Path) -> None:
     options = ScanOptions(
         online=True,
         cache_dir=tmp_path / "cache",
-        extra={EXTRA_OSV_API_URL: url, EXTRA_PYPI_URL: url, EXTRA_HTTP_TIMEOUT: 5},
+        advisories=AdvisorySettings(pypi_url=url, osv_api_url=url, http_timeout=5),
     )
     with pytest.raises(ServiceError) as info:
         list(check_advisories(inv, CheckContext(options)).findings)

@@ -36,6 +36,7 @@ from scanner.checks.metadata.check import (
     rules_dir,
     skeleton,
 )
+from scanner.checks.metadata.settings import MetadataSettings
 from scanner.errors import RuleError, ServiceError, SourceError
 from scanner.models import (
     DistributionFile,
@@ -102,8 +103,8 @@ def lock(
     )
 
 
-def findings(inventory: Inventory, **extra: object) -> list[Finding]:
-    return list(check_metadata(inventory, CheckContext(ScanOptions(extra=dict(extra)))).findings)
+def findings(inventory: Inventory) -> list[Finding]:
+    return list(check_metadata(inventory, CheckContext(ScanOptions())).findings)
 
 
 # --- typosquats -------------------------------------------------------------------------
@@ -612,7 +613,9 @@ PRIVATE = "https://download.pytorch.org/whl/nightly/cu118"
 
 def online(inventory: Inventory, url: str) -> list[Finding]:
     return list(
-        check_confusion_online(inventory, ScanOptions(online=True, extra={"pypi_url": url}))
+        check_confusion_online(
+            inventory, ScanOptions(online=True, metadata=MetadataSettings(pypi_url=url))
+        )
     )
 
 
@@ -667,14 +670,15 @@ def test_check_metadata_goes_online_only_when_asked(local_pypi: str) -> None:
     inventory = lock(pin("torchtriton", "2.0.0", index=PRIVATE))
     offline = list(
         check_metadata(
-            inventory, CheckContext(ScanOptions(extra={"pypi_url": local_pypi}))
+            inventory, CheckContext(ScanOptions(metadata=MetadataSettings(pypi_url=local_pypi)))
         ).findings
     )
     assert CONFUSION_PUBLIC_RULE not in {f.rule_id for f in offline}
     assert _PyPI.requests_seen == []
     on = list(
         check_metadata(
-            inventory, CheckContext(ScanOptions(online=True, extra={"pypi_url": local_pypi}))
+            inventory,
+            CheckContext(ScanOptions(online=True, metadata=MetadataSettings(pypi_url=local_pypi))),
         ).findings
     )
     assert CONFUSION_PUBLIC_RULE in {f.rule_id for f in on}
@@ -755,7 +759,10 @@ def test_rule_file_examples(
                 url = f"http://127.0.0.1:{server.server_address[1]}"
                 got = list(
                     check_metadata(
-                        inventory, CheckContext(ScanOptions(online=True, extra={"pypi_url": url}))
+                        inventory,
+                        CheckContext(
+                            ScanOptions(online=True, metadata=MetadataSettings(pypi_url=url))
+                        ),
                     ).findings
                 )
             finally:

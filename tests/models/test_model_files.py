@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import struct
@@ -13,6 +14,7 @@ import pytest
 from scanner.checks.interface import CheckContext
 from scanner.checks.models.check import check_model_files, vulnerable_torch
 from scanner.checks.models.model_files import is_model_file, scan_model_file, validate_safetensors
+from scanner.checks.models.settings import ModelAllow, ModelSettings
 from scanner.models import (
     Environment,
     Finding,
@@ -357,31 +359,39 @@ def test_keras_lambda_and_foreign_modules(tmp_path: Path) -> None:
 # -- policy: user allowlist and torch < 2.6 ----------------------------------------------------
 
 
+def _allow(*entries: ModelAllow) -> ScanOptions:
+    return ScanOptions(models=ModelSettings(allow=entries))
+
+
 def test_user_allowlist_per_path(tmp_path: Path) -> None:
     data = kit.program(kit.glob("mypkg.config", "TrainConfig") + kit.EMPTY_TUPLE + kit.REDUCE)
     path = tmp_path / "models" / "run.pt"
     path.parent.mkdir()
     path.write_bytes(data)
     assert _rules(_check(path)) == {("WS-PICKLE-002", Severity.HIGH)}
-    allow = ScanOptions(
-        extra={
-            "model_allowlist": [
-                {"path": "models/*.pt", "globals": ["mypkg.config.*"]},
-                "junk",
-                {"path": 3},
-            ]
-        }
-    )
+    allow = _allow(ModelAllow(path="models/*.pt", globals=("mypkg.config.*",)))
     assert _check(path, options=allow) == []
-    other = ScanOptions(
-        extra={"model_allowlist": [{"path": "elsewhere/*.pt", "globals": ["mypkg.config.*"]}]}
-    )
+    other = _allow(ModelAllow(path="elsewhere/*.pt", globals=("mypkg.config.*",)))
     assert _check(path, options=other) != []
     dangerous = tmp_path / "models" / "evil.pt"
     dangerous.write_bytes(kit.os_system())
-    cannot = ScanOptions(extra={"model_allowlist": [{"path": "*.pt", "globals": ["posix.*"]}]})
+    cannot = _allow(ModelAllow(path="*.pt", globals=("posix.*",)))
     assert ("WS-PICKLE-001", Severity.CRITICAL) in _rules(_check(dangerous, options=cannot))
-    assert _check(path, options=ScanOptions(extra={"model_allowlist": "nonsense"})) != []
+
+
+def test_user_allowlist_by_sha256(tmp_path: Path) -> None:
+    data = kit.program(kit.glob("mypkg.config", "TrainConfig") + kit.EMPTY_TUPLE + kit.REDUCE)
+    vetted, changed = tmp_path / "vetted.pt", tmp_path / "changed.pt"
+    vetted.write_bytes(data)
+    changed.write_bytes(data + b"\x00")  # same global, other bytes
+    digest = hashlib.sha256(data).hexdigest()
+    options = _allow(ModelAllow(sha256=digest, globals=("mypkg.config.TrainConfig",)))
+    assert _check(vetted, options=options) == []
+    assert _rules(_check(changed, options=options)) == {("WS-PICKLE-002", Severity.HIGH)}
+    both = _allow(ModelAllow(sha256=digest, path="elsewhere/*.pt", globals=("mypkg.config.*",)))
+    assert _check(vetted, options=both) != []  # every selector an entry gives must match
+    (finding,) = _check(changed, options=options)
+    assert finding.fix is not None and "[[tool.wormsign.models.allow]]" in finding.fix
 
 
 def _torch_inventory(version: str, tmp_path: Path) -> Inventory:

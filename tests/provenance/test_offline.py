@@ -20,6 +20,7 @@ from scanner.checks.provenance.attestations import (
     verify_attestation,
 )
 from scanner.checks.provenance.check import check_provenance
+from scanner.checks.provenance.settings import parse_provenance_policy
 from scanner.models import (
     Finding,
     Hash,
@@ -42,7 +43,7 @@ TRAILOFBITS = PublisherSpec("github", "trailofbits/pypi-attestations", "release.
 
 
 def scan(inventory: Inventory, **extra: object) -> list[Finding]:
-    options = ScanOptions(extra={"provenance": extra} if extra else {})
+    options = ScanOptions(provenance=parse_provenance_policy(extra or None))
     return list(check_provenance(inventory, CheckContext(options)).findings)
 
 
@@ -259,8 +260,8 @@ def test_attestations_directory_and_locked_artifacts(
     inventory = Inventory(lockfiles=(Lockfile(lock, "requirements", (locked, unpinned)),))
     options = ScanOptions(
         attestations_dir=attestations,
-        extra={
-            "provenance": {
+        provenance=parse_provenance_policy(
+            {
                 "default": "warn",
                 "require": ["torch"],
                 "publishers": {
@@ -271,7 +272,7 @@ def test_attestations_directory_and_locked_artifacts(
                     }
                 },
             }
-        },
+        ),
     )
     findings = list(check_provenance(inventory, CheckContext(options)).findings)
     ok = by_rule(findings, "WS-PROV-OK")
@@ -368,7 +369,9 @@ def test_requirements_style_hashes_without_file_names(
         ),
     )
     inventory = Inventory(lockfiles=(Lockfile(lock, "requirements", entries),))
-    options = ScanOptions(attestations_dir=assets, extra={"provenance": {"default": "warn"}})
+    options = ScanOptions(
+        attestations_dir=assets, provenance=parse_provenance_policy({"default": "warn"})
+    )
     findings = list(check_provenance(inventory, CheckContext(options)).findings)
     [ok] = by_rule(findings, "WS-PROV-OK")
     assert (ok.package, ok.evidence, ok.line) == ("pypi-attestations", PUBLISHER, 1)
@@ -397,7 +400,9 @@ def test_trust_root_refresh_without_network_fails_closed(
 
     dist = copy_dist(assets, SDIST, tmp_path, with_attestations=(".publish.attestation",))
     options = ScanOptions(
-        online=True, use_cache=False, extra={"provenance": {"refresh-trust-root": True}}
+        online=True,
+        use_cache=False,
+        provenance=parse_provenance_policy({"refresh-trust-root": True}),
     )
     with pytest.raises(ServiceError) as caught:
         list(

@@ -10,6 +10,7 @@ import pytest
 from scanner.checks.interface import CheckContext
 from scanner.checks.provenance.attestations import IntegrityClient
 from scanner.checks.provenance.check import check_provenance
+from scanner.checks.provenance.settings import parse_provenance_policy
 from scanner.errors import ServiceError
 from scanner.models import (
     Finding,
@@ -37,7 +38,7 @@ def run(
         online=True,
         use_cache=cache is not None,
         cache_dir=cache,
-        extra={"provenance": {"index-url": pypi.url, **policy}},
+        provenance=parse_provenance_policy({"index-url": pypi.url, **policy}),
     )
     return list(check_provenance(inventory, CheckContext(options)).findings)
 

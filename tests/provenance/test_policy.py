@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from scanner.checks.provenance.attestations import PublisherSpec
-from scanner.checks.provenance.check import ProvenancePolicy, Requirement, parse_provenance_policy
+from scanner.checks.provenance.settings import (
+    ProvenancePolicy,
+    Requirement,
+    parse_provenance_policy,
+)
 from scanner.errors import ConfigError
 
 

@@ -37,19 +37,13 @@ from scanner.checks.advisories.osv import (
     severity_from_score,
     smallest_clearing_upgrade,
 )
-from scanner.checks.advisories.osv_api import DEFAULT_OSV_API_URL, OsvApi, PackageQuery
+from scanner.checks.advisories.osv_api import OsvApi, PackageQuery
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import ServiceError
-from scanner.infra.http import DEFAULT_TIMEOUT, HttpClient, ResponseCache
+from scanner.infra.http import HttpClient, ResponseCache
 from scanner.infra.pypi import DEFAULT_PYPI_URL, PyPIJson, ReleaseState
 from scanner.models import Finding, Inventory, PinKind, Severity, canonical
 from scanner.options import ScanOptions
-
-# ScanOptions.extra keys (config or tests): service base URLs, timeout, cache TTL.
-EXTRA_OSV_API_URL = "osv_api_url"
-EXTRA_PYPI_URL = "pypi_url"
-EXTRA_HTTP_TIMEOUT = "http_timeout"
-EXTRA_CACHE_TTL = "service_cache_ttl"
 
 _PYPI_HOSTS = ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 _MAX_REFERENCE_URLS = 3
@@ -118,8 +112,8 @@ def check_advisories(inventory: Inventory, context: CheckContext) -> CheckResult
 
 
 def _findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
-    extra = options.extra
-    pypi_url = str(extra.get(EXTRA_PYPI_URL) or DEFAULT_PYPI_URL)
+    settings = options.advisories
+    pypi_url = settings.pypi_url
     pins = pins_of(inventory, pypi_url)
     if not pins:
         return
@@ -131,7 +125,7 @@ def _findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
         http: HttpClient | None = None
         if options.online:
             http = stack.enter_context(contextlib.closing(_http_client(options)))
-            api = OsvApi(http, str(extra.get(EXTRA_OSV_API_URL) or DEFAULT_OSV_API_URL))
+            api = OsvApi(http, settings.osv_api_url)
             unique = list(dict.fromkeys(PackageQuery(p.name, p.version) for p in pins))
             online = api.advisories(unique)
         yield from _advisory_findings(pins, db, online, options.verbose)
@@ -166,13 +160,12 @@ def database_notes(options: ScanOptions) -> tuple[str, ...]:
 
 
 def _http_client(options: ScanOptions) -> HttpClient:
-    timeout = float(str(options.extra.get(EXTRA_HTTP_TIMEOUT) or DEFAULT_TIMEOUT))
+    settings = options.advisories
     cache = None
     if options.use_cache:
         base = options.cache_dir or Path(platformdirs.user_cache_dir("wormsign"))
-        ttl = float(str(options.extra.get(EXTRA_CACHE_TTL) or 3600))
-        cache = ResponseCache(base / "http", ttl=ttl)
-    return HttpClient("online advisory sources", timeout=timeout, cache=cache)
+        cache = ResponseCache(base / "http", ttl=settings.cache_ttl)
+    return HttpClient("online advisory sources", timeout=settings.http_timeout, cache=cache)
 
 
 def _advisories(

@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import RuleError, ServiceError
+from scanner.infra.pypi import DEFAULT_PYPI_URL
 from scanner.infra.resources import rules_dir
 from scanner.models import Finding, Inventory, LockedPackage, Lockfile, PinKind, Severity, canonical
 from scanner.options import ScanOptions
@@ -43,8 +44,8 @@ SDIST_RULE = "WS-SDIST-001"
 POPULAR_NAMES_FILE = Path("typosquat") / "popular-names.txt"
 ESTABLISHED_NAMES_FILE = Path("typosquat") / "established-names.txt"
 """PyPI's most downloaded projects (scripts/gen_established_names.py): never typosquats."""
-PYPI_URL = "https://pypi.org"
-"""Base of the PyPI JSON API; `options.extra["pypi_url"]` overrides it (tests, mirrors)."""
+PYPI_URL = DEFAULT_PYPI_URL
+"""Base of the PyPI JSON API; `options.metadata.pypi_url` overrides it (tests, mirrors)."""
 PYPI_HOSTS = frozenset({"pypi.org", "pypi.python.org", "files.pythonhosted.org"})
 TORCHTRITON_REF = "https://pytorch.org/blog/compromised-nightly-dependency/"
 PIP_MERGE_REF = "https://github.com/pypa/pip/issues/8606"
@@ -316,8 +317,7 @@ def _named_things(inventory: Inventory) -> Iterator[tuple[str, str | None, str, 
 
 def check_typosquats(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
     """WS-META-TYPO findings for names that imitate popular ones."""
-    rules_override = options.extra.get("rules_dir")
-    index = default_index(Path(str(rules_override)) if rules_override else None)
+    index = default_index(options.metadata.rules_dir)
     for name, version, path, line in _named_things(inventory):
         found = index.match(name)
         if found is None:
@@ -514,7 +514,7 @@ def check_confusion_online(
     that PyPI serves at a higher version, from a project that never published the locked
     version (the torchtriton shape). A vendor that publishes the same release to both
     (torch 2.4.0 on PyPI and 2.4.0+cu121 on its own index) is not flagged."""
-    base_url = str(options.extra.get("pypi_url") or PYPI_URL)
+    base_url = options.metadata.pypi_url
     own_session = session is None
     http = session or requests.Session()
     cache: dict[str, PublicRelease | None] = {}

@@ -1,7 +1,8 @@
 """Judge model files: the globals their pickles import, and their containers.
 
 An allowlist, not a denylist: a pickle global passes only when
-`rules/models/pickle-allowlist.toml` (or the user's per-path `model_allowlist`) names it.
+`rules/models/pickle-allowlist.toml` (or the user's `[[tool.wormsign.models.allow]]`, see
+scanner.checks.models.settings) names it.
 
 Rules (metadata in `rules/models/<id>.toml`):
 - WS-PICKLE-001 critical: a pickle imports a global that can run code, reach the network or
@@ -45,10 +46,11 @@ from scanner.checks.models.model_files import (
     scan_model_file,
 )
 from scanner.checks.models.pickle_scan import PickleGlobal, PickleScan
+from scanner.checks.models.settings import ModelSettings
 from scanner.errors import RuleError
+from scanner.infra.hashing import sha256_file
 from scanner.infra.resources import rules_dir
 from scanner.models import Finding, Inventory, Severity
-from scanner.options import ScanOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -230,30 +232,25 @@ def default_policy() -> GlobalPolicy:
     return load_policy()
 
 
-def user_allowlist(options: ScanOptions, path: Path) -> tuple[re.Pattern[str], ...]:
-    """Patterns from `options.extra["model_allowlist"]` whose path glob matches `path`.
-
-    The value is a list of tables `{path = "models/*.pt", globals = ["mypkg.Config"]}`;
-    malformed entries are ignored, so they can only add findings, never hide one.
-    """
-    extra: object = options.extra
-    raw = extra.get("model_allowlist") if isinstance(extra, Mapping) else None
-    if not isinstance(raw, list | tuple):
-        return ()
+def user_allowlist(
+    settings: ModelSettings, path: Path, sha256: str | None = None
+) -> tuple[re.Pattern[str], ...]:
+    """Patterns of the user's allowlist entries (`[[tool.wormsign.models.allow]]`) that
+    select this model file: by its sha256 (`sha256`, None when it was not hashed) and by a
+    glob over the end of its path; an entry must match on every selector it gives."""
     out: list[re.Pattern[str]] = []
     pure = PurePath(path)
-    for entry in raw:
-        if not isinstance(entry, Mapping):
+    for entry in settings.allow:
+        if entry.sha256 is not None and entry.sha256 != sha256:
             continue
-        glob, names = entry.get("path", "*"), entry.get("globals")
-        if not isinstance(glob, str) or not isinstance(names, list | tuple):
-            continue
-        try:
-            matches = pure.match(glob) or pure.name == glob or str(pure) == glob
-        except ValueError:
-            continue
-        if matches:
-            out.extend(compile_pattern(n) for n in names if isinstance(n, str) and n)
+        if entry.path is not None:
+            try:
+                matches = pure.match(entry.path) or entry.path in (pure.name, str(pure))
+            except ValueError:
+                matches = False
+            if not matches:
+                continue
+        out.extend(compile_pattern(name) for name in entry.globals)
     return tuple(out)
 
 
@@ -364,8 +361,9 @@ def _scan_findings(
             path=where,
             evidence="; ".join(_describe(unknown[n]) for n in names[:MAX_LISTED]),
             references=(PICKLE_DOCS,),
-            fix="if these classes are yours and trusted, allow them for this path "
-            "(model_allowlist); otherwise convert the model to safetensors",
+            fix="if these classes are yours and trusted, allow them for this file "
+            "([[tool.wormsign.models.allow]] with its sha256 and these globals); otherwise "
+            "convert the model to safetensors",
         )
     for anomaly in scan.anomalies:
         if anomaly.startswith("BUILD at"):
@@ -442,15 +440,24 @@ def check_model_files(inventory: Inventory, context: CheckContext) -> CheckResul
 
     Raises SourceError when a model file cannot be read at all (the scan is incomplete).
     """
-    return CheckResult.of(_model_findings(inventory, context.options))
+    return CheckResult.of(_model_findings(inventory, context.options.models))
 
 
-def _model_findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
+def _digest(path: Path) -> str | None:
+    """The file's sha256, None when it cannot be read (no sha256 entry then applies)."""
+    try:
+        return sha256_file(path)[0]
+    except OSError:
+        return None
+
+
+def _model_findings(inventory: Inventory, settings: ModelSettings) -> Iterator[Finding]:
     policy = default_policy()
     torch = vulnerable_torch(inventory)
     for model_file in inventory.model_files:
         model = scan_model_file(model_file.path)
-        extra = user_allowlist(options, model_file.path)
+        digest = _digest(model_file.path) if settings.needs_digest else None
+        extra = user_allowlist(settings, model_file.path, digest)
         for finding in judge_model(model, policy, extra):
             if torch is not None and model.pickle_based:
                 yield _raise(finding, torch)
