@@ -66,19 +66,40 @@ def distribution_kind(path: Path) -> tuple[str, str | None, str | None] | None:
     return None
 
 
+# Walking a project picks these up (the suffixes the models check scans, of those above);
+# `.pth` and `.bin` are also used by other files, so their first bytes decide.
+_WALKED_MODEL_SUFFIXES = frozenset(MODEL_SUFFIXES) - {".pb", ".onnx"}
+_SHARED_SUFFIXES = frozenset({".pth", ".bin"})
+# A zip (torch checkpoint), 7z or rar (a disguised archive: the models check reports it).
+_ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", bytes.fromhex("377ABCAF271C"), b"Rar!\x1a\x07")
+
+
 def is_model_candidate(path: Path) -> bool:
     """A file that the model check should look at: by suffix, then by content.
 
-    A `.pth` in a project may be a checkpoint or a path file; the model check
-    decides from the bytes.
+    A `.pth` in a project may be a checkpoint or a path file (text), a `.bin` anything:
+    they count when they are an archive (zip, 7z, rar, a legacy torch tar) or a binary
+    pickle (PROTO opcode), never for printable bytes that might be protocol-0 opcodes.
     """
-    if not path.name.lower().endswith(MODEL_SUFFIXES):
+    suffix = path.suffix.lower()
+    if not path.name.lower().endswith(MODEL_SUFFIXES) or suffix not in _WALKED_MODEL_SUFFIXES:
         return False
-    try:
-        from scanner.checks.models.model_files import is_model_file
-    except ImportError:  # the model check is not part of this build
+    if not path.is_file():
+        return False
+    if suffix not in _SHARED_SUFFIXES:
         return True
-    return is_model_file(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    if head.startswith(_ARCHIVE_MAGICS):
+        return True
+    if head.startswith((b"\x93NUMPY", b"\x89HDF\r\n\x1a\n")):  # npy, hdf5: not in .pth/.bin
+        return False
+    if head[257:262] == b"ustar":
+        return True
+    return len(head) >= 2 and head[0] == 0x80 and head[1] <= 5
 
 
 def is_environment_dir(path: Path) -> bool:
