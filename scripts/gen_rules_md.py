@@ -1,4 +1,5 @@
-"""Write RULES.md from rules/ (run after changing a rule; a test checks it is current).
+"""Write RULES.md from the rule catalogue in rules/ (run after changing a rule; a test
+checks it is current).
 
 python scripts/gen_rules_md.py [--check]
 """
@@ -11,11 +12,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scanner.checks.heuristics.rules import load_rules, render_markdown  # noqa: E402
+from scanner.catalog import load_catalog, render_markdown  # noqa: E402
+from scanner.checks.heuristics.rules import catalog_matcher_text  # noqa: E402
 
 
 def main() -> int:
-    text = render_markdown(load_rules(ROOT / "rules"))
+    text = render_markdown(load_catalog(ROOT / "rules"), catalog_matcher_text)
     target = ROOT / "RULES.md"
     if "--check" in sys.argv[1:]:
         current = target.read_text(encoding="utf-8") if target.exists() else ""

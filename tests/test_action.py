@@ -281,8 +281,12 @@ def test_malicious_pin_fails_the_job_after_uploading(tmp_path: Path, osv_subset:
     # SARIF reached the upload step before the gate failed the job.
     sarif = job.workspace / job.uses["github/codeql-action/upload-sarif"]["sarif_file"]
     assert sarif_errors(sarif) == []
-    results = json.loads(sarif.read_text())["runs"][0]["results"]
-    hit = next(r for r in results if r["ruleId"] == "WS-ADV-MAL")
+    run = json.loads(sarif.read_text())["runs"][0]
+    results = run["results"]
+    hit = next(r for r in results if r["properties"].get("wormsign_rule") == "WS-ADV-MAL")
+    # one SARIF rule per advisory, named by the advisory's id
+    assert hit["ruleId"] == hit["properties"]["references"][0] != "WS-ADV-MAL"
+    assert run["tool"]["driver"]["rules"][hit["ruleIndex"]]["id"] == hit["ruleId"]
     assert hit["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     commands = stdout_commands(job.logs["scan"])
     assert any(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from scanner.checks.heuristics.rules import load_rules
+from scanner.catalog import load_catalog
 from scanner.cli import main
 
 
@@ -13,7 +13,7 @@ def test_rules_list_and_show() -> None:
     listed = runner.invoke(main, ["rules", "list"])
     assert listed.exit_code == 0, listed.output
     ids = [line.split()[0] for line in listed.output.splitlines() if line.strip()]
-    assert ids == sorted(r.id for r in load_rules())
+    assert ids == sorted(r.id for r in load_catalog())
     shown = runner.invoke(main, ["rules", "show", ids[0]])
     assert shown.exit_code == 0 and ids[0] in shown.output
     assert runner.invoke(main, ["rules", "show", "WS-NOPE-999"]).exit_code != 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from scanner.catalog import CatalogRule, load_catalog
 from scanner.checks.interface import CheckContext
 from scanner.checks.metadata.check import (
     CONFUSION_PUBLIC_RULE,
@@ -55,11 +55,6 @@ from scanner.models import (
 from scanner.options import ScanOptions
 from scanner.sources.lockfiles import parse_lockfile
 from scanner.sources.requirements import parse_requirements
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 LOCK = Path("requirements.txt")
 SHA = "a" * 64
@@ -700,24 +695,11 @@ def test_sdist_only_lock_without_any_wheel_is_not_flagged() -> None:
 
 # --- the rule files' own examples ------------------------------------------------------------
 
-RULE_FILES = sorted((rules_dir() / "typosquat").glob("rule-*.toml")) + sorted(
-    (rules_dir() / "confusion").glob("rule-*.toml")
-)
-_RULE_KEYS = {
-    "id",
-    "title",
-    "severity",
-    "identifies",
-    "description",
-    "references",
-    "matcher",
-    "tests",
-}
+METADATA_RULES = [r for r in load_catalog() if r.engine == "metadata"]
 
 
-def test_every_rule_id_the_check_emits_has_a_rule_file() -> None:
-    ids = {tomllib.loads(p.read_text(encoding="utf-8"))["id"] for p in RULE_FILES}
-    assert ids == {
+def test_every_rule_id_the_check_emits_is_catalogued() -> None:
+    assert {r.id for r in METADATA_RULES} == {
         TYPO_RULE,
         CONFUSION_UNHASHED_RULE,
         CONFUSION_UNBOUND_RULE,
@@ -727,7 +709,7 @@ def test_every_rule_id_the_check_emits_has_a_rule_file() -> None:
     }
 
 
-def _example_inventory(example: dict[str, Any], tmp_path: Path) -> Inventory:
+def _example_inventory(example: Mapping[str, Any], tmp_path: Path) -> Inventory:
     if "package" in example:
         return lock(pin(example["package"]))
     path = tmp_path / example["lock_name"]
@@ -735,18 +717,12 @@ def _example_inventory(example: dict[str, Any], tmp_path: Path) -> Inventory:
     return Inventory(lockfiles=(parse_lockfile(path),))
 
 
-@pytest.mark.parametrize("rule_file", RULE_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("rule", METADATA_RULES, ids=lambda r: r.id)
 def test_rule_file_examples(
-    rule_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rule: CatalogRule, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rule = tomllib.loads(rule_file.read_text(encoding="utf-8"))
-    assert set(rule) == _RULE_KEYS
-    assert re.fullmatch(r"WS-[A-Z0-9]+-\d{3}", rule["id"])
-    assert rule_file.stem == f"rule-{rule['id']}"
-    assert rule["matcher"]["kind"] == "metadata"
-    expects = [t["expect"] for t in rule["tests"]]
-    assert "match" in expects and "no-match" in expects
-    for n, example in enumerate(rule["tests"]):
+    assert rule.examples, "every metadata rule can be shown by example"
+    for n, example in enumerate(rule.examples):
         inventory = _example_inventory(example, tmp_path)
         public = example.get("public")
         if public is not None:
@@ -771,6 +747,6 @@ def test_rule_file_examples(
                 thread.join()
         else:
             got = list(check_metadata(inventory, CheckContext(ScanOptions())).findings)
-        hits = [f for f in got if f.rule_id == rule["id"]]
+        hits = [f for f in got if f.rule_id == rule.id]
         assert bool(hits) == (example["expect"] == "match"), (n, example.get("note"), got)
-        assert all(f.severity.label == rule["severity"] for f in hits)
+        assert all(f.severity is rule.severity for f in hits)

@@ -6,14 +6,15 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from scanner.checks.heuristics.rules import load_rules, render_markdown
+from scanner.catalog import load_catalog, render_markdown
+from scanner.checks.heuristics.rules import catalog_matcher_text
 from scanner.cli.rules import rules
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_rules_md_is_up_to_date() -> None:
-    expected = render_markdown(load_rules(REPO / "rules"))
+    expected = render_markdown(load_catalog(REPO / "rules"), catalog_matcher_text)
     actual = (REPO / "RULES.md").read_text(encoding="utf-8")
     assert actual == expected, "run: python scripts/gen_rules_md.py"
 
@@ -21,7 +22,7 @@ def test_rules_md_is_up_to_date() -> None:
 def test_rules_list_prints_every_rule() -> None:
     result = CliRunner().invoke(rules, ["list"])
     assert result.exit_code == 0
-    for rule in load_rules(REPO / "rules"):
+    for rule in load_catalog(REPO / "rules"):
         assert rule.id in result.output
 
 

@@ -3,34 +3,30 @@
 A rule file's stem is its id. Every field is checked when the catalogue loads: an
 unknown key, an unknown matcher kind, a signal the Python analyser does not know, a
 regex that does not compile, a rule without a matching and a non-matching example —
-each is a RuleError naming the file. Rules are found in a source checkout
-(`<repo>/rules`) and inside the installed wheel (`scanner/_rules`).
-
-`scripts/gen_rules_md.py` writes RULES.md from `render_markdown(load_rules())`.
+each is a RuleError naming the file. The metadata every rule shares (id, severity,
+taxonomy ...) is read by scanner.catalog, which also holds the rules Python checks
+emit; this module takes the catalogue's data rules (a heuristic `[matcher]`).
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from scanner.catalog import (
+    HEURISTICS,
+    CatalogRule,
+    check_matcher_text,
+    load_catalog,
+    read_rule,
+)
 from scanner.checks.heuristics.pyast import SIGNALS
 from scanner.errors import RuleError
-from scanner.infra.resources import rules_dir
 from scanner.models import Severity
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-ID_RE = re.compile(r"^WS-[A-Z0-9]+-\d{3}$")
-TAXONOMY_RE = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+){2,}$")
 
 When = Literal["install", "import", "install-or-import", "anywhere"]
 Together = Literal["unit", "file"]
@@ -177,16 +173,6 @@ class Rule:
     category: str
 
 
-_RULE_KEYS = {
-    "id",
-    "title",
-    "severity",
-    "identifies",
-    "description",
-    "references",
-    "matcher",
-    "tests",
-}
 _TEST_KEYS = {"expect", "code", "path", "files", "dist", "pure", "entry_points", "note"}
 
 
@@ -407,71 +393,36 @@ def parse_example(raw: object, matcher: Matcher, where: str) -> RuleExample:
     )
 
 
-def load_rule(path: Path) -> Rule:
-    """Read and validate one rule file."""
-    where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise RuleError(f"cannot read rule: {err}", path=where) from err
-    except tomllib.TOMLDecodeError as err:
-        raise RuleError(f"not valid TOML: {err}", path=where) from err
-    unknown = sorted(set(data) - _RULE_KEYS)
-    if unknown:
-        raise RuleError(f"unknown field(s): {', '.join(unknown)}", path=where)
-    rule_id = _str(data, "id", where)
-    if not ID_RE.match(rule_id):
-        raise RuleError(f"id {rule_id!r} must look like WS-ABC-001", path=where)
-    if path.stem != rule_id:
-        raise RuleError(f"file name must be {rule_id}.toml", path=where)
-    try:
-        severity = Severity.parse(_str(data, "severity", where))
-    except ValueError as err:
-        raise RuleError(str(err), path=where) from err
-    identifies = _str(data, "identifies", where)
-    if not TAXONOMY_RE.match(identifies):
-        raise RuleError(
-            f"`identifies` {identifies!r} must be a dotted taxonomy (threat.category.detail)",
-            path=where,
-        )
-    matcher = parse_matcher(data.get("matcher"), where)
-    tests_raw = data.get("tests")
-    if not isinstance(tests_raw, list):
-        raise RuleError("rule needs [[tests]] examples", path=where)
-    tests = tuple(parse_example(t, matcher, where) for t in tests_raw)
-    if not any(t.expect == "match" for t in tests) or not any(
-        t.expect == "no-match" for t in tests
-    ):
-        raise RuleError("rule needs at least one `match` and one `no-match` example", path=where)
+def rule_from_catalog(entry: CatalogRule) -> Rule:
+    """Validate a catalogue entry's heuristic matcher and examples into a Rule."""
+    where = str(entry.path)
+    if entry.engine != HEURISTICS:
+        raise RuleError(f"{entry.id} is applied by the {entry.engine} check, not by heuristics")
+    matcher = parse_matcher(dict(entry.matcher), where)
+    tests = tuple(parse_example(dict(t), matcher, where) for t in entry.examples)
     return Rule(
-        id=rule_id,
-        title=_str(data, "title", where),
-        severity=severity,
-        identifies=identifies,
-        description=_str(data, "description", where).strip(),
-        references=_str_tuple(data.get("references"), "references", where),
+        id=entry.id,
+        title=entry.title,
+        severity=entry.severity,
+        identifies=entry.identifies,
+        description=entry.description,
+        references=entry.references,
         matcher=matcher,
         tests=tests,
-        path=path,
-        category=path.parent.name,
+        path=entry.path,
+        category=entry.category,
     )
 
 
+def load_rule(path: Path) -> Rule:
+    """Read and validate one heuristic rule file."""
+    return rule_from_catalog(read_rule(path))
+
+
 def load_rules(directory: Path | None = None) -> tuple[Rule, ...]:
-    """Every rule under `directory` (default: `rules_dir()`), sorted by id; ids unique."""
-    root = directory if directory is not None else rules_dir()
-    if not root.is_dir():
-        raise RuleError("rules directory does not exist", path=str(root))
-    # other data lives beside the rules (pickle allowlists, typosquat lists): rules are WS-*.toml
-    rules = [load_rule(p) for p in sorted(root.rglob("WS-*.toml"))]
-    seen: dict[str, Path] = {}
-    for rule in rules:
-        if rule.id in seen:
-            raise RuleError(
-                f"duplicate rule id {rule.id} (also in {seen[rule.id]})", path=str(rule.path)
-            )
-        seen[rule.id] = rule.path
-    return tuple(sorted(rules, key=lambda r: r.id))
+    """Every heuristic rule of the catalogue under `directory` (default: `rules_dir()`),
+    sorted by id; the rules Python checks apply are left to them."""
+    return tuple(rule_from_catalog(e) for e in load_catalog(directory) if e.engine == HEURISTICS)
 
 
 @lru_cache(maxsize=1)
@@ -504,37 +455,8 @@ def matcher_summary(matcher: Matcher) -> str:
     return f"{matcher.kind}: {_matcher_summary(matcher)}"
 
 
-def render_markdown(rules: Iterable[Rule]) -> str:
-    """RULES.md: a table of every rule, then a section per rule."""
-    rules = tuple(rules)
-    lines = [
-        "# wormsign heuristic rules",
-        "",
-        "Generated by `python scripts/gen_rules_md.py` from `rules/`; do not edit by hand.",
-        "Severity `high` and `critical` block the gate by default.",
-        "",
-        "| id | severity | title | identifies |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| [{r.id}](#{r.id.lower()}) | {r.severity.label} | {r.title} | `{r.identifies}` |"
-        for r in rules
-    ]
-    for r in rules:
-        lines += [
-            "",
-            f"## {r.id}",
-            "",
-            f"**{r.title}** — {r.severity.label}, "
-            f"`{r.identifies}`, `rules/{r.category}/{r.id}.toml`",
-            "",
-            " ".join(r.description.split()),
-            "",
-            f"Matcher: {matcher_summary(r.matcher)}",
-            "",
-        ]
-        matches = sum(1 for t in r.tests if t.expect == "match")
-        lines.append(f"Examples: {matches} that match, {len(r.tests) - matches} that do not.")
-        if r.references:
-            lines += ["", "References:", *[f"- {ref}" for ref in r.references]]
-    return "\n".join(lines) + "\n"
+def catalog_matcher_text(entry: CatalogRule) -> str:
+    """What any catalogue rule's matcher looks for, in one line (RULES.md, `rules show`)."""
+    if entry.engine != HEURISTICS:
+        return check_matcher_text(entry)
+    return matcher_summary(parse_matcher(dict(entry.matcher), str(entry.path)))
