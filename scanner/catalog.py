@@ -46,7 +46,7 @@ TAXONOMY_RE = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+){2,}$")
 HEURISTIC_KINDS = ("python-ast", "regex", "file-layout", "binary", "metadata")
 """Matcher kinds the heuristics engine runs (scanner.checks.heuristics.rules)."""
 CHECK_KIND = "check"
-CHECKS = ("advisories", "integrity", "lock", "metadata", "models", "provenance")
+CHECKS = ("advisories", "freshness", "integrity", "lock", "metadata", "models", "provenance")
 """Checks whose Python code emits fixed rule ids (scanner/checks/<name>/)."""
 HEURISTICS = "heuristics"
 
@@ -60,6 +60,8 @@ DEFAULT_PRECISION: Mapping[str, Precision] = MappingProxyType(
         "lock": "very-high",
         "provenance": "very-high",
         "models": "high",
+        # an upload time is a fact; that young means unvetted is a policy's judgement
+        "freshness": "high",
         # judgements about names and code: wrong sometimes, by design of a heuristic
         "metadata": "medium",
         HEURISTICS: "medium",

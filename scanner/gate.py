@@ -25,6 +25,7 @@ from scanner.sources.discover import collect, unverifiable
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
 CHECKS: dict[str, str] = {
     "advisories": "scanner.checks.advisories.check:check_advisories",
+    "freshness": "scanner.checks.freshness.check:check_freshness",
     "heuristics": "scanner.checks.heuristics.check:check_heuristics",
     "integrity": "scanner.checks.integrity.check:check_integrity",
     "lock": "scanner.checks.lock.check:check_lock_hygiene",
@@ -151,7 +152,9 @@ def check(
     options = apply_config(options, config, overridden)
     inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
     results = run_checks(inventory, options)
-    policy = apply_policy(merge_findings(results), config, today or date.today())
+    if today is None:
+        today = options.as_of.date() if options.as_of is not None else date.today()
+    policy = apply_policy(merge_findings(results), config, today)
     return build_report(inventory, results, policy.kept, options, policy.notes, policy.suppressed)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -71,6 +72,8 @@ class LockedArtifact:
     url: str | None = None
     hashes: tuple[Hash, ...] = ()
     size: int | None = None
+    upload_time: datetime | None = None
+    """When the index received the file (uv.lock, pylock.toml `upload-time`), UTC."""
 
 
 @dataclass(frozen=True, slots=True)

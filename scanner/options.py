@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from scanner.checks.advisories.settings import AdvisorySettings
+from scanner.checks.freshness.settings import FreshnessSettings
 from scanner.checks.metadata.settings import MetadataSettings
 from scanner.checks.models.settings import ModelSettings
 from scanner.checks.provenance.settings import ProvenancePolicy
@@ -41,3 +43,7 @@ class ScanOptions:
     models: ModelSettings = field(default_factory=ModelSettings)
     provenance: ProvenancePolicy = field(default_factory=ProvenancePolicy)
     """The publisher policy, `[tool.wormsign.provenance]`."""
+    freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
+    """The cooldown policy, `min-release-age`."""
+    as_of: datetime | None = None
+    """The reference time for ages and expiry dates (`--as-of`); None = now."""

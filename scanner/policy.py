@@ -8,6 +8,8 @@ Config lives in `wormsign.toml` (top-level keys) or in `[tool.wormsign]` of
     checks = ["lock", "advisories", "metadata"]
     offline = true
     db = ".wormsign/osv.sqlite"          # relative to the config file
+    min-release-age = "P3D"                # ISO 8601: a file uploaded less than 3 days ago
+    min-release-age-severity = "high"      # is a finding of this severity (default high)
 
     [[ignore]]                             # at least one of rule / id / package / path
     rule = "WS-TYPO-001"
@@ -40,7 +42,7 @@ import re
 import sys
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
@@ -61,7 +63,19 @@ PYPROJECT_FILE = "pyproject.toml"
 TOOL_TABLE = "tool.wormsign"
 
 _TOP_KEYS = frozenset(
-    {"fail-on", "checks", "offline", "online", "db", "ignore", "allow", "provenance", "models"}
+    {
+        "fail-on",
+        "checks",
+        "offline",
+        "online",
+        "db",
+        "ignore",
+        "allow",
+        "provenance",
+        "models",
+        "min-release-age",
+        "min-release-age-severity",
+    }
 )
 _IGNORE_KEYS = frozenset({"rule", "id", "package", "path", "reason", "expires"})
 _IGNORE_SELECTORS = ("rule", "id", "package", "path")
@@ -148,6 +162,8 @@ class Config:
     """The `[provenance]` table, parsed: the provenance check's policy."""
     models: ModelSettings | None = None
     """The `[models]` table, parsed: the models check's allowlist."""
+    min_release_age: timedelta | None = None
+    release_age_severity: Severity | None = None
 
     @property
     def base_dir(self) -> Path | None:
@@ -324,12 +340,15 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
     """Validate a config table (top level of wormsign.toml, or `[tool.wormsign]`)."""
     top = _Reader(table, source, prefix)
     top.reject_unknown(_TOP_KEYS)
-    fail_on: Severity | None = None
-    if (text := top.string("fail-on")) is not None:
+    fail_on = _severity(top, "fail-on")
+    min_release_age: timedelta | None = None
+    if (text := top.string("min-release-age")) is not None:
+        from scanner.checks.freshness.duration import parse_duration
+
         try:
-            fail_on = Severity.parse(text)
+            min_release_age = parse_duration(text)
         except ValueError as err:
-            top.fail("fail-on", f"is not a severity: {err}")
+            top.fail("min-release-age", f"is not a duration: {err}", hint='e.g. "P3D"')
     checks: frozenset[str] | None = None
     if "checks" in top.table:
         value = top.table["checks"]
@@ -371,6 +390,8 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         allows=allows,
         provenance=None if provenance is None else parse_provenance_policy(provenance, path=where),
         models=None if models is None else _parse_models(models, source, prefix),
+        min_release_age=min_release_age,
+        release_age_severity=_severity(top, "min-release-age-severity"),
     )
 
 
@@ -410,6 +431,15 @@ def _parse_model_allow(entry: Mapping[str, object], source: Path, prefix: str) -
         path=path,
         reason=reader.string("reason", required=True),
     )
+
+
+def _severity(top: _Reader, key: str) -> Severity | None:
+    if (text := top.string(key)) is None:
+        return None
+    try:
+        return Severity.parse(text)
+    except ValueError as err:
+        top.fail(key, f"is not a severity: {err}")
 
 
 def _parse_ignore(entry: Mapping[str, object], source: Path, prefix: str, n: int) -> Ignore:
@@ -477,6 +507,13 @@ def apply_config(
         changes["provenance"] = config.provenance
     if config.models is not None and options.models == ModelSettings():
         changes["models"] = config.models
+    freshness = options.freshness
+    if config.min_release_age is not None and "min_release_age" not in overridden:
+        freshness = dataclasses.replace(freshness, min_age=config.min_release_age)
+    if config.release_age_severity is not None:
+        freshness = dataclasses.replace(freshness, severity=config.release_age_severity)
+    if freshness != options.freshness:
+        changes["freshness"] = freshness
     return dataclasses.replace(options, **changes)  # type: ignore[arg-type]
 
 

@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from scanner.checks.freshness.settings import FreshnessSettings
 from scanner.errors import ConfigError, ScannerError
 from scanner.infra.progress import stderr_progress
 from scanner.models import Report, Severity
@@ -135,6 +136,19 @@ def scan_options(func: F) -> F:
         click.option(
             "--check", "checks", multiple=True, help="Run only these checks (repeatable)."
         ),
+        click.option(
+            "--min-release-age",
+            metavar="DURATION",
+            callback=_duration_option,
+            help="Block files uploaded less than this long ago (ISO 8601: P3D, PT12H).",
+        ),
+        click.option(
+            "--as-of",
+            metavar="TIME",
+            callback=_time_option,
+            help="Reference time for release ages and expiry dates (2026-12-02T12:00:00Z; "
+            "default: now), for reproducible CI.",
+        ),
         click.option("-v", "--verbose", is_flag=True, help="Tracebacks and detail on errors."),
     ]
     for deco in reversed(decorators):
@@ -142,8 +156,31 @@ def scan_options(func: F) -> F:
     return func
 
 
+def _duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from scanner.checks.freshness.duration import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _time_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from scanner.checks.freshness.duration import parse_reference_time
+
+    try:
+        return parse_reference_time(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
 def build_options(params: dict[str, Any]) -> ScanOptions:
     """ScanOptions from the command line."""
+    freshness = FreshnessSettings(min_age=params.get("min_release_age"))
     return ScanOptions(
         fail_on=Severity.parse(params["fail_on"]) if params.get("fail_on") else Severity.HIGH,
         online=params["offline"] is False,
@@ -154,6 +191,8 @@ def build_options(params: dict[str, Any]) -> ScanOptions:
         checks=frozenset(params["checks"]) if params["checks"] else None,
         verbose=params["verbose"],
         progress=sys.stderr.isatty(),
+        freshness=freshness,
+        as_of=params.get("as_of"),
     )
 
 
@@ -164,6 +203,7 @@ def overridden(params: dict[str, Any]) -> frozenset[str]:
         "online": params.get("offline") is not None,
         "db_path": params.get("db_path") is not None,
         "checks": bool(params.get("checks")),
+        "min_release_age": params.get("min_release_age") is not None,
     }
     return frozenset(name for name, set_here in given.items() if set_here)
 

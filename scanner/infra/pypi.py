@@ -1,8 +1,10 @@
-"""PyPI's JSON API, online: is a pinned release still on the index, and not yanked?
+"""PyPI's JSON API, online: is a pinned release still on the index, and not yanked? When
+was each of its files uploaded (PEP 700 `upload-time`)?
 
 A release that the index no longer lists, or lists only as yanked, is a signal
 no advisory carries on the day it matters: PyPI removes compromised releases
-(lightning 2.6.2 and 2.6.3, 2026-04-30) long before a record is written.
+(lightning 2.6.2 and 2.6.3, 2026-04-30) long before a record is written. A release
+uploaded hours ago is the other one (see scanner.checks.freshness).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from scanner.checks.advisories.osv import version_key
 from scanner.errors import ServiceError
-from scanner.infra.http import HttpClient
+from scanner.infra.http import DEFAULT_TIMEOUT, HttpClient, ResponseCache
 
 DEFAULT_PYPI_URL = "https://pypi.org"
 
@@ -46,24 +50,75 @@ class ReleaseStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexFile:
+    """One file of a release as the index lists it."""
+
+    filename: str
+    yanked: bool = False
+    yanked_reason: str | None = None
+    upload_time: datetime | None = None
+    """`upload_time_iso_8601` (PEP 700 `upload-time`), UTC; None where the index omits it."""
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Project:
-    """The releases the index lists for a project: normalised version -> file states."""
+    """The releases the index lists for a project: normalised version -> its files."""
 
     name: str
-    releases: Mapping[str, tuple[tuple[bool, str | None], ...]]
-    """version_key(version) -> ((yanked, yanked_reason), ...) per file."""
+    releases: Mapping[str, tuple[IndexFile, ...]]
+    """version_key(version) -> the files of that release."""
     url: str
+
+    def files(self, version: str) -> tuple[IndexFile, ...] | None:
+        """The files of `version` (any spelling of it), None if the index lists no such
+        release."""
+        return self.releases.get(version_key(version))
+
+
+def _upload_time(raw: object) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _index_file(raw: Mapping[str, object]) -> IndexFile:
+    digests = raw.get("digests")
+    sha256 = digests.get("sha256") if isinstance(digests, Mapping) else None
+    reason = raw.get("yanked_reason")
+    return IndexFile(
+        filename=str(raw.get("filename") or ""),
+        yanked=bool(raw.get("yanked")),
+        yanked_reason=reason if isinstance(reason, str) and reason else None,
+        upload_time=_upload_time(raw.get("upload_time_iso_8601") or raw.get("upload_time")),
+        sha256=sha256.lower() if isinstance(sha256, str) else None,
+    )
 
 
 class PyPIJson:
-    """A client for PyPI's JSON API (`/pypi/<name>/json`) at `base_url`."""
+    """A client for PyPI's JSON API (`/pypi/<name>/json`) at `base_url`; each project is
+    fetched once per client (and cached on disk by the HttpClient's cache)."""
 
     def __init__(self, http: HttpClient, base_url: str = DEFAULT_PYPI_URL) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
+        self._projects: dict[str, Project | None] = {}
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.http.close()
 
     def project(self, name: str) -> Project | None:
         """The project's releases, or None if the index does not know it (404)."""
+        if name not in self._projects:
+            self._projects[name] = self._fetch(name)
+        return self._projects[name]
+
+    def _fetch(self, name: str) -> Project | None:
         url = f"{self.base_url}/pypi/{quote(name, safe='')}/json"
         data = self.http.get_json(url, not_found_ok=True)
         if data is None:
@@ -71,14 +126,15 @@ class PyPIJson:
         releases = data.get("releases") if isinstance(data, Mapping) else None
         if not isinstance(releases, Mapping):
             raise ServiceError("PyPI JSON has no 'releases' mapping", path=url)
-        out: dict[str, tuple[tuple[bool, str | None], ...]] = {}
+        out: dict[str, tuple[IndexFile, ...]] = {}
         for version, files in releases.items():
-            states = tuple(
-                (bool(f.get("yanked")), f.get("yanked_reason") or None)
+            found = tuple(
+                _index_file(f)
                 for f in (files if isinstance(files, list) else [])
                 if isinstance(f, Mapping)
             )
-            out[version_key(str(version))] = out.get(version_key(str(version)), ()) + states
+            key = version_key(str(version))
+            out[key] = out.get(key, ()) + found
         return Project(name=name, releases=out, url=url)
 
     def release_status(self, name: str, version: str) -> ReleaseStatus:
@@ -89,13 +145,13 @@ class PyPIJson:
                 name, version, ReleaseState.NO_PROJECT, url=f"{self.base_url}/project/{name}/"
             )
         page = f"{self.base_url}/project/{name}/{version}/"
-        files = project.releases.get(version_key(version))
+        files = project.files(version)
         if files is None:
             return ReleaseStatus(name, version, ReleaseState.GONE, url=page)
         if not files:
             return ReleaseStatus(name, version, ReleaseState.NO_FILES, url=page)
-        if all(yanked for yanked, _ in files):
-            reasons = sorted({r for _, r in files if r})
+        if all(f.yanked for f in files):
+            reasons = sorted({f.yanked_reason for f in files if f.yanked_reason})
             return ReleaseStatus(
                 name,
                 version,
@@ -104,3 +160,17 @@ class PyPIJson:
                 url=page,
             )
         return ReleaseStatus(name, version, ReleaseState.LISTED, url=page)
+
+
+def pypi_client(
+    base_url: str = DEFAULT_PYPI_URL,
+    *,
+    cache_dir: Path | None = None,
+    ttl: float = 3600.0,
+    timeout: float = DEFAULT_TIMEOUT,
+    service: str = "PyPI",
+) -> PyPIJson:
+    """A PyPI client whose answers are cached under `cache_dir` (None: not cached) for
+    `ttl` seconds. Close it with `close()`."""
+    cache = ResponseCache(cache_dir, ttl=ttl) if cache_dir is not None else None
+    return PyPIJson(HttpClient(service, timeout=timeout, cache=cache), base_url)

@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import unquote, urlsplit
@@ -125,6 +126,24 @@ class Table:
         if isinstance(value, bool) or not isinstance(value, int):
             self._wrong(key, "an integer", value)
         return value
+
+    def timestamp(self, key: str) -> datetime | None:
+        """An optional date-time, as a TOML datetime or an RFC 3339 string (uv writes
+        strings, PEP 751 native datetimes); in UTC, a time without offset taken as UTC."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            text = value
+            try:
+                value = datetime.fromisoformat(text.strip())
+            except ValueError:
+                self.fail(f"{key!r} is not an RFC 3339 date-time: {text[:40]!r}")
+        if not isinstance(value, datetime):
+            self._wrong(key, "a date-time", value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     def boolean(self, key: str, default: bool = False) -> bool:
         """An optional boolean."""
@@ -301,10 +320,15 @@ def artifact(
     url: str | None = None,
     hashes: tuple[Hash, ...] = (),
     size: int | None = None,
+    upload_time: datetime | None = None,
 ) -> LockedArtifact:
     """A LockedArtifact whose file name falls back to the URL's last segment."""
     return LockedArtifact(
-        filename=filename or filename_from_url(url), url=url, hashes=hashes, size=size
+        filename=filename or filename_from_url(url),
+        url=url,
+        hashes=hashes,
+        size=size,
+        upload_time=upload_time,
     )
 
 

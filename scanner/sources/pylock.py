@@ -39,7 +39,7 @@ def _file(entry: Table, what: str) -> LockedArtifact:
     size = entry.integer("size")
     if size is not None and size < 0:
         entry.fail(f"{what} 'size' must not be negative ({size})")
-    return artifact(name, location, hashes, size)
+    return artifact(name, location, hashes, size, entry.timestamp("upload-time"))
 
 
 def _wheels(pkg: Table) -> list[LockedArtifact]:

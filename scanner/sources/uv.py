@@ -11,6 +11,7 @@ package itself, only on the edges that lead to it and, for forked packages, in
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from scanner.models import LockedArtifact, LockedPackage, Lockfile, PinKind, canonical
@@ -46,9 +47,10 @@ def _file(entry: Table, fallback_name: str | None) -> LockedArtifact:
         entry.fail(f"'size' must not be negative ({size})")
     location = entry.string("url") or entry.string("path")
     name = entry.string("filename") or fallback_name
-    found = artifact(None, location, (parse_hash(digest, entry),) if digest else (), size)
+    hashes = (parse_hash(digest, entry),) if digest else ()
+    found = artifact(None, location, hashes, size, entry.timestamp("upload-time"))
     if found.filename is None and name:
-        found = LockedArtifact(name, found.url, found.hashes, found.size)
+        found = dataclasses.replace(found, filename=name)
     return found
 
 
