@@ -220,6 +220,9 @@ def test_a_lock_without_upload_times_is_age_unknown_offline(
     [note] = notes
     assert note.startswith("age unknown offline: ")
     assert str(lock) in note and "--online" in note
+    # The report carries it: the gate does not pass the lock silently.
+    report = check([lock], options=options(checks=frozenset({"freshness"})))
+    assert note in report.notes and report.findings == ()
 
 
 def test_config_and_command_line(lock_corpus: Path, tmp_path: Path) -> None:
