@@ -17,7 +17,7 @@ from pathlib import Path
 from scanner.checks.interface import FILES_HASHED, Check, CheckContext, CheckResult
 from scanner.errors import ConfigError
 from scanner.infra.progress import advance
-from scanner.models import Finding, Inventory, Report, Severity
+from scanner.models import Finding, Inventory, Report, Severity, Suppression
 from scanner.options import ScanOptions
 from scanner.policy import apply_config, apply_policy, load_config
 from scanner.sources.discover import collect, unverifiable
@@ -90,7 +90,7 @@ def build_report(
     findings: Iterable[Finding],
     options: ScanOptions,
     notes: Iterable[str] = (),
-    suppressed: Iterable[Finding] = (),
+    suppressed: Iterable[Suppression] = (),
 ) -> Report:
     """Assemble the report the reporters render: policy's findings and notes, then what
     the checks noted, could not verify and counted."""
@@ -155,7 +155,7 @@ def check(
     if today is None:
         today = options.as_of.date() if options.as_of is not None else date.today()
     policy = apply_policy(merge_findings(results), config, today)
-    return build_report(inventory, results, policy.kept, options, policy.notes, policy.suppressed)
+    return build_report(inventory, results, policy.kept, options, policy.notes, policy.suppressions)
 
 
 def require_clean(

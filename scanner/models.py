@@ -272,6 +272,18 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Suppression:
+    """A finding the project's policy set aside, and why: the `[[ignore]]` or `[[allow]]`
+    entry that matched it (reporters show it as suppressed, never as a finding)."""
+
+    finding: Finding
+    reason: str
+    """The entry's own `reason`."""
+    entry: str
+    """Which entry: `ignore #2 (rule=WS-TYPO-001) in /x/wormsign.toml`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The outcome of a scan, after policy. Reporters render only this."""
 
@@ -283,7 +295,8 @@ class Report:
     files_hashed: int
     notes: tuple[str, ...] = ()
     """Warnings for humans: expired or stale ignores, an old database ..."""
-    suppressed: tuple[Finding, ...] = ()
+    suppressed: tuple[Suppression, ...] = ()
+    """Findings the config's ignores and allows set aside; they never block."""
 
     @property
     def blocked(self) -> bool:

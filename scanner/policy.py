@@ -50,7 +50,7 @@ from scanner.checks.models.settings import ModelAllow, ModelSettings
 from scanner.checks.provenance.settings import ProvenancePolicy, parse_provenance_policy
 from scanner.errors import ConfigError
 from scanner.infra.hashing import sha256_file
-from scanner.models import Finding, Severity, canonical
+from scanner.models import Finding, Severity, Suppression, canonical
 from scanner.options import ScanOptions
 
 if sys.version_info >= (3, 11):
@@ -176,9 +176,15 @@ class PolicyResult:
     """Findings after policy, and what humans must be told about the policy itself."""
 
     kept: tuple[Finding, ...]
-    suppressed: tuple[Finding, ...]
+    suppressions: tuple[Suppression, ...]
+    """What the allows and ignores set aside, each with the entry and its reason."""
     notes: tuple[str, ...]
     """Expired and stale ignores, allowlisted files that changed."""
+
+    @property
+    def suppressed(self) -> tuple[Finding, ...]:
+        """The findings set aside."""
+        return tuple(s.finding for s in self.suppressions)
 
 
 # ---------------------------------------------------------------------------------------
@@ -591,7 +597,7 @@ def apply_policy(findings: Iterable[Finding], config: Config, today: date) -> Po
     hashes = _Hashes()
     changed: dict[tuple[int, str], str] = {}
     kept: list[Finding] = []
-    suppressed: list[Finding] = []
+    suppressed: list[Suppression] = []
     for finding in findings:
         entry: Allow | Ignore | None = _allowed_by(finding, allows, base, hashes, changed)
         if entry is None:
@@ -600,7 +606,7 @@ def apply_policy(findings: Iterable[Finding], config: Config, today: date) -> Po
             kept.append(finding)
         else:
             used.add(id(entry))
-            suppressed.append(finding)
+            suppressed.append(Suppression(finding, entry.reason, entry.describe()))
     notes.extend(changed.values())
     notes.extend(
         f"stale ignore: {i.describe()} matched no finding (reason: {i.reason}); "
@@ -614,7 +620,7 @@ def apply_policy(findings: Iterable[Finding], config: Config, today: date) -> Po
         if id(a) not in used and not any(k[0] == id(a) for k in changed)
     )
     return PolicyResult(
-        kept=tuple(kept), suppressed=tuple(suppressed), notes=tuple(dict.fromkeys(notes))
+        kept=tuple(kept), suppressions=tuple(suppressed), notes=tuple(dict.fromkeys(notes))
     )
 
 

@@ -40,8 +40,13 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "findings": report.counts(),
             "fail_on": report.fail_on.label,
             "blocked": report.blocked,
+            "suppressed": len(report.suppressed),
         },
         "findings": [finding_to_dict(f) for f in report.findings],
+        "suppressed": [
+            {**finding_to_dict(s.finding), "reason": s.reason, "suppressed_by": s.entry}
+            for s in report.suppressed
+        ],
         "skipped": [{"target": s.target, "reason": s.reason} for s in report.skipped],
         "notes": list(report.notes),
     }

@@ -88,7 +88,8 @@ def render_markdown(report: Report) -> str:
         verdict,
         "",
         f"{report.packages} packages, {report.files_hashed} files hashed, "
-        f"{len(report.findings)} findings, {len(report.skipped)} skipped "
+        f"{len(report.findings)} findings, {len(report.skipped)} skipped"
+        f"{f', {len(report.suppressed)} suppressed by policy' if report.suppressed else ''} "
         f"(wormsign {__version__}).",
         "",
         "| severity | findings |",
@@ -105,6 +106,15 @@ def render_markdown(report: Report) -> str:
         ]
         if len(report.skipped) > MAX_ROWS:
             lines.append(f"- … and {len(report.skipped) - MAX_ROWS} more")
+    if report.suppressed:
+        lines += ["", f"### Suppressed by policy ({len(report.suppressed)})", ""]
+        lines += [
+            f"- {md_escape(s.finding.rule_id)} {md_escape(_package(s.finding))}: "
+            f"{md_escape(s.reason)} ({md_escape(s.entry)})"
+            for s in report.suppressed[:MAX_ROWS]
+        ]
+        if len(report.suppressed) > MAX_ROWS:
+            lines.append(f"- … and {len(report.suppressed) - MAX_ROWS} more")
     if report.notes:
         lines += ["", "### Notes", ""]
         lines += [f"- {md_escape(n)}" for n in report.notes]

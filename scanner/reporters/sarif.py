@@ -5,7 +5,10 @@ catalogue's title, description and references (scanner.catalog); an advisory fin
 (WS-ADV-VULN / WS-ADV-MAL) is reported under its advisory's id, one rule per advisory
 with that advisory's summary, affected pins and fixes, as osv-scanner does. Locations
 are relative URIs: to %SRCROOT% (the working directory) for the repository's files, to
-a %SITEPACKAGES% base for an environment's. GitHub rejects a whole upload when any
+a %SITEPACKAGES% base for an environment's. Findings the config's ignores and allows set
+aside are results too, with an external suppression whose justification is the entry's
+reason, so code scanning dismisses their alerts instead of closing them as fixed.
+GitHub rejects a whole upload when any
 result lacks a location, so a finding without a path is anchored at the scan target it
 came from.
 """
@@ -23,7 +26,7 @@ from urllib.parse import quote
 from scanner import __version__
 from scanner.catalog import CatalogRule, default_catalog, one_line
 from scanner.errors import RuleError
-from scanner.models import Finding, Report, Severity
+from scanner.models import Finding, Report, Severity, Suppression
 from scanner.reporters.markdown import md_escape
 from scanner.reporters.text import safe_text
 
@@ -291,6 +294,23 @@ def sarif_rule(
     return _catalog_rule(known, findings) if known else _uncatalogued_rule(rule_id, findings)
 
 
+def _suppressed_result(
+    s: Suppression, report: Report, bases: Bases, rule_id: str, rule_index: int
+) -> dict[str, Any]:
+    """A finding the config set aside: present, so code scanning closes its alert as
+    dismissed (with the reason), not as fixed."""
+    result = _result(s.finding, report, bases, rule_id, rule_index)
+    result["suppressions"] = [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": safe_text(s.reason),
+            "properties": {"entry": safe_text(s.entry)},
+        }
+    ]
+    return result
+
+
 def _result(
     f: Finding, report: Report, bases: Bases, rule_id: str, rule_index: int
 ) -> dict[str, Any]:
@@ -347,13 +367,19 @@ def sarif_log(
     bases = Bases(Path(os.path.abspath(root if root is not None else Path.cwd())))
     known = catalog if catalog is not None else _catalog()
     by_rule: dict[str, list[Finding]] = {}
-    for f in report.findings:
+    for f in (*report.findings, *(s.finding for s in report.suppressed)):
         by_rule.setdefault(sarif_rule_id(f), []).append(f)
     rule_ids = sorted(by_rule)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = [
         _result(f, report, bases, sarif_rule_id(f), index[sarif_rule_id(f)])
         for f in report.findings
+    ]
+    results += [
+        _suppressed_result(
+            s, report, bases, sarif_rule_id(s.finding), index[sarif_rule_id(s.finding)]
+        )
+        for s in report.suppressed
     ]
     run: dict[str, Any] = {
         "tool": {
@@ -387,6 +413,7 @@ def sarif_log(
             "blocked": report.blocked,
             "packages": report.packages,
             "files_hashed": report.files_hashed,
+            "suppressed": len(report.suppressed),
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

@@ -72,5 +72,6 @@ def render_text(report: Report, *, color: bool | None = None, width: int = 120) 
         f"{report.files_hashed} files hashed, "
         f"{len(report.findings)} findings{' (' + counts + ')' if counts else ''}, "
         f"{len(report.skipped)} skipped"
+        f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
     )
     return buf.getvalue()
