@@ -94,24 +94,34 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
 
     def get_json(
-        self, url: str, *, not_found_ok: bool = False, cache_tag: str = ""
+        self, url: str, *, not_found_ok: bool = False, cache_tag: str = "", accept: str = ""
     ) -> object | None:
         """GET a JSON document; None for 404 when `not_found_ok`.
 
         `cache_tag` joins the cache key (a record's `modified`: a changed record is
-        fetched again whatever the TTL).
+        fetched again whatever the TTL). `accept` asks for a media type (the JSON simple
+        API's `application/vnd.pypi.simple.v1+json`).
         """
-        return self._request("GET", url, None, not_found_ok=not_found_ok, cache_tag=cache_tag)
+        return self._request(
+            "GET", url, None, not_found_ok=not_found_ok, cache_tag=cache_tag, accept=accept
+        )
 
     def post_json(self, url: str, body: object) -> object | None:
         """POST a JSON body and return the JSON answer."""
         return self._request("POST", url, body, not_found_ok=False, cache_tag="")
 
     def _request(
-        self, method: str, url: str, body: object, *, not_found_ok: bool, cache_tag: str
+        self,
+        method: str,
+        url: str,
+        body: object,
+        *,
+        not_found_ok: bool,
+        cache_tag: str,
+        accept: str = "",
     ) -> object | None:
         payload = json.dumps(body, sort_keys=True) if body is not None else ""
-        key = f"{method} {url} {payload} {cache_tag}"
+        key = f"{method} {url} {payload} {cache_tag}" + (f" {accept}" if accept else "")
         if self.cache is not None:
             cached = self.cache.get(key)
             if cached is not None:
@@ -119,7 +129,10 @@ class HttpClient:
         import requests
 
         try:
-            resp = self.session.request(method, url, json=body, timeout=self.timeout)
+            headers = {"Accept": accept} if accept else None
+            resp = self.session.request(
+                method, url, json=body, timeout=self.timeout, headers=headers
+            )
         except requests.RequestException as err:
             raise ServiceError(
                 f"{self.service} unreachable: {_one_line(err)}",

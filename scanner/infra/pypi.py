@@ -1,5 +1,6 @@
-"""PyPI's JSON API, online: is a pinned release still on the index, and not yanked? When
-was each of its files uploaded (PEP 700 `upload-time`)?
+"""PyPI, online: is a pinned release still on the index, and not yanked? When was each of
+its files uploaded (PEP 700 `upload-time`)? Is the project quarantined, archived or
+deprecated (PEP 792 project status, from the JSON simple API)?
 
 A release that the index no longer lists, or lists only as yanked, is a signal
 no advisory carries on the day it matters: PyPI removes compromised releases
@@ -21,6 +22,33 @@ from scanner.errors import ServiceError
 from scanner.infra.http import DEFAULT_TIMEOUT, HttpClient, ResponseCache
 
 DEFAULT_PYPI_URL = "https://pypi.org"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+PEP_792 = "https://peps.python.org/pep-0792/"
+
+
+@enum.unique
+class ProjectState(str, enum.Enum):
+    """A project's status marker (PEP 792); ACTIVE where the index gives none."""
+
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    """No new uploads expected; existing files stay."""
+    QUARANTINED = "quarantined"
+    """Considered unsafe (malware): the index offers no file for download."""
+    DEPRECATED = "deprecated"
+    """Obsolete, perhaps replaced by another project."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectStatus:
+    """The index's status marker for one project."""
+
+    name: str
+    state: ProjectState | None
+    """None for a status this client does not know (a newer PEP)."""
+    raw: str
+    reason: str | None
+    url: str
 
 
 @enum.unique
@@ -107,6 +135,7 @@ class PyPIJson:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self._projects: dict[str, Project | None] = {}
+        self._statuses: dict[str, ProjectStatus | None] = {}
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -136,6 +165,38 @@ class PyPIJson:
             key = version_key(str(version))
             out[key] = out.get(key, ()) + found
         return Project(name=name, releases=out, url=url)
+
+    def project_status(self, name: str) -> ProjectStatus | None:
+        """The project's PEP 792 status from the JSON simple API (`/simple/<name>/`), None
+        if the index does not know the project (404)."""
+        if name not in self._statuses:
+            self._statuses[name] = self._fetch_status(name)
+        return self._statuses[name]
+
+    def _fetch_status(self, name: str) -> ProjectStatus | None:
+        url = f"{self.base_url}/simple/{quote(name, safe='')}/"
+        data = self.http.get_json(url, not_found_ok=True, accept=SIMPLE_JSON)
+        if data is None:
+            return None
+        if not isinstance(data, Mapping):
+            raise ServiceError("the simple API answer is not a JSON object", path=url)
+        marker = data.get("project-status")
+        if marker is None:
+            return ProjectStatus(name, ProjectState.ACTIVE, "active", None, url)
+        if isinstance(marker, str):  # tolerate a bare string
+            marker = {"status": marker}
+        if not isinstance(marker, Mapping) or not isinstance(marker.get("status"), str):
+            raise ServiceError("the simple API's 'project-status' has no status", path=url)
+        raw = str(marker["status"]).strip().lower()
+        reason = marker.get("reason")
+        known = {s.value: s for s in ProjectState}
+        return ProjectStatus(
+            name,
+            known.get(raw),
+            raw,
+            reason.strip() if isinstance(reason, str) and reason.strip() else None,
+            url,
+        )
 
     def release_status(self, name: str, version: str) -> ReleaseStatus:
         """Whether `name==version` is listed, yanked, emptied, gone, or unknown to the index."""

@@ -5,6 +5,10 @@ Rule ids:
 - WS-ADV-VULN  a pin inside a vulnerability's affected range: severity from its CVSS vector,
                high when unscored (fail closed)
 - WS-ADV-GONE  (--online) a pinned release the index no longer lists or lists as yanked: high
+- WS-ADV-QUARANTINED (--online) the index marks the project quarantined (PEP 792: judged
+               unsafe, e.g. malware; nothing can be downloaded): critical
+- WS-ADV-ARCHIVED / WS-ADV-DEPRECATED (--online) the project is archived (no more
+               releases, so no more fixes) or deprecated (PEP 792): low
 - WS-ADV-NOTE  (--verbose) advisory data for a pinned package that was approximated or could
                not be evaluated (dirty versions): info
 
@@ -41,7 +45,14 @@ from scanner.checks.advisories.osv_api import OsvApi, PackageQuery
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import ServiceError
 from scanner.infra.http import HttpClient, ResponseCache
-from scanner.infra.pypi import DEFAULT_PYPI_URL, PyPIJson, ReleaseState
+from scanner.infra.pypi import (
+    DEFAULT_PYPI_URL,
+    PEP_792,
+    ProjectState,
+    ProjectStatus,
+    PyPIJson,
+    ReleaseState,
+)
 from scanner.models import Finding, Inventory, PinKind, Severity, canonical
 from scanner.options import ScanOptions
 
@@ -317,12 +328,61 @@ def _release_findings(pins: Sequence[Pin], pypi: PyPIJson) -> Iterator[Finding]:
     for pin in pins:
         if not pin.from_pypi:
             continue
+        status = _status_finding(pin, pypi.project_status(pin.name))
+        if status is not None:
+            yield status
         key = (pin.name, pin.version)
         if key not in statuses:
             statuses[key] = _release_finding(pin, pypi)
         template = statuses[key]
         if template is not None:
             yield _placed(template, pin)
+
+
+_PROJECT_STATES = {
+    ProjectState.QUARANTINED: (
+        "WS-ADV-QUARANTINED",
+        Severity.CRITICAL,
+        "is quarantined on the index: judged unsafe (malware, a compromised release) and "
+        "offered for download no more",
+        "remove it and rotate every credential the environment held since it was installed",
+    ),
+    ProjectState.ARCHIVED: (
+        "WS-ADV-ARCHIVED",
+        Severity.LOW,
+        "is archived on the index: it takes no new releases, so it will get no fixes",
+        "plan a replacement",
+    ),
+    ProjectState.DEPRECATED: (
+        "WS-ADV-DEPRECATED",
+        Severity.LOW,
+        "is deprecated on the index: its maintainers consider it obsolete",
+        "move to the project that replaces it",
+    ),
+}
+
+
+def _status_finding(pin: Pin, status: ProjectStatus | None) -> Finding | None:
+    """A finding for a project the index marks quarantined, archived or deprecated."""
+    if status is None or status.state not in _PROJECT_STATES:
+        return None
+    rule, severity, what, fix = _PROJECT_STATES[status.state]
+    why = f" (reason given: {status.reason})" if status.reason else ""
+    evidence = f"project-status: {status.raw}"
+    if status.reason:
+        evidence += f"; reason: {status.reason}"
+    return Finding(
+        rule_id=rule,
+        severity=severity,
+        message=f"{pin.name} {what}{why}",
+        package=pin.name,
+        version=pin.version,
+        path=pin.path,
+        line=pin.line,
+        evidence=evidence,
+        references=(status.url, PEP_792),
+        fix=fix,
+    )
 
 
 def _release_finding(pin: Pin, pypi: PyPIJson) -> Finding | None:
