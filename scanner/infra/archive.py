@@ -9,8 +9,10 @@ actually decompressed, not on what the headers claim.
 
 from __future__ import annotations
 
+import copy
 import lzma
 import posixpath
+import struct
 import tarfile
 import unicodedata
 import zipfile
@@ -91,18 +93,35 @@ def archive_kind(path: Path) -> Literal["zip", "tar"] | None:
     """Which reader fits this file, by its magic bytes."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(262)
+            head = fh.read(512)
     except OSError as err:
         raise ArchiveError(f"cannot read: {err.strerror or err}", path=str(path)) from err
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "zip"
     if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")) or head[257:262] == b"ustar":
         return "tar"
+    if _tar_checksum_ok(head):  # a pre-POSIX tar has no `ustar` magic; tarfile reads it
+        return "tar"
     return None
+
+
+def _tar_checksum_ok(head: bytes) -> bool:
+    """The first block is a tar header by its checksum (how tarfile itself knows one)."""
+    if len(head) < 512 or not head[:1].strip(b"\x00"):
+        return False
+    try:
+        stored = int(head[148:156].split(b"\x00", 1)[0].strip(), 8)
+    except ValueError:
+        return False
+    block = head[:148] + b" " * 8 + head[156:512]
+    return stored in (sum(block), sum(b - 256 if b > 127 else b for b in block))
 
 
 class SafeArchive:
     """Read-only view of an archive. Use as a context manager or call close()."""
+
+    loader_view: bool = False
+    """See LoaderView."""
 
     def __init__(self, path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
         self.path = path
@@ -175,6 +194,8 @@ class SafeArchive:
                 raise ArchiveError(
                     f"member {name!r} declares {info.file_size} bytes, over the limit"
                 )
+            if self.loader_view and kind != "dir":
+                name = self._free_name(name)
             self._check_ratio(name, info.file_size, info.compress_size)
             total += info.file_size
             if total > self.limits.max_total_size:
@@ -189,6 +210,19 @@ class SafeArchive:
                 f"{total} bytes uncompressed from {compressed}: a compression "
                 f"ratio over {self.limits.max_ratio:.0f}:1 (zip bomb?)"
             )
+
+    def _free_name(self, name: str) -> str:
+        """`name`, or `name#n` for the n-th copy of a duplicate (loader view only)."""
+        n, free = 1, name
+        while free in self._members:
+            n += 1
+            free = f"{name}#{n}"
+        return free
+
+    def _readable(self, member: Member) -> bool:
+        if member.kind == "file":
+            return True
+        return self.loader_view and self._zip is not None and member.kind != "dir"
 
     def _open_tar(self) -> None:
         compressed = self.path.stat().st_size
@@ -248,7 +282,7 @@ class SafeArchive:
 
     def files(self) -> list[Member]:
         """Regular file members only (links, directories and devices left out)."""
-        return [m for m in self._members.values() if m.kind == "file"]
+        return [m for m in self._members.values() if self._readable(m)]
 
     def __contains__(self, name: str) -> bool:
         return name in self._members
@@ -262,7 +296,7 @@ class SafeArchive:
         member = self._members.get(name)
         if member is None:
             raise ArchiveError(f"no member {name!r}", path=str(self.path))
-        if member.kind != "file":
+        if not self._readable(member):
             raise ArchiveError(f"member {name!r} is a {member.kind}, not read", path=str(self.path))
         cap = min(
             limit if limit is not None else self.limits.max_member_size, self.limits.max_member_size
@@ -284,7 +318,23 @@ class SafeArchive:
 
     def _open_member(self, name: str) -> IO[bytes]:
         if self._zip is not None:
-            return self._zip.open(self._zip_infos[name])
+            info = self._zip_infos[name]
+            if not self.loader_view:
+                return self._zip.open(info)
+            # zipfile checks the local header's name against the central directory's and
+            # the CRC at the end; torch's reader does neither, so neither blocks a scan here.
+            with self.path.open("rb") as raw_file:
+                raw_file.seek(info.header_offset)
+                local = raw_file.read(30)
+                if len(local) == 30 and local[:4] == b"PK\x03\x04":
+                    raw = raw_file.read(struct.unpack("<H", local[26:28])[0])
+                    info = copy.copy(info)
+                    utf8 = bool(struct.unpack("<H", local[6:8])[0] & 0x800)
+                    info.orig_filename = raw.decode("utf-8" if utf8 else "cp437", "replace")
+            stream = self._zip.open(info)
+            if hasattr(stream, "_expected_crc"):
+                stream._expected_crc = None
+            return stream
         assert self._tar is not None
         fh = self._tar.extractfile(self._tar_infos[name])
         if fh is None:
@@ -300,7 +350,7 @@ class SafeArchive:
         member = self._members.get(name)
         if member is None:
             raise ArchiveError(f"no member {name!r}", path=str(self.path))
-        if member.kind != "file":
+        if not self._readable(member):
             raise ArchiveError(f"member {name!r} is a {member.kind}, not read", path=str(self.path))
         total = 0
         try:
@@ -325,7 +375,7 @@ class SafeArchive:
         member = self._members.get(name)
         if member is None:
             raise ArchiveError(f"no member {name!r}", path=str(self.path))
-        if member.kind != "file":
+        if not self._readable(member):
             raise ArchiveError(f"member {name!r} is a {member.kind}, not read", path=str(self.path))
         try:
             return self._open_member(name)
@@ -358,3 +408,15 @@ class SafeArchive:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class LoaderView(SafeArchive):
+    """A zip read as a lenient loader reads it (torch's miniz reader), for model scans.
+
+    Entry flags are ignored, so a member flagged as a symlink or a device is read as the
+    bytes it stores (nothing on disk is followed: nothing is ever extracted); CRCs and the
+    local header's copy of the name are not checked; a duplicate name keeps every copy, the
+    later ones listed as `name#2`, `name#3` ... All the bounds of SafeArchive still hold.
+    """
+
+    loader_view = True

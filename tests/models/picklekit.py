@@ -361,3 +361,69 @@ def legacy_tar(path: Path, record: bytes | None = None) -> Path:
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     return path
+
+
+# -- shapes real loaders accept (issue 16) ---------------------------------------------------
+
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+def torch_legacy(obj_pickle: bytes, protocol: int = 1, at: int = 4) -> bytes:
+    """torch's legacy (non-zip) file: magic, protocol version, sys info, the object, storage
+    keys, each a pickle; `obj_pickle` goes in slot `at` (1-5)."""
+    slots = [
+        pickle.dumps(TORCH_LEGACY_MAGIC, protocol=protocol),
+        pickle.dumps(1001, protocol=protocol),
+        pickle.dumps(
+            {"protocol_version": 1001, "little_endian": True, "type_sizes": {"int": 4}},
+            protocol=protocol,
+        ),
+        pickle.dumps({"epoch": 3}, protocol=protocol),
+        pickle.dumps([], protocol=protocol),
+    ]
+    slots[at - 1] = obj_pickle
+    return b"".join(slots)
+
+
+def headerless(data: bytes) -> bytes:
+    """A protocol 4+ pickle without its PROTO and FRAME opcodes: the unpickler needs neither."""
+    assert data[:1] == PROTO
+    rest = data[2:]
+    if rest[:1] == b"\x95":  # FRAME + 8-byte length
+        rest = rest[9:]
+    return rest
+
+
+def npy_with_descr(descr: str, payload: bytes, shape: str = "(1,)", version: int = 1) -> bytes:
+    header = f"{{'descr': {descr}, 'fortran_order': False, 'shape': {shape}, }}"
+    pad = 64 - (10 + len(header) + 1) % 64
+    text = (header + " " * pad + "\n").encode("latin-1")
+    if version == 1:
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + payload
+    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(text)) + text + payload
+
+
+def lz4_stored_frame(data: bytes) -> bytes:
+    """An LZ4 frame whose one block is stored uncompressed (valid for any LZ4 reader)."""
+    flg, bd = 0x60, 0x40  # version 01, independent blocks; 64 KiB blocks
+    out = b"\x04\x22\x4d\x18" + bytes([flg, bd, 0x82])
+    for i in range(0, len(data), 64 << 10):
+        block = data[i : i + (64 << 10)]
+        out += struct.pack("<I", len(block) | 0x80000000) + block
+    return out + b"\x00\x00\x00\x00"
+
+
+def zip_with(
+    path: Path,
+    members: list[tuple[str, bytes]],
+    *,
+    mode: int | None = None,
+) -> Path:
+    """A stored zip; `mode` sets every member's Unix mode (0o120777: a symlink flag)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members:
+            info = zipfile.ZipInfo(name)
+            if mode is not None:
+                info.external_attr = mode << 16
+            zf.writestr(info, data)
+    return path

@@ -146,10 +146,13 @@ def test_legacy_torch_tar(tmp_path: Path) -> None:
     assert any(f.path.endswith("!storages") for f in findings)
 
 
-def test_hdf5_is_reported_unscanned(tmp_path: Path) -> None:
+def test_hdf5_without_a_model_config_holds_no_code(tmp_path: Path) -> None:
+    # weights only (model.weights.h5): keras reads no config from it, so nothing runs
     path = tmp_path / "model.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
-    assert _rules(_check(path)) == {("WS-MODEL-005", Severity.MEDIUM)}
+    assert _check(path) == []
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + b'{"class_name": "Lambda", "config": {}}' + b"\x00")
+    assert _rules(_check(path)) == {("WS-MODEL-002", Severity.HIGH)}
 
 
 # -- numpy -------------------------------------------------------------------------------------

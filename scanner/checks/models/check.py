@@ -19,7 +19,14 @@ Rules (metadata in `rules/models/<id>.toml`):
 - WS-MODEL-004 high / critical: a Keras config that imports a module outside Keras.
 - WS-MODEL-005 medium: a model file that could not be scanned (HDF5, unknown codec).
 - WS-MODEL-006 high: a corrupt container (unreadable zip, bad npy header).
-- WS-MODEL-007 medium: a checkpoint archive that carries Python source.
+- WS-MODEL-007 medium: a checkpoint archive that carries Python source. The source itself
+  (a TorchServe handler, torch.package modules) goes through the heuristic rules, whose
+  findings are reported on the member.
+- WS-MODEL-008 critical: a GGUF chat template that reaches beyond what chat templates use
+  (dunder attributes, the attr filter, Jinja globals, os): template injection.
+- WS-MODEL-009 high: an ONNX tensor whose external data lies outside the model's directory.
+- WS-MODEL-010 medium: ONNX nodes in an operator domain only a custom-op library defines.
+- WS-MODEL-011 high: a Keras layer that loads another saved model or reads a file on load.
 
 When the inventory holds torch < 2.6 (installed or locked), findings on pickle-based files
 go up one severity and say why: `weights_only=True` is no protection there
@@ -31,7 +38,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePath
 
@@ -39,13 +46,12 @@ from packaging.version import InvalidVersion, Version
 
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.checks.models.model_files import (
-    ContainerIssue,
-    ModelScan,
     is_model_file,
     member_path,
     scan_model_file,
 )
 from scanner.checks.models.pickle_scan import PickleGlobal, PickleScan
+from scanner.checks.models.results import ContainerIssue, ModelScan
 from scanner.checks.models.settings import ModelSettings
 from scanner.errors import RuleError
 from scanner.infra.hashing import sha256_file
@@ -81,6 +87,10 @@ ISSUE_RULES: dict[str, tuple[str, Severity]] = {
     "unscanned": ("WS-MODEL-005", Severity.MEDIUM),
     "corrupt": ("WS-MODEL-006", Severity.HIGH),
     "python-code": ("WS-MODEL-007", Severity.MEDIUM),
+    "template-injection": ("WS-MODEL-008", Severity.CRITICAL),
+    "external-data": ("WS-MODEL-009", Severity.HIGH),
+    "custom-op": ("WS-MODEL-010", Severity.MEDIUM),
+    "keras-external": ("WS-MODEL-011", Severity.HIGH),
 }
 MAX_LISTED = 8
 CLASS_NAME = re.compile(r"_?[A-Z][A-Za-z0-9_]*\Z")
@@ -113,10 +123,13 @@ class GlobalPolicy:
     """qualname -> why."""
     classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(module, excluded submodules): CapWords classes of trusted libraries (sklearn)."""
+    reexports: Mapping[str, str] = field(default_factory=dict)
+    """`module.Name` that a trusted module imports from elsewhere -> where it comes from:
+    not the module's own class, and judged as what it is."""
 
     def trusted_class(self, module: str, name: str) -> bool:
-        """A class (by its CapWords name) of a library `[[classes]]` trusts."""
-        if not CLASS_NAME.match(name):
+        """A class (by its CapWords name) that a library `[[classes]]` trusts defines."""
+        if not CLASS_NAME.match(name) or f"{module}.{name}" in self.reexports:
             return False
         for root, excluded in self.classes:
             if (module == root or module.startswith(root + ".")) and not any(
@@ -146,6 +159,11 @@ class GlobalPolicy:
         return any(p.match(qualname) for p in extra) and self.danger(qualname) is None
 
     def _named(self, dotted: str) -> str | None:
+        origin = self.reexports.get(dotted)
+        if origin is not None and origin != dotted:
+            why = self._named(origin)
+            if why is not None:
+                return f"is {origin}, which {why}"
         if dotted in self.dangerous_globals:
             return self.dangerous_globals[dotted]
         for module, why in self.dangerous_modules:
@@ -215,14 +233,24 @@ def load_policy(directory: Path | None = None) -> GlobalPolicy:
         modules.extend((m, why) for m in _strings(table, "modules", danger_path))
         named.update((g, why) for g in _strings(table, "globals", danger_path))
     classes: list[tuple[str, tuple[str, ...]]] = []
+    reexports: dict[str, str] = {}
     for table in _tables(allow_data, "classes", allow_path) if "classes" in allow_data else []:
         excluded = tuple(_strings(table, "exclude", allow_path))
         classes.extend((m, excluded) for m in _strings(table, "modules", allow_path))
+        raw = table.get("reexports", {})
+        if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+        ):
+            raise RuleError(
+                "`reexports` must map `module.Name` to its origin", path=str(allow_path)
+            )
+        reexports.update(raw)
     return GlobalPolicy(
         allow=tuple(allow),
         dangerous_modules=tuple(modules),
         dangerous_globals=named,
         classes=tuple(classes),
+        reexports=reexports,
     )
 
 
@@ -421,12 +449,22 @@ def _issue_finding(issue: ContainerIssue, model: ModelScan, policy: GlobalPolicy
     )
 
 
+def _code_findings(model: ModelScan) -> Iterator[Finding]:
+    """The heuristic rules over the Python a loader runs from this file."""
+    from scanner.checks.heuristics.check import evaluate, view_of_files
+
+    view = view_of_files(model.code, kind="wheel", pure=True, label=str(model.path))
+    yield from evaluate(view)
+
+
 def judge_model(
     model: ModelScan, policy: GlobalPolicy, extra: tuple[re.Pattern[str], ...] = ()
 ) -> Iterator[Finding]:
     """Every finding for one scanned model file (before the torch correlation)."""
     for issue in model.issues:
         yield _issue_finding(issue, model, policy)
+    if model.code:
+        yield from _code_findings(model)
     for member in model.pickles:
         where = member_path(model.path, member.member)
         many = len(member.scans) > 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import bz2
+import contextlib
 import gzip
 import io
 import json
@@ -24,46 +25,34 @@ import lzma
 import re
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, BinaryIO, Literal
+from typing import IO, BinaryIO
 
+from scanner.checks.models.gguf import GGUF_MAGIC
+from scanner.checks.models.lz4_frame import FRAME_MAGIC as LZ4_MAGIC
+from scanner.checks.models.lz4_frame import Lz4FrameReader
+from scanner.checks.models.other_formats import (
+    keras_config_issues,
+    scan_gguf,
+    scan_hdf5,
+    scan_onnx,
+)
 from scanner.checks.models.pickle_scan import (
     PICKLE_PROTOCOLS,
     PickleScan,
     scan_pickle,
     scan_pickles,
 )
+from scanner.checks.models.results import PICKLE_FORMATS as PICKLE_FORMATS
+from scanner.checks.models.results import ContainerIssue as ContainerIssue
+from scanner.checks.models.results import ModelFormat as ModelFormat
+from scanner.checks.models.results import ModelScan as ModelScan
+from scanner.checks.models.results import PickleMember as PickleMember
 from scanner.errors import ArchiveError, SourceError
-from scanner.infra.archive import SafeArchive
-
-ModelFormat = Literal[
-    "pickle",
-    "torch-zip",
-    "torch-tar",
-    "joblib-compressed",
-    "npy",
-    "npz",
-    "keras",
-    "hdf5",
-    "safetensors",
-    "7z",
-    "rar",
-    "zip",
-    "unknown",
-]
-IssueKind = Literal[
-    "magic-mismatch",
-    "keras-lambda",
-    "keras-module",
-    "safetensors-header",
-    "unscanned",
-    "corrupt",
-    "python-code",
-]
+from scanner.infra.archive import LoaderView, SafeArchive
 
 PICKLE_EXTENSIONS = frozenset({".pkl", ".pickle", ".joblib", ".dill"})
 TORCH_EXTENSIONS = frozenset({".pt", ".pth", ".ckpt", ".bin", ".pt2", ".mar"})
@@ -78,6 +67,8 @@ MODEL_EXTENSIONS = (
             ".keras",
             ".h5",
             ".hdf5",
+            ".gguf",
+            ".onnx",
         }
     )
 )
@@ -95,8 +86,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     ".keras": frozenset({"keras"}),
     ".h5": frozenset({"hdf5"}),
     ".hdf5": frozenset({"hdf5"}),
+    ".gguf": frozenset({"gguf"}),
+    ".onnx": frozenset({"onnx"}),
+    ".mar": frozenset({"torch-zip", "zip"}),
 }
-PICKLE_FORMATS = frozenset({"pickle", "torch-zip", "torch-tar", "joblib-compressed"})
 
 SEVEN_ZIP_MAGIC = bytes.fromhex("377ABCAF271C")
 RAR_MAGIC = b"Rar!\x1a\x07"
@@ -105,6 +98,8 @@ NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # Protocol 0 / 1 pickles start with one of these opcodes (MARK, GLOBAL, EMPTY_DICT ...).
 PROTO0_FIRST = frozenset(b"(c]}N)IJKLMSTUVXFGghpqr\x80")
+# Binary opcodes a headerless pickle (no PROTO) can start with: 0x81 NEWOBJ ... 0x98.
+BINARY_FIRST = frozenset(range(0x81, 0x99)) | frozenset(b"BC")
 SAFETENSORS_MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
 SAFETENSORS_DTYPE_BITS = {
     "BOOL": 8,
@@ -131,21 +126,19 @@ SAFETENSORS_DTYPE_BITS = {
 NPY_MAX_HEADER = 1 << 20
 # Members of a zip checkpoint sniffed for nested archives (storages under data/ are not).
 MAX_SNIFFED_MEMBERS = 4096
-STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
+STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z|(?:^|/)\.data/[^/]+\.storage\Z")
+DUPLICATE_COPY = re.compile(r"#\d+\Z")
+PICKLE_MEMBER_SUFFIXES = (".pkl", ".pickle")
 # Nested zips (torch.export .pt2 files nest torch.save archives) are scanned up to this size.
 MAX_NESTED_ZIP = 256 << 20
 MAX_NESTED_DEPTH = 2
 # Pickle members up to this size are read into memory (fast); bigger ones are streamed.
 IN_MEMORY_MEMBER = 64 << 20
 KERAS_CONFIG_MAX = 64 << 20
-KERAS_MODULE_PREFIXES = (
-    "keras",
-    "keras_hub",
-    "keras_nlp",
-    "keras_cv",
-    "tf_keras",
-    "tensorflow.keras",
-)
+# Python sources in a checkpoint handed to the heuristic rules: at most this many, each cut
+# at this size.
+MAX_CODE_FILES = 256
+MAX_CODE_BYTES = 1 << 20
 # Decompressed joblib streams: never walk more than this many times the file's size.
 MAX_DECOMPRESSION_RATIO = 200
 # Element sizes of legacy storage classes, to skip their bytes in a torch tar checkpoint.
@@ -170,40 +163,6 @@ LEGACY_STORAGE_BYTES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PickleMember:
-    """The pickles of one stream inside a model file."""
-
-    member: str | None
-    """Where in the container: a member name (`archive/data.pkl`), None for the file itself."""
-    scans: tuple[PickleScan, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerIssue:
-    """Something wrong with the container itself (not with a pickle's globals)."""
-
-    kind: IssueKind
-    message: str
-    member: str | None = None
-    evidence: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelScan:
-    """What one model file holds, as far as it can be read without loading it."""
-
-    path: Path
-    format: ModelFormat
-    pickles: tuple[PickleMember, ...] = ()
-    issues: tuple[ContainerIssue, ...] = ()
-
-    @property
-    def pickle_based(self) -> bool:
-        """True when loading the file unpickles something (torch.load, joblib.load ...)."""
-        return self.format in PICKLE_FORMATS or bool(self.pickles)
-
-
 # -- sniffing --------------------------------------------------------------------------------
 
 
@@ -216,9 +175,25 @@ def _head(path: Path, n: int = 1024) -> bytes:
 
 
 def _looks_like_pickle(head: bytes) -> bool:
+    """A pickle's first opcode: PROTO, or (headerless: the unpickler needs no PROTO) an
+    opcode a pickle starts with."""
     if len(head) >= 2 and head[0] == 0x80:
         return head[1] in PICKLE_PROTOCOLS
-    return bool(head) and head[0] in PROTO0_FIRST and head[0] != 0x80
+    return bool(head) and (head[0] in PROTO0_FIRST or head[0] in BINARY_FIRST)
+
+
+def _is_tar_header(head: bytes) -> bool:
+    """A tar header by its checksum, as tarfile (and so torch's legacy loader) finds it:
+    a tar without the `ustar` magic is still a tar."""
+    if len(head) < 512 or not head[:1].strip(b"\x00"):
+        return False
+    field = head[148:156].split(b"\x00", 1)[0].strip()
+    try:
+        stored = int(field, 8)
+    except ValueError:
+        return False
+    block = head[:148] + b" " * 8 + head[156:512]
+    return stored in (sum(block), sum(b - 256 if b > 127 else b for b in block))
 
 
 def _looks_like_zlib(head: bytes) -> bool:
@@ -244,10 +219,12 @@ def sniff(head: bytes, size: int) -> ModelFormat:
         return "npy"
     if head.startswith(HDF5_MAGIC):
         return "hdf5"
-    if len(head) >= 262 and head[257:262] == b"ustar":
+    if head.startswith(GGUF_MAGIC):
+        return "gguf"
+    if (len(head) >= 262 and head[257:262] == b"ustar") or _is_tar_header(head):
         return "torch-tar"
     if head.startswith(
-        (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00", b"ZF", b"\x04\x22\x4d\x18")
+        (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00", b"ZF", LZ4_MAGIC)
     ) or _looks_like_zlib(head):
         return "joblib-compressed"
     if _looks_like_safetensors(head, size):
@@ -273,11 +250,20 @@ def is_model_file(path: Path) -> bool:
         except (SourceError, OSError):
             return False
         kind = sniff(head, size)
-        if kind in ("zip", "7z", "rar", "torch-tar"):
+        if kind in ("zip", "7z", "rar", "torch-tar", "joblib-compressed", "npy"):
+            return True
+        if kind != "pickle":
+            return False
+        if head[0] in BINARY_FIRST or head[:1] == b"\x80":
             return True
         # A text .pth (paths, `import` lines) also starts with printable bytes that could be
-        # protocol-0 opcodes: only a binary pickle header counts here.
-        return kind == "pickle" and head[:1] == b"\x80"
+        # protocol-0 opcodes: a protocol 0 / 1 pickle counts when its first pickle walks
+        # cleanly to STOP (torch's legacy magic number is a few bytes long).
+        try:
+            with path.open("rb") as fh:
+                return not scan_pickle(fh, limit=1 << 20).broken
+        except OSError:
+            return False
     return True
 
 
@@ -303,10 +289,15 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
     issues: list[ContainerIssue] = []
     if kind == "zip":
         scan = _scan_zip(path, suffix, depth)
-    elif kind == "pickle" or (
-        kind == "unknown" and suffix in PICKLE_EXTENSIONS | TORCH_EXTENSIONS - {".bin"}
-    ):
-        scan = ModelScan(path, "pickle", (_scan_plain_pickle(path),))
+    elif kind == "pickle" or (kind == "unknown" and suffix in PICKLE_EXTENSIONS | TORCH_EXTENSIONS):
+        # torch's legacy loader and pickle.load need no PROTO: whatever a pickle-bearing name
+        # holds is walked, and is a pickle when the walk finds one.
+        plain = _scan_plain_pickle(path)
+        first = plain.scans[0]
+        if kind == "unknown" and first.broken and not first.globals and not first.calls:
+            scan = _unknown(path, head)
+        else:
+            scan = ModelScan(path, "pickle", (plain,))
     elif kind == "torch-tar":
         scan = _scan_torch_tar(path)
     elif kind == "joblib-compressed":
@@ -327,18 +318,11 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
         if kind != "safetensors" and kind != "unknown":
             issues.append(ContainerIssue("magic-mismatch", f"a .safetensors file that is a {kind}"))
     elif kind == "hdf5":
-        scan = ModelScan(
-            path,
-            "hdf5",
-            (),
-            (
-                ContainerIssue(
-                    "unscanned",
-                    "HDF5 model not scanned: a Keras .h5 can carry Lambda layers with "
-                    "marshalled bytecode; convert it to .keras or safetensors",
-                ),
-            ),
-        )
+        scan = scan_hdf5(path)
+    elif kind == "gguf":
+        scan = scan_gguf(path, size)
+    elif suffix == ".onnx" and kind in ("unknown", "pickle"):
+        scan = scan_onnx(path)
     elif kind in ("7z", "rar"):
         scan = ModelScan(
             path,
@@ -354,16 +338,7 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
             ),
         )
     else:
-        scan = ModelScan(
-            path,
-            "unknown",
-            (),
-            (
-                ContainerIssue(
-                    "unscanned", f"not a recognised model format (starts with {head[:8].hex()})"
-                ),
-            ),
-        )
+        scan = _unknown(path, head)
     expected = EXPECTED.get(suffix)
     flagged = any(i.kind == "magic-mismatch" for i in scan.issues + tuple(issues))
     if (
@@ -383,6 +358,19 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
     if issues:
         scan = ModelScan(scan.path, scan.format, scan.pickles, scan.issues + tuple(issues))
     return scan
+
+
+def _unknown(path: Path, head: bytes) -> ModelScan:
+    return ModelScan(
+        path,
+        "unknown",
+        (),
+        (
+            ContainerIssue(
+                "unscanned", f"not a recognised model format (starts with {head[:8].hex()})"
+            ),
+        ),
+    )
 
 
 def _scan_plain_pickle(path: Path) -> PickleMember:
@@ -444,6 +432,8 @@ def _decompressor(raw: BinaryIO, head: bytes) -> io.BufferedIOBase | None:
         return lzma.LZMAFile(raw, mode="rb", format=lzma.FORMAT_XZ)
     if head.startswith(b"\x5d\x00\x00"):
         return lzma.LZMAFile(raw, mode="rb", format=lzma.FORMAT_ALONE)
+    if head.startswith(LZ4_MAGIC):
+        return io.BufferedReader(Lz4FrameReader(raw))
     return None
 
 
@@ -461,7 +451,7 @@ def _scan_compressed(path: Path, head: bytes, size: int) -> ModelScan:
                         ContainerIssue(
                             "unscanned",
                             "compressed with a codec this scanner does not read "
-                            "(joblib zlib / lz4)",
+                            "(joblib's old `ZF` format)",
                         ),
                     ),
                 )
@@ -492,13 +482,14 @@ def _scan_compressed(path: Path, head: bytes, size: int) -> ModelScan:
 
 def _scan_zip(path: Path, suffix: str, depth: int) -> ModelScan:
     try:
-        with SafeArchive(path) as archive:
+        with LoaderView(path) as archive:
             names = [m.name for m in archive.files()]
-            if "config.json" in names and (
-                suffix == ".keras" or "model.weights.h5" in names or "metadata.json" in names
+            bases = {_base_name(n) for n in names}
+            if "config.json" in bases and (
+                suffix == ".keras" or "model.weights.h5" in bases or "metadata.json" in bases
             ):
                 return _scan_keras(path, archive)
-            if suffix == ".npz" or (names and all(n.endswith(".npy") for n in names)):
+            if suffix == ".npz" or (names and all(n.endswith(".npy") for n in bases)):
                 return _scan_npz(path, archive, names)
             return _scan_torch_zip(path, archive, names, depth)
     except ArchiveError as err:
@@ -529,29 +520,53 @@ def _member_pickles(
             ) from err
 
 
+def _base_name(name: str) -> str:
+    """A member's name without the `#n` the loader view gives later copies of a duplicate."""
+    return DUPLICATE_COPY.sub("", name)
+
+
+def _pickle_member(name: str, head: bytes | None) -> bool:
+    """A member some loader unpickles: `*.pkl` (torch), `*.pickle` (torch.package's
+    load_pickle), or any member that starts like a protocol 2+ pickle."""
+    if _base_name(name).endswith(PICKLE_MEMBER_SUFFIXES):
+        return True
+    return head is not None and len(head) >= 2 and head[0] == 0x80 and head[1] in PICKLE_PROTOCOLS
+
+
 def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str], depth: int) -> ModelScan:
     pickles: list[PickleMember] = []
     issues: list[ContainerIssue] = []
+    heads = {
+        name: archive.read(name, limit=8)
+        for name in names[:MAX_SNIFFED_MEMBERS]
+        if not STORAGE_MEMBER.search(name)
+    }
     pickles.extend(
         PickleMember(name, _member_pickles(archive, name))
         for name in names
-        if name.endswith(".pkl")
+        if _pickle_member(name, heads.get(name))
     )
-    code = [n for n in names if n.endswith(".py")]
+    code = [n for n in names if _base_name(n).endswith(".py")]
     if code:
         issues.append(
             ContainerIssue(
                 "python-code",
                 f"the archive carries {len(code)} Python source file(s) that "
-                "torch.package / torch.jit run when loading",
+                "torch.package / torch.jit / TorchServe run when loading",
                 member=code[0],
             )
         )
+    # Python the loader runs (torch.package modules, a TorchServe handler) goes to the
+    # heuristic rules; TorchScript's code/ is compiled by TorchScript, which imports nothing.
+    sources = tuple(
+        (n, archive.read(n, limit=MAX_CODE_BYTES))
+        for n in code
+        if "/code/__torch__/" not in f"/{n}"
+    )[:MAX_CODE_FILES]
     nested: list[str] = []
-    for name in names[:MAX_SNIFFED_MEMBERS]:
-        if STORAGE_MEMBER.search(name) or name.endswith(".pkl"):
-            continue  # tensor bytes: torch reads them raw, never as an archive or a pickle
-        head = archive.read(name, limit=8)
+    for name, head in heads.items():
+        if _pickle_member(name, head):
+            continue
         if head.startswith((SEVEN_ZIP_MAGIC, RAR_MAGIC)):
             issues.append(
                 ContainerIssue(
@@ -565,10 +580,14 @@ def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str], depth: i
         elif head.startswith(ZIP_MAGICS):
             nested.append(name)
     for name in nested:
-        inner_pickles, inner_issues = _scan_nested_zip(archive, name, depth)
+        inner_pickles, inner_issues, inner_code = _scan_nested_zip(archive, name, depth)
         pickles.extend(inner_pickles)
         issues.extend(inner_issues)
-    if not any(p.member and "!" not in p.member for p in pickles) and path.suffix.lower() != ".pt2":
+        sources += tuple(inner_code)
+    if not any(p.member and "!" not in p.member for p in pickles) and path.suffix.lower() not in (
+        ".pt2",
+        ".mar",
+    ):
         what = (
             f"a zip of archives ({', '.join(nested[:3])})" if nested else "a zip without any pickle"
         )
@@ -579,21 +598,25 @@ def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str], depth: i
                 member=nested[0] if nested else None,
             )
         )
-        return ModelScan(path, "zip", tuple(pickles), tuple(issues))
-    return ModelScan(path, "torch-zip", tuple(pickles), tuple(issues))
+        return ModelScan(path, "zip", tuple(pickles), tuple(issues), sources)
+    return ModelScan(path, "torch-zip", tuple(pickles), tuple(issues), sources)
 
 
 def _scan_nested_zip(
     archive: SafeArchive, name: str, depth: int
-) -> tuple[list[PickleMember], list[ContainerIssue]]:
+) -> tuple[list[PickleMember], list[ContainerIssue], list[tuple[str, bytes]]]:
     """A zip inside a checkpoint (torch.export's .pt2 nests torch.save files): scan it too."""
     size = next((m.size for m in archive.files() if m.name == name), 0)
     if depth >= MAX_NESTED_DEPTH or size > MAX_NESTED_ZIP:
-        return [], [
-            ContainerIssue(
-                "unscanned", "a nested archive too large or too deep to scan", member=name
-            )
-        ]
+        return (
+            [],
+            [
+                ContainerIssue(
+                    "unscanned", "a nested archive too large or too deep to scan", member=name
+                )
+            ],
+            [],
+        )
     with tempfile.TemporaryDirectory(prefix="wormsign-nested-") as tmp:
         inner_path = Path(tmp) / PurePosixPath(name).name
         with inner_path.open("wb") as out:
@@ -607,21 +630,22 @@ def _scan_nested_zip(
         ContainerIssue(i.kind, i.message, f"{name}!{i.member}" if i.member else name, i.evidence)
         for i in inner.issues
     ]
-    return pickles, issues
+    return pickles, issues, [(f"{name}!{p}", data) for p, data in inner.code]
 
 
 def _scan_npz(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
     pickles: list[PickleMember] = []
     issues: list[ContainerIssue] = []
     for name in names:
-        if not name.endswith(".npy"):
+        head = archive.read(name, limit=NPY_MAX_HEADER + 16)
+        # np.load reads `key` and `key.npy` alike, by their magic: so does this scan.
+        if not head.startswith(NPY_MAGIC) and not _base_name(name).endswith(".npy"):
             issues.append(
                 ContainerIssue(
                     "magic-mismatch", "a member of an .npz that is not .npy", member=name
                 )
             )
             continue
-        head = archive.read(name, limit=NPY_MAX_HEADER + 16)
         info = _npy_header(head)
         if isinstance(info, str):
             issues.append(ContainerIssue("corrupt", info, member=name))
@@ -635,12 +659,40 @@ def _scan_npz(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
 # -- numpy ----------------------------------------------------------------------------------
 
 
-def _descr_has_object(descr: object) -> bool:
-    if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, list | tuple):
-        return any(_descr_has_object(d) for d in descr)
+def descr_has_object(descr: object) -> bool:
+    """Whether numpy would build a dtype holding Python objects from this description.
+
+    numpy spells the object type many ways (`O`, `|O`, `O8`, `object`, `object_`, a
+    comma-separated `i4,O`, a field of a structured dtype, a `(base, shape)` subarray):
+    any `O` or `object` in a type string counts; no plain numpy type name has either.
+    """
+    todo: list[object] = [descr]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if "O" in item or "object" in item.lower():
+                return True
+        elif isinstance(item, bytes):
+            todo.append(item.decode("latin-1"))
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
     return False
+
+
+def _strip_python2_longs(text: str) -> str:
+    """numpy's _filter_header for version 1 / 2 headers: `2L` (Python 2) is read as `2`."""
+    out: list[str] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.NAME and tok.string == "L" and out and out[-1][-1:].isdigit():
+                continue
+            out.append(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return text
+    return " ".join(out)
 
 
 def _npy_header(head: bytes) -> tuple[bool, int] | str:
@@ -665,10 +717,17 @@ def _npy_header(head: bytes) -> tuple[bool, int] | str:
         # The header is a Python dict literal: literal_eval never calls or imports anything.
         header = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
-        return f"the .npy header is not a dict literal: {type(err).__name__}"
+        header = None
+        if major in (1, 2):  # numpy retries these with Python 2 longs removed
+            with contextlib.suppress(
+                ValueError, SyntaxError, TypeError, MemoryError, RecursionError
+            ):
+                header = ast.literal_eval(_strip_python2_longs(text.strip()))
+        if header is None:
+            return f"the .npy header is not a dict literal: {type(err).__name__}"
     if not isinstance(header, dict) or not {"descr", "fortran_order", "shape"} <= set(header):
         return "the .npy header lacks descr / fortran_order / shape"
-    return _descr_has_object(header["descr"]), start + length
+    return descr_has_object(header["descr"]), start + length
 
 
 def _scan_npy(
@@ -777,65 +836,30 @@ def _skip(stream: IO[bytes], n: int) -> None:
 # -- keras ----------------------------------------------------------------------------------
 
 
-def _keras_nodes(config: object) -> Iterator[dict[str, object]]:
-    """Every dict in a Keras config tree, without recursion (configs nest deeply)."""
-    todo: list[object] = [config]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, dict):
-            yield node
-            todo.extend(node.values())
-        elif isinstance(node, list):
-            todo.extend(node)
-
-
 def _scan_keras(path: Path, archive: SafeArchive) -> ModelScan:
     issues: list[ContainerIssue] = []
-    raw = archive.read("config.json", limit=KERAS_CONFIG_MAX)
-    try:
-        config = json.loads(raw)
-    except (ValueError, RecursionError) as err:
-        return ModelScan(
-            path,
-            "keras",
-            (),
-            (ContainerIssue("corrupt", f"config.json is not JSON: {err}", member="config.json"),),
-        )
-    for node in _keras_nodes(config):
-        class_name = node.get("class_name")
-        module = node.get("module")
-        if class_name == "Lambda" or class_name == "__lambda__":
-            function = node.get("config")
-            issues.append(
-                ContainerIssue(
-                    "keras-lambda",
-                    "Keras Lambda layer: its Python code runs when the model loads",
-                    member="config.json",
-                    evidence=json.dumps(function)[:200] if function is not None else None,
-                )
-            )
-        if (
-            isinstance(module, str)
-            and module
-            and not any(module == p or module.startswith(p + ".") for p in KERAS_MODULE_PREFIXES)
-        ):
-            issues.append(
-                ContainerIssue(
-                    "keras-module",
-                    f"config names {module}.{class_name}, outside Keras: it is "
-                    "imported when the model loads",
-                    member="config.json",
-                    evidence=f"{module}.{class_name}",
-                )
-            )
+    for name in (m.name for m in archive.files()):
+        if _base_name(name) == "config.json":  # every copy: loaders disagree on duplicates
+            issues.extend(_keras_config_issues(archive, name))
     issues.extend(
         ContainerIssue(
             "python-code", "a .keras archive with a pickle or Python member", member=m.name
         )
         for m in archive.files()
-        if m.name.endswith((".pkl", ".py"))
+        if _base_name(m.name).endswith((".pkl", ".py"))
     )
     return ModelScan(path, "keras", (), tuple(issues))
+
+
+def _keras_config_issues(archive: SafeArchive, name: str) -> list[ContainerIssue]:
+    issues: list[ContainerIssue] = []
+    raw = archive.read(name, limit=KERAS_CONFIG_MAX)
+    try:
+        config = json.loads(raw)
+    except (ValueError, RecursionError) as err:
+        return [ContainerIssue("corrupt", f"config.json is not JSON: {err}", member=name)]
+    issues.extend(keras_config_issues(config, name))
+    return issues
 
 
 # -- safetensors ----------------------------------------------------------------------------

@@ -18,9 +18,10 @@ import contextlib
 import io
 import lzma
 import pickletools
+import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -82,6 +83,9 @@ _LITERAL_OPCODES = frozenset(
 _PUT_OPCODES = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 CALL_OPCODES = frozenset({"REDUCE", "BUILD", "NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"})
 PICKLE_PROTOCOLS = range(0, 6)
+# torch's legacy (non-zip) files start with this number, pickled, then four more pickles.
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+TORCH_LEGACY_PICKLES = 5
 
 
 # -- results -------------------------------------------------------------------------------
@@ -290,6 +294,61 @@ class _Reader:
         data = self._stream.readline(MAX_LINE)
         self._check_limit()
         return data
+
+
+def _read_int_line(stream: object) -> object:
+    """INT as the C unpickler reads it: `strtol(s, 0)`, then `int(s, 0)` (`I0x10` is 16).
+
+    pickletools reads base 10 only, so a hex or octal INT used to stop the walk before a
+    payload that the real unpickler runs.
+    """
+    s = bytes(pickletools.read_stringnl(stream, decode=False, stripquotes=False))  # type: ignore[arg-type]
+    if s == b"00":
+        return False
+    if s == b"01":
+        return True
+    try:
+        return int(s, 0)
+    except ValueError:
+        match = _OCTAL.fullmatch(s)
+        if match is None:
+            raise
+        return int(match.group(1) + match.group(2), 8)
+
+
+def _read_long_line(stream: object) -> object:
+    """LONG (protocol 0): base 0 like INT, an optional trailing `L`."""
+    s = bytes(pickletools.read_stringnl(stream, decode=False, stripquotes=False))  # type: ignore[arg-type]
+    if s[-1:] == b"L":
+        s = s[:-1]
+    return int(s, 0)
+
+
+_OCTAL = re.compile(rb"\s*([+-]?)0([0-7]+)\s*")
+_READERS: dict[str, object] = {"INT": _read_int_line, "LONG": _read_long_line}
+_OPCODES: dict[int, tuple[pickletools.OpcodeInfo, object]] = {
+    ord(op.code): (op, _READERS.get(op.name, op.arg.reader if op.arg is not None else None))
+    for op in pickletools.opcodes
+}
+
+
+def _genops(data: object) -> Iterator[tuple[pickletools.OpcodeInfo, object, int]]:
+    """pickletools.genops with the C unpickler's readings of INT and LONG."""
+    read = data.read  # type: ignore[attr-defined]
+    tell = data.tell  # type: ignore[attr-defined]
+    while True:
+        pos = tell()
+        code = read(1)
+        entry = _OPCODES.get(code[0]) if code else None
+        if entry is None:
+            if code == b"":
+                raise ValueError("pickle exhausted before seeing STOP")
+            raise ValueError(f"at position {pos}, opcode {code!r} unknown")
+        opcode, reader = entry
+        arg = None if reader is None else reader(data)  # type: ignore[operator]
+        yield opcode, arg, pos
+        if code == b".":
+            break
 
 
 def _small_tuple(items: list[object]) -> object:
@@ -620,7 +679,7 @@ class _Walker:
 
     def after_joblib_wrapper(self, state: object) -> None:
         """joblib writes the array's bytes right after the wrapper's BUILD: skip or walk them."""
-        size = _joblib_array_nbytes(state)
+        size = _joblib_array_nbytes(state, self.qualname)
         if size is None:
             raise _VMError("joblib array wrapper with a state this scanner cannot size")
         if size < 0:
@@ -635,23 +694,50 @@ class _Walker:
         self.pending_skip = size
 
 
-def _dtype_itemsize(dtype: object) -> int | None:
-    """Item size of a numpy dtype pickled as numpy.dtype(str, ...) + BUILD state; -1 = object."""
+def _type_string_has_object(code: str) -> bool:
+    """numpy's object type however it is spelled (`O`, `|O8`, `object`, `object_`, `i4,O`)."""
+    return "O" in code or "object" in code.lower()
+
+
+def _dtype_holds_objects(dtype: object, qualname: Callable[[object], str | None]) -> bool:
+    """A pickled numpy.dtype(...) (+ BUILD state) that numpy would build with objects in it:
+    its type string, a field or a subarray base, however deep."""
+    todo: list[tuple[object, int]] = [(dtype, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > 8:
+            continue
+        if isinstance(item, _Object):
+            args = item.args if isinstance(item.args, tuple) else ()
+            code = args[0] if args else None
+            if isinstance(code, str) and _type_string_has_object(code):
+                return True
+            name = qualname(code)
+            if name is not None and "object" in name.rsplit(".", 1)[-1].lower():
+                return True  # numpy.dtype(numpy.object_)
+            todo.append((item.state, depth + 1))
+        elif isinstance(item, tuple):
+            todo.extend((v, depth + 1) for v in item)
+        elif isinstance(item, _Dict):
+            todo.extend((v, depth + 1) for _, v in item.items)
+    return False
+
+
+def _dtype_itemsize(dtype: object, qualname: Callable[[object], str | None]) -> int | None:
+    """Item size of a numpy dtype pickled as numpy.dtype(str, ...) + BUILD state; -1 = object.
+
+    joblib reads an object array's data as a pickle when numpy's dtype holds objects,
+    whatever item size the state claims: that decides, never the claimed size.
+    """
     if not isinstance(dtype, _Object) or not isinstance(dtype.args, tuple) or not dtype.args:
         return None
+    if _dtype_holds_objects(dtype, qualname):
+        return -1
     code = dtype.args[0]
     if not isinstance(code, str):
         return None
-    if code.lstrip("|<>=").startswith("O"):
-        return -1
     state = dtype.state
     if isinstance(state, tuple) and len(state) >= 6 and isinstance(state[5], int) and state[5] > 0:
-        if isinstance(state[4], _Dict) and any(_dtype_itemsize(v) == -1 for _, v in state[4].items):
-            return -1
-        if isinstance(state[4], _Dict):
-            for _, v in state[4].items:
-                if isinstance(v, tuple) and v and _dtype_itemsize(v[0]) == -1:
-                    return -1
         return state[5]
     digits = "".join(c for c in code if c.isdigit())
     letter = code.lstrip("|<>=")[:1]
@@ -661,12 +747,12 @@ def _dtype_itemsize(dtype: object) -> int | None:
     return n * 4 if letter == "U" else n
 
 
-def _joblib_array_nbytes(state: object) -> int | None:
+def _joblib_array_nbytes(state: object, qualname: Callable[[object], str | None]) -> int | None:
     """Bytes of array data after a NumpyArrayWrapper BUILD; -1 for object arrays."""
     if not isinstance(state, _Dict):
         return None
     shape = state.get("shape")
-    itemsize = _dtype_itemsize(state.get("dtype"))
+    itemsize = _dtype_itemsize(state.get("dtype"), qualname)
     if (
         itemsize is None
         or not isinstance(shape, tuple)
@@ -703,7 +789,7 @@ def _walk(walker: _Walker) -> PickleScan:
     while True:
         # genops keeps no state but the stream position: after a skipped literal or joblib's
         # inline array bytes, a fresh generator takes up the walk where the bytes end.
-        ops = pickletools.genops(reader.source)  # type: ignore[arg-type]
+        ops = _genops(reader.source)
         restart = False
         while True:
             try:
@@ -736,7 +822,7 @@ def _walk(walker: _Walker) -> PickleScan:
                 )
                 break
             walker.opcodes += 1
-            offset = op_pos if op_pos is not None else 0  # always set: the reader has tell()
+            offset = op_pos
             if not vm_broken:
                 try:
                     walker.step(opcode.name, arg, offset)
@@ -831,8 +917,11 @@ def scan_pickles(
 ) -> tuple[PickleScan, ...]:
     """Walk consecutive pickles (torch's legacy format writes five in a row).
 
-    Stops at the first broken one, at the end of the stream, or when what follows a STOP
-    does not start like a protocol 2+ pickle (raw tensor bytes after the pickles).
+    A stream whose first pickle is torch's legacy magic number is read as torch's legacy
+    loader reads it: four more pickles follow (protocol version, sys info, the object,
+    the storage keys), whatever protocol they use, then raw storage bytes. Otherwise the
+    walk goes on while what follows a STOP starts like a protocol 2+ pickle, and stops at
+    the first broken one or at the end of the stream.
     """
     scans: list[PickleScan] = []
     while len(scans) < max_pickles:
@@ -840,9 +929,14 @@ def scan_pickles(
         scans.append(scan)
         if scan.broken:
             break
+        legacy = scans[0].result_int == TORCH_LEGACY_MAGIC
+        if legacy and len(scans) >= TORCH_LEGACY_PICKLES:
+            break
         here = stream.tell()
         head = stream.read(2)
         stream.seek(here)
-        if len(head) < 2 or head[0] != 0x80 or head[1] not in PICKLE_PROTOCOLS:
+        if len(head) < 2:
+            break
+        if not legacy and (head[0] != 0x80 or head[1] not in PICKLE_PROTOCOLS):
             break
     return tuple(scans)
