@@ -1,12 +1,15 @@
 """Model file containers: find the pickles inside, validate the indexes. Never reads tensors.
 
 A model file is sniffed by its magic bytes, not trusted by its extension:
-- pickles (`.pkl`, `.pickle`, legacy `.pt`), joblib dumps (raw or gzip / bz2 / xz / lzma),
+- pickles (`.pkl`, `.pickle`, legacy `.pt`), joblib dumps (raw or gzip / bz2 / xz / lzma / lz4),
 - torch zip checkpoints (`archive/data.pkl` and any other `*.pkl` member), the legacy torch
   tar format (`sys_info`, `pickle`, `storages`, `tensors`),
 - numpy `.npy` / `.npz` (object arrays carry a pickle after the header),
-- Keras `.keras` (zip with `config.json`), HDF5 (`.h5`: reported as not scanned),
-- safetensors (the JSON header is validated against the buffer it indexes).
+- Keras `.keras` (zip with `config.json`) and `.h5` (its model_config), GGUF metadata and
+  ONNX graphs (other_formats.py), safetensors headers (safetensors_file.py).
+
+Zips are read as torch's own reader reads them (archive.LoaderView): member flags, CRCs and
+the local header's name do not hide a member, and every copy of a duplicate is scanned.
 
 Only the index of a container is read: the pickle members of a zip, the header of a
 safetensors or npy file. Tensor bytes are skipped by offset, so a multi-GB checkpoint scans
@@ -15,9 +18,7 @@ in about the time it takes to read its pickle.
 
 from __future__ import annotations
 
-import ast
 import bz2
-import contextlib
 import gzip
 import io
 import json
@@ -25,7 +26,6 @@ import lzma
 import re
 import struct
 import tempfile
-import tokenize
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -34,6 +34,7 @@ from typing import IO, BinaryIO
 from scanner.checks.models.gguf import GGUF_MAGIC
 from scanner.checks.models.lz4_frame import FRAME_MAGIC as LZ4_MAGIC
 from scanner.checks.models.lz4_frame import Lz4FrameReader
+from scanner.checks.models.numpy_files import NPY_MAGIC, NPY_MAX_HEADER, npy_header, scan_npy
 from scanner.checks.models.other_formats import (
     keras_config_issues,
     scan_gguf,
@@ -51,6 +52,9 @@ from scanner.checks.models.results import ContainerIssue as ContainerIssue
 from scanner.checks.models.results import ModelFormat as ModelFormat
 from scanner.checks.models.results import ModelScan as ModelScan
 from scanner.checks.models.results import PickleMember as PickleMember
+from scanner.checks.models.safetensors_file import SAFETENSORS_MAX_HEADER
+from scanner.checks.models.safetensors_file import validate_safetensors as validate_safetensors
+from scanner.checks.models.torch_legacy import scan_torch_tar
 from scanner.errors import ArchiveError, SourceError
 from scanner.infra.archive import LoaderView, SafeArchive
 
@@ -94,36 +98,11 @@ EXPECTED: dict[str, frozenset[str]] = {
 SEVEN_ZIP_MAGIC = bytes.fromhex("377ABCAF271C")
 RAR_MAGIC = b"Rar!\x1a\x07"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # Protocol 0 / 1 pickles start with one of these opcodes (MARK, GLOBAL, EMPTY_DICT ...).
 PROTO0_FIRST = frozenset(b"(c]}N)IJKLMSTUVXFGghpqr\x80")
 # Binary opcodes a headerless pickle (no PROTO) can start with: 0x81 NEWOBJ ... 0x98.
 BINARY_FIRST = frozenset(range(0x81, 0x99)) | frozenset(b"BC")
-SAFETENSORS_MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
-SAFETENSORS_DTYPE_BITS = {
-    "BOOL": 8,
-    "U8": 8,
-    "I8": 8,
-    "F8_E5M2": 8,
-    "F8_E4M3": 8,
-    "F8_E8M0": 8,
-    "I16": 16,
-    "U16": 16,
-    "F16": 16,
-    "BF16": 16,
-    "I32": 32,
-    "U32": 32,
-    "F32": 32,
-    "F64": 64,
-    "I64": 64,
-    "U64": 64,
-    "C64": 64,
-    "F4": 4,
-    "F6_E2M3": 6,
-    "F6_E3M2": 6,
-}
-NPY_MAX_HEADER = 1 << 20
 # Members of a zip checkpoint sniffed for nested archives (storages under data/ are not).
 MAX_SNIFFED_MEMBERS = 4096
 STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z|(?:^|/)\.data/[^/]+\.storage\Z")
@@ -141,26 +120,6 @@ MAX_CODE_FILES = 256
 MAX_CODE_BYTES = 1 << 20
 # Decompressed joblib streams: never walk more than this many times the file's size.
 MAX_DECOMPRESSION_RATIO = 200
-# Element sizes of legacy storage classes, to skip their bytes in a torch tar checkpoint.
-LEGACY_STORAGE_BYTES = {
-    "FloatStorage": 4,
-    "DoubleStorage": 8,
-    "HalfStorage": 2,
-    "BFloat16Storage": 2,
-    "LongStorage": 8,
-    "IntStorage": 4,
-    "ShortStorage": 2,
-    "CharStorage": 1,
-    "ByteStorage": 1,
-    "BoolStorage": 1,
-    "ComplexFloatStorage": 8,
-    "ComplexDoubleStorage": 16,
-    "QInt8Storage": 1,
-    "QUInt8Storage": 1,
-    "QInt32Storage": 4,
-    "QUInt4x2Storage": 1,
-    "QUInt2x4Storage": 1,
-}
 
 
 # -- sniffing --------------------------------------------------------------------------------
@@ -299,12 +258,12 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
         else:
             scan = ModelScan(path, "pickle", (plain,))
     elif kind == "torch-tar":
-        scan = _scan_torch_tar(path)
+        scan = scan_torch_tar(path)
     elif kind == "joblib-compressed":
         scan = _scan_compressed(path, head, size)
     elif kind == "npy":
         with path.open("rb") as fh:
-            member, npy_issues = _scan_npy(fh, None)
+            member, npy_issues = scan_npy(fh, None)
         scan = ModelScan(path, "npy", (member,) if member else (), tuple(npy_issues))
     elif kind == "safetensors" or suffix == ".safetensors":
         with path.open("rb") as fh:
@@ -646,7 +605,7 @@ def _scan_npz(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
                 )
             )
             continue
-        info = _npy_header(head)
+        info = npy_header(head)
         if isinstance(info, str):
             issues.append(ContainerIssue("corrupt", info, member=name))
             continue
@@ -654,183 +613,6 @@ def _scan_npz(path: Path, archive: SafeArchive, names: list[str]) -> ModelScan:
         if has_object:
             pickles.append(PickleMember(name, _member_pickles(archive, name, offset, 1)))
     return ModelScan(path, "npz", tuple(pickles), tuple(issues))
-
-
-# -- numpy ----------------------------------------------------------------------------------
-
-
-def descr_has_object(descr: object) -> bool:
-    """Whether numpy would build a dtype holding Python objects from this description.
-
-    numpy spells the object type many ways (`O`, `|O`, `O8`, `object`, `object_`, a
-    comma-separated `i4,O`, a field of a structured dtype, a `(base, shape)` subarray):
-    any `O` or `object` in a type string counts; no plain numpy type name has either.
-    """
-    todo: list[object] = [descr]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, str):
-            if "O" in item or "object" in item.lower():
-                return True
-        elif isinstance(item, bytes):
-            todo.append(item.decode("latin-1"))
-        elif isinstance(item, list | tuple):
-            todo.extend(item)
-        elif isinstance(item, dict):
-            todo.extend(item.keys())
-            todo.extend(item.values())
-    return False
-
-
-def _strip_python2_longs(text: str) -> str:
-    """numpy's _filter_header for version 1 / 2 headers: `2L` (Python 2) is read as `2`."""
-    out: list[str] = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.NAME and tok.string == "L" and out and out[-1][-1:].isdigit():
-                continue
-            out.append(tok.string)
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return text
-    return " ".join(out)
-
-
-def _npy_header(head: bytes) -> tuple[bool, int] | str:
-    """(has object dtype, offset of the data) or a message saying what is wrong."""
-    if not head.startswith(NPY_MAGIC) or len(head) < 10:
-        return "not an .npy file (bad magic)"
-    major = head[6]
-    if major == 1:
-        length, start = struct.unpack("<H", head[8:10])[0], 10
-    elif major in (2, 3):
-        if len(head) < 12:
-            return "truncated .npy header"
-        length, start = struct.unpack("<I", head[8:12])[0], 12
-    else:
-        return f"unknown .npy format version {major}"
-    if length > NPY_MAX_HEADER or start + length > len(head):
-        return "the .npy header is longer than the file or the limit"
-    text = head[start : start + length].decode(
-        "utf-8" if major == 3 else "latin-1", errors="replace"
-    )
-    try:
-        # The header is a Python dict literal: literal_eval never calls or imports anything.
-        header = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
-        header = None
-        if major in (1, 2):  # numpy retries these with Python 2 longs removed
-            with contextlib.suppress(
-                ValueError, SyntaxError, TypeError, MemoryError, RecursionError
-            ):
-                header = ast.literal_eval(_strip_python2_longs(text.strip()))
-        if header is None:
-            return f"the .npy header is not a dict literal: {type(err).__name__}"
-    if not isinstance(header, dict) or not {"descr", "fortran_order", "shape"} <= set(header):
-        return "the .npy header lacks descr / fortran_order / shape"
-    return descr_has_object(header["descr"]), start + length
-
-
-def _scan_npy(
-    fh: BinaryIO | IO[bytes], member: str | None
-) -> tuple[PickleMember | None, list[ContainerIssue]]:
-    head = fh.read(NPY_MAX_HEADER + 16)
-    info = _npy_header(head)
-    if isinstance(info, str):
-        return None, [ContainerIssue("corrupt", info, member=member)]
-    has_object, offset = info
-    if not has_object:
-        return None, []
-    fh.seek(offset)
-    return PickleMember(member, (scan_pickle(fh),)), []  # type: ignore[arg-type]
-
-
-# -- torch legacy tar -----------------------------------------------------------------------
-
-
-def _scan_torch_tar(path: Path) -> ModelScan:
-    pickles: list[PickleMember] = []
-    issues: list[ContainerIssue] = []
-    try:
-        with SafeArchive(path) as archive:
-            names = {m.name for m in archive.files()}
-            pickles.extend(
-                PickleMember(name, (scan_pickle(io.BytesIO(archive.read(name))),))
-                for name in ("sys_info", "pickle")
-                if name in names
-            )
-            for name in ("storages", "tensors"):
-                if name in names:
-                    with archive.open_stream(name) as stream:
-                        scans, problem = _walk_legacy_records(stream, name)
-                    pickles.append(PickleMember(name, scans))
-                    if problem:
-                        issues.append(ContainerIssue("corrupt", problem, member=name))
-            if "pickle" not in names:
-                issues.append(
-                    ContainerIssue(
-                        "magic-mismatch", "a tar without a `pickle` member, not a torch checkpoint"
-                    )
-                )
-    except ArchiveError as err:
-        return ModelScan(
-            path,
-            "torch-tar",
-            (),
-            (ContainerIssue("corrupt", f"unreadable tar container: {err.message}"),),
-        )
-    return ModelScan(path, "torch-tar", tuple(pickles), tuple(issues))
-
-
-def _walk_legacy_records(
-    stream: IO[bytes], member: str
-) -> tuple[tuple[PickleScan, ...], str | None]:
-    """torch's legacy `storages` / `tensors`: a count, then a pickle and raw bytes per record.
-
-    torch.load unpickles every record with the full unpickler, so every one is walked.
-    """
-    scans: list[PickleScan] = []
-    count_scan = scan_pickle(stream)  # type: ignore[arg-type]
-    scans.append(count_scan)
-    count = count_scan.result_int
-    if count_scan.broken or count is None or count < 0:
-        return tuple(scans), f"`{member}` does not start with a record count"
-    for _ in range(count):
-        record = scan_pickle(stream)  # type: ignore[arg-type]
-        scans.append(record)
-        if record.broken:
-            return tuple(scans), None
-        try:
-            if member == "storages":
-                storage = next((g.rsplit(".", 1)[-1] for g in record.result_globals), "")
-                element = LEGACY_STORAGE_BYTES.get(storage)
-                if element is None:
-                    return tuple(scans), f"unknown storage type {storage!r} in `{member}`"
-                (numel,) = struct.unpack("<q", _read_exact(stream, 8))
-                _skip(stream, numel * element)
-            else:
-                (ndim,) = struct.unpack("<i", _read_exact(stream, 4))
-                _skip(stream, 4 + 16 * ndim + 8)
-        except ValueError as err:
-            return tuple(scans), f"`{member}` is truncated: {err}"
-    if member == "storages":  # then one more pickle: the storage views
-        scans.append(scan_pickle(stream))  # type: ignore[arg-type]
-    return tuple(scans), None
-
-
-def _read_exact(stream: IO[bytes], n: int) -> bytes:
-    data = stream.read(n)
-    if len(data) != n:
-        raise ValueError(f"wanted {n} bytes, got {len(data)}")
-    return data
-
-
-def _skip(stream: IO[bytes], n: int) -> None:
-    if n < 0:
-        raise ValueError("negative length")
-    here = stream.tell()
-    stream.seek(here + n)
-    if stream.tell() != here + n:
-        raise ValueError("cannot skip past the end")
 
 
 # -- keras ----------------------------------------------------------------------------------
@@ -860,108 +642,6 @@ def _keras_config_issues(archive: SafeArchive, name: str) -> list[ContainerIssue
         return [ContainerIssue("corrupt", f"config.json is not JSON: {err}", member=name)]
     issues.extend(keras_config_issues(config, name))
     return issues
-
-
-# -- safetensors ----------------------------------------------------------------------------
-
-
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    keys = [k for k, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise ValueError("duplicate key in the header")
-    return dict(pairs)
-
-
-def validate_safetensors(fh: BinaryIO | IO[bytes], size: int) -> list[str]:
-    """Problems with a safetensors header, [] when it is valid. Reads only the header.
-
-    Checks: the 8-byte little-endian header size is bounded and inside the file; the header
-    is a UTF-8 JSON object without duplicate keys; each tensor has a known dtype, a shape of
-    non-negative ints and offsets whose span is shape x dtype size; spans neither overlap
-    nor leave holes, and together cover the whole data buffer.
-    """
-    prefix = fh.read(8)
-    if len(prefix) < 8:
-        return ["shorter than the 8-byte header size"]
-    n = struct.unpack("<Q", prefix)[0]
-    if n > SAFETENSORS_MAX_HEADER:
-        return [f"header size {n} is over the {SAFETENSORS_MAX_HEADER}-byte limit"]
-    if 8 + n > size:
-        return [f"header size {n} runs past the end of the file ({size} bytes)"]
-    raw = fh.read(n)
-    try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        return [f"header is not valid UTF-8 JSON: {err}"]
-    if not isinstance(header, dict):
-        return ["header is not a JSON object"]
-    buffer = size - 8 - n
-    problems: list[str] = []
-    spans: list[tuple[int, int, str]] = []
-    for name, entry in header.items():
-        if name == "__metadata__":
-            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
-                problems.append("__metadata__ must map strings to strings")
-            continue
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            problems.append(f"tensor {name!r} must have exactly dtype, shape and data_offsets")
-            continue
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        bits = SAFETENSORS_DTYPE_BITS.get(dtype) if isinstance(dtype, str) else None
-        if bits is None:
-            problems.append(f"tensor {name!r} has an unknown dtype {dtype!r}")
-            continue
-        if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
-            problems.append(f"tensor {name!r} has a bad shape {shape!r}")
-            continue
-        if not (
-            isinstance(offsets, list)
-            and len(offsets) == 2
-            and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
-        ):
-            problems.append(f"tensor {name!r} has bad data_offsets {offsets!r}")
-            continue
-        begin, end = offsets
-        if not 0 <= begin <= end <= buffer:
-            problems.append(
-                f"tensor {name!r} offsets {begin}..{end} are outside the {buffer}-byte buffer"
-            )
-            continue
-        numel = 0 if 0 in shape else 1
-        for d in shape:
-            numel *= d
-            if numel * bits > 8 * buffer:  # cannot fit: stop before the product explodes
-                break
-        if numel * bits % 8 or numel * bits // 8 != end - begin:
-            # A hostile shape ([10**18] * 20) overflows a float: say so without one.
-            need = (
-                f"{numel * bits / 8:g}" if numel * bits <= 8 * buffer else f"more than the {buffer}"
-            )
-            problems.append(
-                f"tensor {name!r}: {dtype} {str(shape)[:80]} needs {need} "
-                f"bytes but its offsets span {end - begin}"
-            )
-            continue
-        spans.append((begin, end, name))
-    if problems:
-        return problems
-    spans.sort()
-    cursor = 0
-    for begin, end, name in spans:
-        if begin < cursor:
-            problems.append(f"tensor {name!r} overlaps the tensor before it")
-        elif begin > cursor:
-            problems.append(
-                f"{begin - cursor} bytes before tensor {name!r} belong to no tensor (hidden data?)"
-            )
-        cursor = max(cursor, end)
-    if cursor != buffer:
-        problems.append(
-            f"{buffer - cursor} bytes after the last tensor belong to no tensor (hidden data?)"
-        )
-    return problems
 
 
 def member_path(path: Path, member: str | None) -> str:

@@ -9,6 +9,9 @@ constructed: values are plain literals or placeholders.
 A stream that is truncated or broken on purpose (nullifAI put its payload
 before a parse error, which runs before the error is seen) keeps everything
 seen before the break, and says where and why it broke.
+
+Over 600 lines for one concern: the opcode reader and the symbolic machine share the
+stack, memo and stream position opcode by opcode; split, each half would be unreadable.
 """
 
 from __future__ import annotations
