@@ -83,11 +83,12 @@ def test_present_provenance_is_fetched_verified_and_cached(
     cache = tmp_path / "cache"
     [ok] = run(inventory, fake_pypi, cache, default="require")
     assert (ok.rule_id, ok.evidence) == ("WS-PROV-OK", PUBLISHER)
-    assert fake_pypi.requests == [SDIST_PATH]
+    # The provenance, then the release history its publisher is compared with (drift).
+    assert fake_pypi.requests == [SDIST_PATH, "/pypi/pypi-attestations/json"]
     # The second run reads the on-disk cache: no request at all.
     [again] = run(inventory, fake_pypi, cache, default="require")
     assert again == ok
-    assert fake_pypi.requests == [SDIST_PATH]
+    assert fake_pypi.requests == [SDIST_PATH, "/pypi/pypi-attestations/json"]
 
 
 def test_served_provenance_for_other_bytes_is_critical(

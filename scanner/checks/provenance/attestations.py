@@ -349,6 +349,8 @@ class ReleaseFile:
     packagetype: str
     sha256: str | None
     yanked: bool
+    uploaded: str | None = None
+    """`upload_time_iso_8601` as PyPI gives it (PEP 700), where it does."""
 
 
 class IntegrityClient:
@@ -415,6 +417,7 @@ class IntegrityClient:
                         str(f.get("packagetype", "")),
                         (f.get("digests") or {}).get("sha256"),
                         bool(f.get("yanked")),
+                        f.get("upload_time_iso_8601") or f.get("upload_time") or None,
                     )
                     for f in files
                 )

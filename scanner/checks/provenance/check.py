@@ -13,6 +13,10 @@ Findings:
   package that must be attested.
 - WS-PROV-003 high (online): the release before this one was attested, this
   one is not (the signature of a stolen upload token, as in ultralytics 8.3.41).
+- WS-PROV-004 high (online): attested, but by another publisher identity than the last
+  attested releases; WS-PROV-005 high: a version far ahead of the one before it;
+  WS-PROV-006 medium: a release after more than two years of silence
+  (scanner.checks.provenance.drift).
 - WS-PROV-OK info: one per verified artifact; `evidence` is the identity
   verified (`github:owner/repo@.github/workflows/release.yml`). The policy
   layer may hide info findings by default.
@@ -23,7 +27,8 @@ from the `[tool.wormsign.provenance]` table (keys may use `-` or `_`)::
     [tool.wormsign.provenance]
     default = "warn"               # ignore | warn | require: packages not named below
     require = ["torch", "numpy"]   # must carry a verified attestation
-    regression = true              # online: flag releases that lost their attestation
+    regression = true              # online: flag releases published otherwise than before
+    drift-window = 3               # how many earlier releases they are compared with
     index-url = "https://pypi.org" # integrity API and JSON API base
     refresh-trust-root = false     # online: refresh sigstore's trust root over TUF
 
@@ -42,7 +47,7 @@ PyPI's publisher claim where one came with the attestation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -62,12 +67,20 @@ from scanner.checks.provenance.attestations import (
     FoundAttestation,
     IntegrityClient,
     Rejected,
-    ReleaseFile,
     Verified,
     VerifyOutcome,
     files_beside,
     read_attestation_file,
     verify_attestation,
+)
+from scanner.checks.provenance.drift import (
+    Current,
+    Place,
+    earlier_releases,
+    jump_findings,
+    published,
+    publisher_change_finding,
+    regression_finding,
 )
 from scanner.checks.provenance.settings import ProvenancePolicy, Requirement
 from scanner.infra.hashing import sha256_file
@@ -76,7 +89,6 @@ from scanner.options import ScanOptions
 
 RULE_INVALID = "WS-PROV-001"
 RULE_MISSING = "WS-PROV-002"
-RULE_REGRESSION = "WS-PROV-003"
 RULE_VERIFIED = "WS-PROV-OK"
 PEP_740 = "https://peps.python.org/pep-0740/"
 TRUSTED_PUBLISHING = "https://docs.pypi.org/trusted-publishers/"
@@ -286,6 +298,7 @@ def _judge_group(group: _Group, context: _Context) -> Iterator[Finding]:
     requirement = context.policy.requirement_for(group.package)
     unattested: list[_Subject] = []
     unverifiable: list[_Subject] = []
+    current: list[Current] = []
     for subject in group.subjects:
         if subject.sha256 is None:
             unverifiable.append(subject)
@@ -295,22 +308,58 @@ def _judge_group(group: _Group, context: _Context) -> Iterator[Finding]:
             unattested.append(subject)
             continue
         outcomes = [context.verify(f, subject, subject.sha256) for f in found]
+        current.extend(
+            Current(o.identity, f.claimed_environment, f.publisher_claim is not None)
+            for f, o in zip(found, outcomes, strict=True)
+            if isinstance(o, Verified)
+        )
         yield from _outcome_findings(subject, subject.sha256, outcomes)
     missing = unattested + unverifiable
     if requirement is not Requirement.IGNORE and (missing or not group.subjects):
         yield _missing_finding(group, missing, requirement, context)
-    # A regression needs PyPI to have said "no provenance" for every artifact of the release;
-    # an artifact never asked about (no file name, another index) proves nothing.
+    if context.client is not None and context.policy.regression:
+        yield from _drift_findings(group, unattested, current, context)
+
+
+def _drift_findings(
+    group: _Group, unattested: list[_Subject], current: list[Current], context: _Context
+) -> Iterator[Finding]:
+    """What changed against the project's earlier releases on PyPI (online)."""
+    client = context.client
+    if client is None or group.package is None or group.version is None:
+        return
+    if not group.subjects or not any(s.on_pypi for s in group.subjects):
+        return
+    try:
+        version = Version(group.version)
+    except InvalidVersion:
+        return
+    releases = client.release_files(group.package)
+    window = earlier_releases(releases, version, context.policy.drift_window)
+    place = Place(group.package, group.version, group.path, group.line)
+    own = next(
+        (files for text, files in releases.items() if _normal_version(text) == str(version)), ()
+    )
+    yield from jump_findings(place, version, window[0] if window else None, own)
+    if not window:
+        return
+    kinds = {_packagetype(s.filename) for s in group.subjects}
+    # A regression needs PyPI to have said "no provenance" for every artifact of the
+    # release; an artifact never asked about (no file name, another index) proves nothing.
     asked = [s for s in unattested if s.filename is not None and s.on_pypi]
-    if (
-        asked
-        and len(asked) == len(group.subjects)
-        and context.client is not None
-        and context.policy.regression
-    ):
-        regression = _regression_finding(group, asked, context)
-        if regression is not None:
-            yield regression
+    if asked and len(asked) == len(group.subjects):
+        nearest = published(client, group.package, window[0], kinds)
+        if nearest.publisher is None:
+            return
+        history = [nearest, *(published(client, group.package, e, kinds) for e in window[1:])]
+        finding = regression_finding(place, history, [s.label for s in asked])
+    elif current and group.package not in context.policy.publishers:
+        history = [published(client, group.package, e, kinds) for e in window]
+        finding = publisher_change_finding(place, history, current)
+    else:
+        return
+    if finding is not None:
+        yield finding
 
 
 def _outcome_findings(
@@ -416,70 +465,6 @@ def _missing_finding(
         references=(PEP_740, TRUSTED_PUBLISHING),
         fix=hint,
     )
-
-
-def _regression_finding(
-    group: _Group, unattested: list[_Subject], context: _Context
-) -> Finding | None:
-    """WS-PROV-003 when the nearest earlier release on PyPI carries an attestation."""
-    client = context.client
-    if client is None or group.package is None or group.version is None:
-        return None
-    if not any(s.on_pypi for s in unattested):
-        return None
-    try:
-        current = Version(group.version)
-    except InvalidVersion:
-        return None
-    earlier = _nearest_earlier_release(client.release_files(group.package), current)
-    if earlier is None:
-        return None
-    version, files = earlier
-    kinds = {_packagetype(s.filename) for s in unattested}
-    probe = sorted(files, key=lambda f: (f.packagetype not in kinds, f.filename))[:2]
-    for release_file in probe:
-        found = client.provenance(group.package, version, release_file.filename)
-        if found:
-            claim = next((f.publisher_claim for f in found if f.publisher_claim), "a publisher")
-            return Finding(
-                rule_id=RULE_REGRESSION,
-                severity=Severity.HIGH,
-                message=(
-                    f"{group.package} {group.version} has no attestation, but the earlier "
-                    f"release {version} was attested ({release_file.filename}, published "
-                    f"by {claim}): it may have been uploaded outside its trusted publisher."
-                ),
-                package=group.package,
-                version=group.version,
-                path=group.path,
-                line=group.line,
-                evidence=(
-                    f"{version}: {release_file.filename} attested by {claim}; "
-                    f"{group.version}: no provenance for "
-                    f"{', '.join(s.label for s in unattested[:3])}"
-                ),
-                references=(PEP_740,),
-                fix=f"Pin {group.package}=={version} until the project explains the release.",
-            )
-    return None
-
-
-def _nearest_earlier_release(
-    releases: Mapping[str, tuple[ReleaseFile, ...]], current: Version
-) -> tuple[str, tuple[ReleaseFile, ...]] | None:
-    candidates = []
-    for text, files in releases.items():
-        try:
-            version = Version(text)
-        except InvalidVersion:
-            continue
-        live = tuple(f for f in files if not f.yanked)
-        if version < current and live and (not version.is_prerelease or current.is_prerelease):
-            candidates.append((version, text, live))
-    if not candidates:
-        return None
-    _, text, files = max(candidates, key=lambda c: c[0])
-    return text, files
 
 
 def _normal_version(text: str | None) -> str | None:

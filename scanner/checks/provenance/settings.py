@@ -16,6 +16,9 @@ from scanner.checks.provenance.attestations import DEFAULT_INDEX_URL, PublisherK
 from scanner.errors import ConfigError
 from scanner.models import canonical
 
+DEFAULT_DRIFT_WINDOW = 3
+MAX_DRIFT_WINDOW = 20
+
 
 @enum.unique
 class Requirement(str, enum.Enum):
@@ -36,6 +39,9 @@ class ProvenancePolicy:
     publishers: Mapping[str, tuple[PublisherSpec, ...]] = field(default_factory=dict, hash=False)
     """Canonical name -> the publishers it may come from (any one)."""
     regression: bool = True
+    """Online: compare each release's publishing with the releases before it (drift)."""
+    drift_window: int = DEFAULT_DRIFT_WINDOW
+    """How many earlier releases it is compared with."""
     index_url: str = DEFAULT_INDEX_URL
     refresh_trust_root: bool = False
 
@@ -46,7 +52,15 @@ class ProvenancePolicy:
         return self.default
 
 
-_POLICY_KEYS = {"default", "require", "publishers", "regression", "index-url", "refresh-trust-root"}
+_POLICY_KEYS = {
+    "default",
+    "require",
+    "publishers",
+    "regression",
+    "drift-window",
+    "index-url",
+    "refresh-trust-root",
+}
 _PUBLISHER_KEYS: dict[str, set[str]] = {
     "github": {"kind", "repository", "workflow", "environment"},
     "gitlab": {"kind", "repository", "workflow", "environment"},
@@ -97,8 +111,16 @@ def _parse_policy(raw: object) -> ProvenancePolicy:
     index_url = table.get("index-url", DEFAULT_INDEX_URL)
     if not isinstance(index_url, str) or urlparse(index_url).scheme not in ("http", "https"):
         raise _config_error("must be an http(s) URL", "index-url")
+    window = table.get("drift-window", DEFAULT_DRIFT_WINDOW)
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, int)
+        or not 1 <= window <= MAX_DRIFT_WINDOW
+    ):
+        raise _config_error(f"must be a whole number from 1 to {MAX_DRIFT_WINDOW}", "drift-window")
     return ProvenancePolicy(
         default=default,
+        drift_window=window,
         required=frozenset(canonical(n) for n in required_raw),
         publishers=publishers,
         regression=_bool(table, "regression", default=True),
