@@ -141,7 +141,7 @@ def check(
     paths = [Path(t) for t in targets]
     if not targets and not env_paths and not pythons:
         # No target: the current project and the environment of the running interpreter
-        # (learnt by starting it isolated, like any other --python).
+        # (resolved from files, never by starting it, like any other --python).
         paths = [Path.cwd()]
         pythons = [sys.executable]
     # With only --env / --python, just those are scanned (the working directory is not

@@ -176,6 +176,10 @@ class Environment:
     python: Path | None = None
     """The interpreter this environment belongs to, where known."""
     python_version: str | None = None
+    site_dir: bool = True
+    """False for a directory on sys.path that `site` does not process (a PYTHONPATH entry,
+    a `.pth` path line, an egg-link): only its distributions and startup modules are read,
+    and a locked package missing from it is not missing from the environment."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def scan_options(func: F) -> F:
             "pythons",
             multiple=True,
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Scan the environment of this interpreter (started isolated, without site hooks).",
+            help="Scan the environment of this interpreter (resolved from files; never run).",
         ),
         click.option(
             "--db",

@@ -16,6 +16,7 @@ from scanner.errors import SourceError
 from scanner.infra.hashing import sha256_file
 from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped, canonical
 from scanner.sources.lockfiles import format_by_name, parse_lockfile
+from scanner.sources.syspath import PathEntry, pth_directories, resolve_sys_path
 
 # Directories never worth walking in a project: VCS metadata, caches, node modules.
 _SKIP_DIRS = {
@@ -136,22 +137,73 @@ def _model_file(path: Path) -> ModelFile:
 
 
 def collect_environments(path: Path) -> tuple[Environment, ...]:
-    """Every environment rooted at `path` (a venv may have several site-packages)."""
-    from scanner.sources.environment import collect_environment, find_site_packages
+    """Every environment rooted at `path` (a venv may have several site-packages), and
+    the directories its `.pth` path lines and egg-links add to sys.path."""
+    return _environments_of(path).environments
+
+
+def _environments_of(path: Path) -> Inventory:
+    from scanner.sources.environment import find_site_packages
 
     site_dirs = find_site_packages(path)
     if not site_dirs:
         raise SourceError("no site-packages directory found", path=str(path))
-    return tuple(collect_environment(sp) for sp in site_dirs)
+    entries = [PathEntry(sp, "site-packages", True) for sp in site_dirs]
+    for sp in site_dirs:
+        entries.extend(pth_directories(sp))
+    return _collect_entries(entries, None, None)
 
 
-def collect_interpreter(python: Path) -> tuple[Environment, ...]:
-    """The environments of an interpreter, learnt without running its site hooks."""
-    from scanner.sources.environment import collect_environment, interpreter_paths
+def _collect_entries(
+    entries: Sequence[PathEntry], python: Path | None, version: str | None
+) -> Inventory:
+    """One Environment per directory on sys.path; too-broad directories are skipped, said so."""
+    from scanner.sources.environment import collect_environment
 
-    site_dirs, version = interpreter_paths(python)
+    envs: list[Environment] = []
+    skipped: list[Skipped] = []
+    seen: set[Path] = set()
+    site_dirs = [e.path for e in entries if e.site_dir]
+    for entry in entries:
+        try:
+            real = entry.path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue  # a .pth line naming nothing adds nothing
+        if real in seen or not real.is_dir():
+            continue
+        seen.add(real)
+        if not entry.site_dir and (
+            real == Path(real.anchor) or any(_is_under(sd, real) for sd in site_dirs)
+        ):
+            skipped.append(
+                Skipped(
+                    target=str(real),
+                    reason=f"on sys.path ({entry.why}) but too broad to scan as an environment",
+                )
+            )
+            continue
+        envs.append(
+            collect_environment(
+                real, python=python, python_version=version, startup_only=not entry.site_dir
+            )
+        )
+    return Inventory(environments=tuple(envs), skipped=tuple(skipped))
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def collect_interpreter(python: Path) -> Inventory:
+    """Every directory an interpreter will import from, learnt without running it."""
+
+    resolved = resolve_sys_path(python)
     # The version lets lock markers be evaluated for that interpreter, not for ours.
-    return tuple(collect_environment(sp, python=python, python_version=version) for sp in site_dirs)
+    return _collect_entries(resolved.entries, python, resolved.version)
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
@@ -225,7 +277,7 @@ def collect_target(path: Path) -> Inventory:
         raise SourceError("no such file or directory", path=str(path))
     if path.is_dir():
         if is_environment_dir(path):
-            return Inventory(targets=(str(path),), environments=collect_environments(path))
+            return Inventory(targets=(str(path),)).merge(_environments_of(path))
         return collect_project(path)
     if (dk := distribution_kind(path)) is not None:
         return Inventory(targets=(str(path),), distribution_files=(_distribution_file(path, *dk),))
@@ -244,12 +296,10 @@ def collect(
     for target in targets:
         inventory = inventory.merge(collect_target(target))
     for env in env_paths:
-        inventory = inventory.merge(
-            Inventory(targets=(str(env),), environments=collect_environments(env))
-        )
+        inventory = inventory.merge(Inventory(targets=(str(env),)).merge(_environments_of(env)))
     for python in pythons:
         inventory = inventory.merge(
-            Inventory(targets=(str(python),), environments=collect_interpreter(python))
+            Inventory(targets=(str(python),)).merge(collect_interpreter(python))
         )
     return inventory
 

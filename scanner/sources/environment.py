@@ -2,9 +2,8 @@
 
 Everything is read as data: METADATA with `email.parser`, RECORD with `csv`,
 entry_points.txt with `configparser` (no interpolation). Nothing from the
-environment is imported or run. The one process started is the interpreter the
-user named, as `python -I -S -c <probe>`: isolated (no PYTHON* variables, no
-user site) and without `site`, so no `.pth` file of that environment executes.
+environment is imported or run, and no process is started: an interpreter's
+directories are resolved statically (scanner.sources.syspath).
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ from __future__ import annotations
 import binascii
 import configparser
 import csv
-import json
 import os
 import posixpath
 import re
-import subprocess
 import sys
 from email.parser import HeaderParser
 from pathlib import Path
@@ -27,39 +24,10 @@ from scanner.models import EntryPoint, Environment, InstalledDistribution, Recor
 # Files larger than this are not metadata; refusing them keeps a hostile
 # environment from making us read gigabytes into memory.
 _MAX_METADATA_BYTES = 16 << 20
-_PROBE_TIMEOUT_S = 20.0
+_STARTUP_MODULES = frozenset({"sitecustomize", "usercustomize"})
 _DIST_DIR = re.compile(
     r"^(?P<name>.+?)-(?P<version>[^-]+?)(-py\d[^-]*)?(-[^-]+)?\.(dist|egg)-info$"
 )
-
-# Printed by the interpreter under -I -S. It re-implements the few lines of
-# site.venv() that find pyvenv.cfg, because -S skips site (and with it every .pth).
-_PROBE = r"""
-import json, os, sys, sysconfig
-exe_dir = os.path.dirname(os.path.abspath(sys.executable))
-venv = None
-system_site = False
-for d in (exe_dir, os.path.dirname(exe_dir)):
-    cfg = os.path.join(d, "pyvenv.cfg")
-    if os.path.isfile(cfg):
-        venv = os.path.dirname(exe_dir)
-        with open(cfg, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                key, sep, value = line.partition("=")
-                if sep and key.strip().lower() == "include-system-site-packages":
-                    system_site = value.strip().lower() == "true"
-        break
-paths = []
-if venv is not None:
-    p = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
-    paths += [p["purelib"], p["platlib"]]
-if venv is None or system_site:
-    p = sysconfig.get_paths()
-    paths += [p["purelib"], p["platlib"]]
-print(json.dumps({"paths": paths, "version": "%d.%d.%d" % sys.version_info[:3],
-                  "venv": venv}))
-"""
-
 
 # -- locating site-packages ------------------------------------------------------------
 
@@ -104,59 +72,21 @@ def _has_distributions(directory: Path) -> bool:
 
 
 def site_packages_of_interpreter(python: Path) -> list[Path]:
-    """Ask `python` (run as `python -I -S -c <probe>`) where its site-packages are."""
+    """The directories `python` will import from (found without running it)."""
     paths, _version = interpreter_paths(python)
     return paths
 
 
-def interpreter_paths(python: Path) -> tuple[list[Path], str]:
-    """Existing site-packages directories of `python` and its version (`3.11.7`).
+def interpreter_paths(python: Path) -> tuple[list[Path], str | None]:
+    """Every directory `python` will put on sys.path, and its version (`3.11.7` or `3.11`).
 
-    The interpreter is started isolated and without `site`, with no shell and an
-    empty environment, so nothing in the scanned environment runs.
+    Learnt from files alone (see scanner.sources.syspath): the interpreter of a scanned
+    environment is never started, since its pyvenv.cfg can point it at a hostile stdlib.
     """
-    # Absolute but not resolved: a venv's bin/python is a symlink to the base interpreter,
-    # and the probe finds pyvenv.cfg through the path it was started as.
-    python = Path(os.path.abspath(python))
-    if not python.is_file():
-        raise SourceError("interpreter not found", path=str(python))
-    env = {k: os.environ[k] for k in ("SYSTEMROOT",) if k in os.environ}  # Windows needs it
-    try:
-        proc = subprocess.run(
-            [str(python), "-I", "-S", "-c", _PROBE],
-            capture_output=True,
-            timeout=_PROBE_TIMEOUT_S,
-            env=env,
-            check=False,
-            shell=False,
-        )
-    except subprocess.TimeoutExpired as err:
-        raise SourceError(
-            f"interpreter did not answer within {_PROBE_TIMEOUT_S:.0f} s", path=str(python)
-        ) from err
-    except OSError as err:
-        raise SourceError(
-            f"cannot run interpreter: {err.strerror or err}", path=str(python)
-        ) from err
-    if proc.returncode != 0:
-        last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise SourceError(
-            f"interpreter failed (exit {proc.returncode}): {last[0]}", path=str(python)
-        )
-    try:
-        data = json.loads(proc.stdout.decode("utf-8"))
-        raw_paths = [str(p) for p in data["paths"]]
-        version = str(data["version"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise SourceError(
-            "interpreter printed something unexpected (is it Python 3?)", path=str(python)
-        ) from err
-    out: list[Path] = []
-    for raw in raw_paths:
-        p = Path(raw)
-        if p.is_dir() and p not in out:
-            out.append(p)
-    return out, version
+    from scanner.sources.syspath import resolve_sys_path
+
+    resolved = resolve_sys_path(python)
+    return [e.path for e in resolved.entries], resolved.version
 
 
 def environment_prefix(site_packages: Path) -> Path:
@@ -193,8 +123,16 @@ def collect_environment(
     site_packages: Path,
     python: Path | None = None,
     python_version: str | None = None,
+    *,
+    startup_only: bool = False,
 ) -> Environment:
-    """Read every distribution and every loose top-level file of one site-packages."""
+    """Read every distribution and every loose top-level file of one site-packages.
+
+    With `startup_only` (a directory on sys.path that is not a site directory: a
+    PYTHONPATH entry, a `.pth` line, an egg-link's checkout), the loose files kept are
+    the ones Python runs at every start (`sitecustomize`, `usercustomize`); the rest is
+    a project's own source, scanned when the project is a target.
+    """
     root = _resolve(site_packages)
     try:
         with os.scandir(root) as it:
@@ -215,6 +153,7 @@ def collect_environment(
         root / name
         for name, _is_dir in entries
         if name not in metadata_dirs and name not in owned and name != "__pycache__"
+        if not startup_only or name.partition(".")[0] in _STARTUP_MODULES
     ]
     return Environment(
         site_packages=root,
@@ -222,6 +161,7 @@ def collect_environment(
         loose_files=tuple(loose),
         python=python,
         python_version=python_version or python_version_of(root),
+        site_dir=not startup_only,
     )
 
 

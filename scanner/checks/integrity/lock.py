@@ -81,6 +81,11 @@ class LockPass(RunState):
         locked: dict[str, list[LockedPackage]] = defaultdict(list)
         for pkg in self.inventory.locked_packages:
             locked[canonical(pkg.name)].append(pkg)
+        # Distributions in directories that PYTHONPATH, .pth lines or egg-links add are
+        # installed for every environment; those directories alone are not environments.
+        on_path = {
+            d.name for st in self.env_states if not st.env.site_dir for d in st.env.distributions
+        }
         for state in self.env_states:
             env = state.env
             markers_env = _marker_environment(env.python_version)
@@ -118,7 +123,7 @@ class LockPass(RunState):
                         )
                     )
             for name, entries in locked.items():
-                if name in installed:
+                if name in installed or name in on_path or not env.site_dir:
                     continue
                 applicable = [
                     p for p in entries if p.kind is not PinKind.VIRTUAL and _applies(p, markers_env)
