@@ -15,12 +15,12 @@ from datetime import date
 from pathlib import Path
 
 from scanner.checks.interface import FILES_HASHED, Check, CheckContext, CheckResult
-from scanner.errors import ConfigError
+from scanner.errors import ConfigError, SourceError
 from scanner.infra.progress import advance
 from scanner.models import Finding, Inventory, Report, Severity, Suppression
 from scanner.options import ScanOptions
-from scanner.policy import apply_config, apply_policy, load_config
-from scanner.sources.discover import collect, unverifiable
+from scanner.policy import Config, apply_config, apply_policy, governs, load_config, weakening_notes
+from scanner.sources.discover import collect, nothing_scanned, unverifiable
 
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
 CHECKS: dict[str, str] = {
@@ -149,13 +149,29 @@ def check(
     config = load_config(
         _config_start(paths or [Path.cwd()]), Path(config_path) if config_path else None
     )
+    config_notes: list[str] = []
+    if config_path is None and not governs(config, paths):
+        # Found inside the first target: it must not weaken the gate for the others.
+        config_notes.append(
+            f"{config.source} was not applied: it governs {config.base_dir} and other "
+            "targets lie outside it (name a config with --config)"
+        )
+        config = Config()
+    config_notes += weakening_notes(config, CHECKS)
     options = apply_config(options, config, overridden)
     inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
+    if nothing_scanned(inventory):
+        raise SourceError(
+            f"nothing to scan in {', '.join(inventory.targets)}: no lock entry, "
+            "environment, distribution file or model file",
+            hint="name a lock file, a project, an environment or a model file",
+        )
     results = run_checks(inventory, options)
     if today is None:
         today = options.as_of.date() if options.as_of is not None else date.today()
     policy = apply_policy(merge_findings(results), config, today)
-    return build_report(inventory, results, policy.kept, options, policy.notes, policy.suppressions)
+    notes = (*config_notes, *policy.notes)
+    return build_report(inventory, results, policy.kept, options, notes, policy.suppressions)
 
 
 def require_clean(

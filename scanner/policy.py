@@ -656,3 +656,46 @@ def _allowed_by(
             f"vetted {allow.sha256}: it is no longer allowed",
         )
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# A config that weakens the gate is said so; one found inside a target governs only it
+
+
+_PROBE_RULES = ("WS-INT-001", "WS-PTH-001", "WS-MODEL-001", "WS-ADV-001", "PYSEC-2020-1")
+
+
+def weakening_notes(config: Config, known_checks: Collection[str]) -> list[str]:
+    """Notes for a config that disables checks or ignores (nearly) everything."""
+    notes: list[str] = []
+    if config.source is None:
+        return notes
+    if config.checks is not None:
+        off = sorted(set(known_checks) - set(config.checks))
+        if off:
+            notes.append(f"{config.source} disables checks: {', '.join(off)}")
+    for ignore in config.ignores:
+        broad_rule = ignore.rule is None or all(
+            fnmatch.fnmatchcase(r, ignore.rule.upper()) for r in _PROBE_RULES
+        )
+        broad_path = ignore.path is None or ignore.path.strip("/") in ("*", "**", "**/*")
+        if broad_rule and broad_path and ignore.package is None and ignore.id is None:
+            notes.append(f"{ignore.describe()} ignores every finding")
+    return notes
+
+
+def governs(config: Config, targets: Iterable[Path]) -> bool:
+    """Whether every target lies inside the directory of a config found by searching."""
+    base = config.base_dir
+    if base is None:
+        return True
+    root = base.resolve()
+    return all(_inside(target, root) for target in targets)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True

@@ -8,7 +8,9 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or configuration 
 from __future__ import annotations
 
 import enum
+import errno
 import os
+import stat
 import sys
 import tempfile
 import traceback
@@ -38,25 +40,52 @@ class ExitCode(enum.IntEnum):
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def printable(text: str) -> str:
+    """One line with every control character escaped (`\\x1b`, `\\x07`): a file name
+    holding terminal escape sequences must not reach a terminal raw."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(text.split()))
+
+
 def fail(message: str, code: ExitCode, verbose: bool = False) -> NoReturn:
     """Print one line to stderr (a traceback too with -v) and exit."""
     if verbose:
         traceback.print_exc(file=sys.stderr)
-    line = " ".join(message.split())
-    click.echo(f"wormsign: error: {line}", err=True)
+    click.echo(f"wormsign: error: {printable(message)}", err=True)
     sys.exit(int(code))
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Write the report to stdout or, atomically, to a file: never half-written."""
+    """Write the report to stdout or, atomically, to a file: never half-written.
+
+    Only a regular file (or a new one) is replaced atomically, keeping its mode; a FIFO
+    or a character device (a terminal, /dev/null) the user named is written in place;
+    a symbolic link, a read-only file or anything else is refused (OSError).
+    """
     if output is None:
         click.echo(text, nl=False)
         return
+    try:
+        st: os.stat_result | None = os.lstat(output)
+    except FileNotFoundError:
+        st = None
+    if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+        fd = os.open(output, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise OSError(errno.EINVAL, f"is {what}; not replaced", str(output))
+    if st is not None and not st.st_mode & 0o222:
+        raise OSError(errno.EACCES, "is read-only; not replaced", str(output))
     directory = output.parent if str(output.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -66,7 +95,9 @@ def write_output(text: str, output: Path | None) -> None:
 def scan_options(func: F) -> F:
     """The options `scan` and `run` share."""
     decorators = [
-        click.argument("targets", nargs=-1, type=click.Path(exists=True, path_type=Path)),
+        click.argument(
+            "targets", nargs=-1, type=click.Path(exists=True, allow_dash=True, path_type=Path)
+        ),
         click.option(
             "--env",
             "env_paths",

@@ -3,6 +3,7 @@ scanner.checks.advisories.database."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -16,13 +17,14 @@ from scanner.checks.advisories.database import (
     default_db_path,
     update_database,
 )
+from scanner.cli.common import printable
 from scanner.errors import ScannerError
 
 _EXIT_INCOMPLETE = 3  # the gate's "could not be completed" code (scanner.cli.ExitCode)
 
 
 def _fail(err: ScannerError) -> NoReturn:
-    click.echo(f"wormsign: error: {err.diagnostics()}", err=True)
+    click.echo(f"wormsign: error: {printable(err.diagnostics())}", err=True)
     sys.exit(_EXIT_INCOMPLETE)
 
 
@@ -59,9 +61,14 @@ def update(source: str | None, db_path: Path | None, timeout: float) -> None:
         summary = update_database(source, db_path, timeout=timeout)
     except ScannerError as err:
         _fail(err)
+    except (OSError, sqlite3.Error) as err:  # an unwritable cache directory, a full disk
+        where = getattr(err, "filename", None) or (db_path or "the database directory")
+        _fail(ScannerError(f"cannot write the database: {err}", path=str(where)))
     click.echo(
-        f"imported {summary.records} records from {summary.source} into {summary.path} "
-        f"in {summary.seconds:.1f} s"
+        printable(
+            f"imported {summary.records} records from {summary.source} into {summary.path} "
+            f"in {summary.seconds:.1f} s"
+        )
     )
     if summary.notes:
         click.echo(
@@ -82,16 +89,18 @@ def update(source: str | None, db_path: Path | None, timeout: float) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List the problems recorded at import.")
 def status(db_path: Path | None, verbose: bool) -> None:
     """Where the database is, how many records it holds, and how old it is."""
-    path = db_path or default_db_path()
     try:
+        path = db_path or default_db_path()
         with AdvisoryDatabase(path) as database:
             st = database.status()
             notes = database.import_notes() if verbose else ()
     except ScannerError as err:
         _fail(err)
+    except (OSError, sqlite3.Error) as err:
+        _fail(ScannerError(f"cannot read the database: {err}", path=str(db_path or "")))
     age = f"{st.age_days:.1f} days" if st.age_days is not None else "unknown"
-    click.echo(f"path:            {st.path}")
-    click.echo(f"source:          {st.source or 'unknown'}")
+    click.echo(printable(f"path:            {st.path}"))
+    click.echo(printable(f"source:          {st.source or 'unknown'}"))
     click.echo(f"imported at:     {st.imported_at or 'unknown'}")
     click.echo(
         f"records:         {st.records} ({st.malicious} malicious, "
@@ -108,7 +117,7 @@ def status(db_path: Path | None, verbose: bool) -> None:
     if st.import_notes:
         click.echo(f"wormsign: note: {st.import_notes} entries could not be imported", err=True)
     for note in notes:
-        click.echo(f"  {note}", err=True)
+        click.echo(f"  {printable(note)}", err=True)
     if st.stale:
         click.echo(
             f"wormsign: warning: the advisory database is older than {STALE_AFTER_DAYS} "

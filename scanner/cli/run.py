@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from scanner.cli.common import ExitCode, emit, run_scan, scan_options
+from scanner.cli.common import ExitCode, emit, printable, run_scan, scan_options
 from scanner.infra.progress import stderr_progress
 from scanner.launcher import Interpreter, find_executable, interpreter_for
 from scanner.models import Report
@@ -45,7 +45,7 @@ class _SplitAtDoubleDash(click.Command):
 
 
 def _die(message: str, code: int) -> NoReturn:
-    click.echo(f"wormsign: error: {' '.join(message.split())}", err=True)
+    click.echo(f"wormsign: error: {printable(message)}", err=True)
     sys.exit(code)
 
 
@@ -97,6 +97,9 @@ def run_command(**params: Any) -> None:
         )
     executable = find_executable(command[0])
     if executable is None:
+        if os.sep in command[0] and os.path.exists(command[0]):
+            # A path that names a file which cannot be executed: env(1) says 126.
+            _die(f"{command[0]}: cannot run: not an executable file", COMMAND_NOT_EXECUTABLE)
         _die(f"{command[0]}: command not found", COMMAND_NOT_FOUND)
     params, interpreter, note = _with_interpreter(params, command)
     with stderr_progress(sys.stderr.isatty()):

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import IO, Literal
 
 from scanner.errors import ArchiveError
+from scanner.infra.files import read_head
 
 MemberKind = Literal["file", "dir", "symlink", "hardlink", "other"]
 
@@ -92,8 +93,7 @@ def normalise_member_name(raw: str) -> str:
 def archive_kind(path: Path) -> Literal["zip", "tar"] | None:
     """Which reader fits this file, by its magic bytes."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(512)
+        head = read_head(path, 512)
     except OSError as err:
         raise ArchiveError(f"cannot read: {err.strerror or err}", path=str(path)) from err
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
@@ -175,6 +175,14 @@ class SafeArchive:
     def _open_zip(self) -> None:
         zf = zipfile.ZipFile(self.path)
         self._zip = zf
+        first = min((i.header_offset for i in zf.infolist()), default=0)
+        if first > 0:
+            # zipfile reads the last central directory and shifts offsets by what precedes
+            # it; other readers take the first archive: they disagree on the contents.
+            raise ArchiveError(
+                f"{first} bytes before the first member the central directory lists: "
+                "concatenated archives or a prepended stub (readers disagree on the contents)"
+            )
         total = 0
         for info in zf.infolist():
             name = normalise_member_name(info.filename)

@@ -21,6 +21,7 @@ from pathlib import Path
 from threading import Lock, local
 from typing import TypeVar, Union, cast
 
+from scanner.infra.files import open_regular
 from scanner.infra.hash_cache import HashCache, stat_key
 
 CHUNK = 1 << 20
@@ -48,7 +49,7 @@ def sha256_file(path: Path) -> tuple[str, int]:
     """Return (hex sha256, size in bytes) of a file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)

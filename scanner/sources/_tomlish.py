@@ -19,6 +19,7 @@ from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from scanner.errors import SourceError
+from scanner.infra.files import TooLarge, read_bounded
 from scanner.models import Hash, LockedArtifact
 
 if sys.version_info >= (3, 11):
@@ -217,11 +218,11 @@ class Table:
 def read_text(path: Path) -> str:
     """A lock file's text; SourceError if unreadable, too large or not UTF-8."""
     try:
-        if path.stat().st_size > MAX_LOCK_BYTES:
-            raise SourceError(
-                f"file is larger than {MAX_LOCK_BYTES >> 20} MiB; not a lock file", path=str(path)
-            )
-        return path.read_bytes().decode("utf-8-sig")
+        return read_bounded(path, MAX_LOCK_BYTES).decode("utf-8-sig")
+    except TooLarge as err:
+        raise SourceError(
+            f"file is larger than {MAX_LOCK_BYTES >> 20} MiB; not a lock file", path=str(path)
+        ) from err
     except UnicodeDecodeError as err:
         raise SourceError(f"not UTF-8 text (byte {err.start})", path=str(path)) from err
     except OSError as err:

@@ -7,12 +7,18 @@ virtualenv) or a project, walked for all of the above.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
+import stat
+import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from scanner.errors import SourceError
+from scanner.infra.files import kind_of
 from scanner.infra.hashing import sha256_file
 from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped, canonical
 from scanner.sources.lockfiles import format_by_name, parse_lockfile
@@ -206,22 +212,40 @@ def collect_interpreter(python: Path) -> Inventory:
     return _collect_entries(resolved.entries, python, resolved.version)
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
-    """(path, is_environment_dir) for every file of a project, never following symlinks."""
+def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, bool]]:
+    """(path, is_environment_dir) for every regular file of a project.
+
+    A symbolic link is followed when it resolves inside the project (a linked file is
+    read, a linked directory is walked where it really is); links that leave the
+    project, dangle or loop, files that are not regular (FIFOs, devices, sockets) and
+    directories past the depth limit are listed in `skipped`, never read.
+    """
     seen = 0
+    real_root = _real(root) or root
     base_depth = len(root.parts)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=_raise_walk):
         current = Path(dirpath)
         kept = []
+        deep = len(current.parts) - base_depth >= _MAX_WALK_DEPTH
         for d in sorted(dirnames):
             sub = current / d
-            if d in _SKIP_DIRS or sub.is_symlink():
+            if d in _SKIP_DIRS:
                 continue
+            if sub.is_symlink():
+                target = _real(sub)
+                if target is None or not _is_under(target, real_root):
+                    skipped.append(Skipped(str(sub), _link_reason(target)))
+                continue  # a link inside the project: walked at its real place
             if (sub / "pyvenv.cfg").is_file():
                 yield sub, True
                 continue
+            if deep:
+                skipped.append(
+                    Skipped(str(sub), f"deeper than {_MAX_WALK_DEPTH} directories: not walked")
+                )
+                continue
             kept.append(d)
-        dirnames[:] = kept if len(current.parts) - base_depth < _MAX_WALK_DEPTH else []
+        dirnames[:] = kept
         for f in sorted(filenames):
             seen += 1
             if seen > _MAX_WALK_ENTRIES:
@@ -229,8 +253,33 @@ def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
                     f"more than {_MAX_WALK_ENTRIES} files; name narrower targets", path=str(root)
                 )
             p = current / f
-            if not p.is_symlink():
-                yield p, False
+            if p.is_symlink():
+                target = _real(p)
+                if target is None or not _is_under(target, real_root):
+                    skipped.append(Skipped(str(p), _link_reason(target)))
+                    continue
+            try:
+                mode = p.stat().st_mode
+            except OSError as err:
+                skipped.append(Skipped(str(p), f"cannot read: {err.strerror or err}"))
+                continue
+            if not stat.S_ISREG(mode):
+                skipped.append(Skipped(str(p), f"{kind_of(mode)}, not a regular file: not read"))
+                continue
+            yield p, False
+
+
+def _real(path: Path) -> Path | None:
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+
+
+def _link_reason(target: Path | None) -> str:
+    if target is None:
+        return "symbolic link that dangles or loops: not followed"
+    return f"symbolic link to {target}, outside the target: not followed"
 
 
 def _raise_walk(err: OSError) -> None:
@@ -244,18 +293,19 @@ def collect_project(root: Path) -> Inventory:
     lockfiles = []
     dists = []
     models = []
-    envs: list[Environment] = []
+    envs = Inventory()
+    skipped: list[Skipped] = []
     included: set[Path] = set()
-    for path, is_env in _walk(root):
+    for path, is_env in _walk(root, skipped):
         if is_env:
-            envs.extend(collect_environments(path))
+            envs = envs.merge(_environments_of(path))
             continue
         if (dk := distribution_kind(path)) is not None:
             dists.append(_distribution_file(path, *dk))
         elif format_by_name(path) is not None:
             if path.resolve() in included:
                 continue
-            lf = parse_lockfile(path)
+            lf = parse_lockfile(path, root=root)
             included.update(p.resolve() for p in lf.includes)
             lockfiles.append(lf)
         elif is_model_candidate(path):
@@ -265,16 +315,31 @@ def collect_project(root: Path) -> Inventory:
     return Inventory(
         targets=(str(root),),
         lockfiles=tuple(lockfiles),
-        environments=tuple(envs),
+        environments=envs.environments,
         distribution_files=tuple(dists),
         model_files=tuple(models),
+        skipped=(*envs.skipped, *skipped),
     )
 
 
 def collect_target(path: Path) -> Inventory:
-    """One target given on the command line."""
+    """One target given on the command line (`-`: a lock file read from stdin)."""
+    if str(path) == STDIN:
+        return _collect_stdin()
     if not path.exists() and not path.is_symlink():
         raise SourceError("no such file or directory", path=str(path))
+    try:
+        mode = path.stat().st_mode
+    except (OSError, RuntimeError) as err:
+        raise SourceError(f"cannot read: {err}", path=str(path)) from err
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        raise SourceError(
+            f"is {kind_of(mode)}, not a regular file: not read",
+            path=str(path),
+            hint="to scan a lock file from a pipe, name it as `-`"
+            if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+            else None,
+        )
     if path.is_dir():
         if is_environment_dir(path):
             return Inventory(targets=(str(path),)).merge(_environments_of(path))
@@ -283,7 +348,42 @@ def collect_target(path: Path) -> Inventory:
         return Inventory(targets=(str(path),), distribution_files=(_distribution_file(path, *dk),))
     if path.name.lower().endswith(MODEL_SUFFIXES) and format_by_name(path) is None:
         return Inventory(targets=(str(path),), model_files=(_model_file(path),))
-    return Inventory(targets=(str(path),), lockfiles=(parse_lockfile(path),))
+    return Inventory(
+        targets=(str(path),), lockfiles=(parse_lockfile(path, root=_project_of(path)),)
+    )
+
+
+def _project_of(lock: Path) -> Path:
+    """The project a lock file named on the command line belongs to: the working
+    directory when the file lies inside it, else the file's own directory."""
+    cwd = Path.cwd()
+    return cwd if _is_under(lock, cwd) else lock.parent
+
+
+STDIN = "-"
+_MAX_STDIN_BYTES = 16 << 20
+
+
+def _collect_stdin() -> Inventory:
+    """A lock file piped in: read once (bounded), kept in a private temporary file that
+    every later reader sees whole, and sniffed by its content."""
+    data = sys.stdin.buffer.read(_MAX_STDIN_BYTES + 1)
+    if len(data) > _MAX_STDIN_BYTES:
+        raise SourceError(f"more than {_MAX_STDIN_BYTES >> 20} MiB on stdin", path="<stdin>")
+    directory = Path(tempfile.mkdtemp(prefix="wormsign-stdin-"))
+    _STDIN_DIRS.append(directory)
+    copy = directory / "stdin"
+    copy.write_bytes(data)
+    return Inventory(targets=("<stdin>",), lockfiles=(parse_lockfile(copy),))
+
+
+_STDIN_DIRS: list[Path] = []
+
+
+@atexit.register
+def _remove_stdin_copies() -> None:
+    for directory in _STDIN_DIRS:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def collect(
@@ -302,6 +402,17 @@ def collect(
             Inventory(targets=(str(python),)).merge(collect_interpreter(python))
         )
     return inventory
+
+
+def nothing_scanned(inventory: Inventory) -> bool:
+    """No lock entry, environment, distribution file or model file: a scan of that is no
+    evidence of anything, and never a pass. (An environment read and found empty is.)"""
+    return not (
+        inventory.locked_packages
+        or inventory.environments
+        or inventory.distribution_files
+        or inventory.model_files
+    )
 
 
 def unverifiable(inventory: Inventory) -> tuple[Skipped, ...]:

@@ -19,6 +19,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from scanner.errors import SourceError
+from scanner.infra.files import open_regular
 from scanner.models import EntryPoint, Environment, InstalledDistribution, RecordEntry, canonical
 
 # Files larger than this are not metadata; refusing them keeps a hostile
@@ -388,7 +389,7 @@ def _read_text(path: Path) -> str | None:
     try:
         if path.is_symlink():
             raise SourceError("metadata file is a symbolic link (not followed)", path=str(path))
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             data = fh.read(_MAX_METADATA_BYTES + 1)
     except FileNotFoundError:
         return None

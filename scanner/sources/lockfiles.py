@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from scanner.errors import SourceError
+from scanner.infra.files import read_bounded, read_head
 from scanner.models import Lockfile
 from scanner.sources._tomlish import MAX_LOCK_BYTES
 from scanner.sources.conda_lock import parse_conda_lock
@@ -64,8 +65,7 @@ def format_by_name(path: Path) -> str | None:
 def format_by_content(path: Path) -> str | None:
     """Sniff the format from the first bytes of the file, or None if it is no lock file."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+        head = read_head(path, _HEAD_BYTES).decode("utf-8", errors="replace")
     except OSError as err:
         raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
     stripped = head.lstrip("\ufeff \t\r\n")
@@ -75,9 +75,7 @@ def format_by_content(path: Path) -> str | None:
         try:
             # Whole-file JSON parse only for a file a lock could be: a 10 GB file that
             # starts with `{` was read into memory here.
-            if path.stat().st_size > MAX_LOCK_BYTES:
-                return None
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_bounded(path, MAX_LOCK_BYTES).decode("utf-8"))
         except (OSError, ValueError, RecursionError):
             return None
         return "pipfile" if isinstance(data, dict) and "_meta" in data else None
@@ -111,15 +109,16 @@ def format_by_content(path: Path) -> str | None:
     return None
 
 
-def parse_lockfile(path: Path, fmt: str | None = None) -> Lockfile:
-    """Parse one lock file; its format from `fmt`, its name, or its content."""
+def parse_lockfile(path: Path, fmt: str | None = None, root: Path | None = None) -> Lockfile:
+    """Parse one lock file; its format from `fmt`, its name, or its content. A
+    requirements file's includes must stay inside `root` (default: its directory)."""
     fmt = fmt or format_by_name(path) or format_by_content(path)
     if fmt is None:
         raise SourceError("not a lock or requirements file wormsign can read", path=str(path))
     parser = PARSERS.get(fmt)
     if parser is None:
         raise SourceError(f"{fmt} files are not supported yet", path=str(path))
-    lockfile = parser(path)
+    lockfile = parse_requirements(path, root) if fmt == "requirements" else parser(path)
     _refuse_unparsable_urls(lockfile, path)
     return lockfile
 

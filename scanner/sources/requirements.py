@@ -16,6 +16,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from scanner.errors import SourceError
+from scanner.infra.files import TooLarge, read_bounded
 from scanner.models import Hash, LockedArtifact, LockedPackage, Lockfile, PinKind, canonical
 
 PYPI_SIMPLE = "https://pypi.org/simple"
@@ -63,6 +64,8 @@ class _State:
     options: list[tuple[str, str]] = field(default_factory=list)
     includes: list[Path] = field(default_factory=list)
     stack: list[Path] = field(default_factory=list)
+    root: Path | None = None
+    """Includes must resolve inside this directory (the project)."""
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
@@ -225,9 +228,9 @@ def _requirement_entry(
 
 def _read(path: Path) -> str:
     try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            raise SourceError("file is too large for a requirements file", path=str(path))
-        return path.read_text(encoding="utf-8-sig")
+        return read_bounded(path, _MAX_FILE_BYTES).decode("utf-8-sig")
+    except TooLarge as err:
+        raise SourceError("file is too large for a requirements file", path=str(path)) from err
     except UnicodeDecodeError as err:
         raise SourceError("not UTF-8 text", path=str(path)) from err
     except OSError as err:
@@ -255,6 +258,7 @@ def _parse_into(path: Path, state: _State, constraint: bool) -> None:
                     state.options.append(("remote-include", value))
                     continue
                 target = path.parent / value
+                _refuse_outside(target, state.root, path, line, opt)
                 if not target.is_file():
                     raise SourceError(
                         f"line {line}: included file {value!r} not found", path=str(path)
@@ -283,9 +287,24 @@ def _parse_into(path: Path, state: _State, constraint: bool) -> None:
     state.stack.pop()
 
 
-def parse_requirements(path: Path) -> Lockfile:
-    """Parse a requirements file and everything it includes."""
-    state = _State()
+def _refuse_outside(target: Path, root: Path | None, path: Path, line: int, opt: str) -> None:
+    """An include that leaves the project (`-r /proc/self/environ`, `-r ~/.git-credentials`)
+    is refused: its bytes would end up quoted in reports."""
+    if root is None:
+        return
+    try:
+        target.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):
+        raise SourceError(
+            f"line {line}: {opt} names a file outside the project ({root}); refused",
+            path=str(path),
+        ) from None
+
+
+def parse_requirements(path: Path, root: Path | None = None) -> Lockfile:
+    """Parse a requirements file and everything it includes (inside `root`, by default the
+    file's own directory)."""
+    state = _State(root=(root or path.parent).resolve())
     _parse_into(path, state, constraint=False)
     indexes = list(dict.fromkeys(state.indexes))
     if indexes and not any(k == "index-url" for k, _ in state.options):

@@ -34,7 +34,7 @@ from pathlib import Path
 from scanner.errors import SourceError
 
 _MAX_CFG_BYTES = 64 << 10
-_MAX_PTH_BYTES = 16 << 20
+_MAX_PTH_BYTES = 32 << 20  # as heuristics.MAX_STARTUP: a larger .pth is itself a finding
 _VERSION_DIR = re.compile(r"^python(\d+\.\d+)t?$")
 _VERSION_NAME = re.compile(r"^(?:python|pypy)(\d+\.\d+)t?$")
 
@@ -260,7 +260,10 @@ def pth_directories(site_dir: Path) -> list[PathEntry]:
         if name.startswith("."):
             continue
         if name.endswith(".pth"):
-            text = read_small(site_dir / name, _MAX_PTH_BYTES)
+            try:
+                text = read_small(site_dir / name, _MAX_PTH_BYTES)
+            except SourceError:
+                continue  # too large to read: the heuristics report the file itself
             for line in (text or "").splitlines():
                 if not line.strip() or line.startswith("#"):
                     continue

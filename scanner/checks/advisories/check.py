@@ -73,7 +73,7 @@ class Pin:
 
 
 def pins_of(inventory: Inventory, pypi_url: str = DEFAULT_PYPI_URL) -> list[Pin]:
-    """Pinned lock entries and installed distributions, in inventory order."""
+    """Pinned lock entries, installed distributions and distribution files, in order."""
     pins: list[Pin] = []
     for pkg in inventory.locked_packages:
         if pkg.kind is not PinKind.PINNED or not pkg.version:
@@ -99,6 +99,13 @@ def pins_of(inventory: Inventory, pypi_url: str = DEFAULT_PYPI_URL) -> list[Pin]
                 dist.direct_url is None and "+" not in dist.version,
             )
         )
+    # A wheel or sdist given as a target (or found in a project) is what it says it is
+    # by its file name: lightning-2.3.0-py3-none-any.whl is lightning 2.3.0.
+    pins.extend(
+        Pin(canonical(f.name), f.version, str(f.path), None, False)
+        for f in inventory.distribution_files
+        if f.name and f.version
+    )
     return pins
 
 

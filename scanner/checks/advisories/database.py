@@ -29,6 +29,7 @@ import platformdirs
 from scanner.checks.advisories.osv import Advisory, Affected, Event, JoinedKeys, Range, parse_record
 from scanner.errors import ArchiveError, ServiceError, SourceError
 from scanner.infra.archive import Limits, SafeArchive, archive_kind
+from scanner.infra.files import TooLarge, read_bounded
 from scanner.infra.hashing import sha256_file
 from scanner.models import canonical
 
@@ -42,6 +43,12 @@ _BUSY_TIMEOUT_S = 30.0
 _DOWNLOAD_CHUNK = 1 << 16
 # One OSV record is a few kB; the largest real ones (long version lists) are well under
 # 1 MB. A member far beyond that is not an OSV record.
+_MAX_RECORD_FILE = 32 << 20
+"""One OSV JSON file of a directory source (a record is a few KiB)."""
+_MAX_SOURCE_JSON = 64 << 20
+"""A single JSON file given as the source (an API dump); larger ones must be the zip."""
+_MIN_KEPT_FRACTION = 0.5
+"""An update that would keep fewer than this share of the old records is refused."""
 _RECORD_LIMITS = Limits(max_member_size=32 << 20, max_total_size=4 << 30)
 
 _SCHEMA = """
@@ -132,7 +139,11 @@ def _iter_zip(path: Path) -> RecordSource:
 def _iter_directory(path: Path) -> RecordSource:
     for file in sorted(path.rglob("*.json")):
         if file.is_file() and not file.is_symlink():
-            yield str(file.relative_to(path)), file.read_bytes()
+            try:
+                data = read_bounded(file, _MAX_RECORD_FILE)
+            except OSError:
+                data = b""  # too large or unreadable: counted as a malformed record
+            yield str(file.relative_to(path)), data
 
 
 def iter_source(path: Path) -> RecordSource:
@@ -143,7 +154,16 @@ def iter_source(path: Path) -> RecordSource:
         raise SourceError("no such file or directory", path=str(path))
     if archive_kind(path) == "zip":
         return _iter_zip(path)
-    return iter([(path.name, path.read_bytes())])
+    try:
+        return iter([(path.name, read_bounded(path, _MAX_SOURCE_JSON))])
+    except TooLarge as err:
+        raise SourceError(
+            f"a JSON source larger than {_MAX_SOURCE_JSON >> 20} MiB",
+            path=str(path),
+            hint="pass the OSV export zip (all.zip) instead",
+        ) from err
+    except OSError as err:
+        raise SourceError(f"cannot read: {err.strerror or err}", path=str(path)) from err
 
 
 def _records_of(where: str, raw: bytes) -> Iterator[tuple[str, Mapping[str, object]]]:
@@ -161,12 +181,23 @@ def _records_of(where: str, raw: bytes) -> Iterator[tuple[str, Mapping[str, obje
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
+        uri = path.resolve().as_uri()
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro",
-            uri=True,
-            timeout=_BUSY_TIMEOUT_S,
-            check_same_thread=False,
+            f"{uri}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
         )
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError:
+            # A WAL database in a directory we cannot write (a read-only mount, a shared
+            # cache): -shm cannot be created. Nothing rewrites the file in place (updates
+            # swap in a new one), so it can be read as immutable.
+            conn.close()
+            conn = sqlite3.connect(
+                f"{uri}?mode=ro&immutable=1",
+                uri=True,
+                timeout=_BUSY_TIMEOUT_S,
+                check_same_thread=False,
+            )
     else:
         conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S)
     conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
@@ -218,8 +249,9 @@ def build_database(
     """
     start = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    _hold(fd)  # held until this function returns: a concurrent cleanup leaves it alone
     tmp = Path(tmp_name)
     notes: list[str] = []
     try:
@@ -230,13 +262,14 @@ def build_database(
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
             conn.executescript(_SCHEMA)
-            count = _insert_all(conn, records, notes)
+            count, malformed = _insert_all(conn, records, notes)
             if count == 0:
                 raise SourceError(
                     "no OSV record could be imported"
                     + (f" (first problem: {notes[0]})" if notes else ""),
                     path=source,
                 )
+            _refuse_a_worse_database(count, malformed, target, source, notes)
             conn.executescript(_INDEXES)
             meta = {
                 "schema_version": SCHEMA_VERSION,
@@ -265,6 +298,8 @@ def build_database(
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
     return ImportSummary(
         path=target,
         source=source,
@@ -274,7 +309,79 @@ def build_database(
     )
 
 
-def _insert_all(conn: sqlite3.Connection, records: RecordSource, notes: list[str]) -> int:
+def _hold(fd: int) -> None:
+    """An advisory lock on a temporary file being built (none where flock is missing)."""
+    with contextlib.suppress(ImportError, OSError):
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Delete what a killed `db update` left beside `target` (`.osv.sqlite.*.tmp` and its
+    -wal/-shm): a temporary that no live process holds locked. Returns what was removed."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): nothing is known to be stale
+        return []
+    removed: list[Path] = []
+    for leftover in sorted(target.parent.glob(f".{target.name}.*.tmp")):
+        try:
+            fd = os.open(leftover, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live update is building it
+        else:
+            for path in (leftover, Path(f"{leftover}-wal"), Path(f"{leftover}-shm")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            removed.append(leftover)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _refuse_a_worse_database(
+    count: int, malformed: int, target: Path, source: str, notes: list[str]
+) -> None:
+    """A source that is mostly malformed, or that would replace a database with far fewer
+    records, is refused: the old database stays (a truncated or hostile export must not
+    silently empty the gate's knowledge)."""
+    if malformed > count:
+        raise SourceError(
+            f"mostly malformed: {malformed} records could not be read, {count} could "
+            f"(first problem: {notes[0] if notes else '?'}); the database was not replaced",
+            path=source,
+        )
+    previous = _record_count(target)
+    if previous is not None and count < previous * _MIN_KEPT_FRACTION:
+        raise SourceError(
+            f"would replace {previous} records with {count}; the database was not replaced",
+            path=source,
+            hint=f"delete {target} first if the smaller source is really meant",
+        )
+
+
+def _record_count(path: Path) -> int | None:
+    """How many records the existing database at `path` holds, None if there is none."""
+    if not path.is_file():
+        return None
+    try:
+        with AdvisoryDatabase(path) as db:
+            row = db._conn.execute("SELECT COUNT(*) FROM advisory").fetchone()
+    except (ServiceError, sqlite3.Error):
+        return None
+    return int(row[0]) if row else None
+
+
+def _insert_all(
+    conn: sqlite3.Connection, records: RecordSource, notes: list[str]
+) -> tuple[int, int]:
+    """(records imported, records that could not be read)."""
+    malformed = 0
     seen: dict[str, str] = {}
     adv_rows: list[tuple[object, ...]] = []
     aff_rows: list[tuple[object, ...]] = []
@@ -284,12 +391,14 @@ def _insert_all(conn: sqlite3.Connection, records: RecordSource, notes: list[str
             items = list(_records_of(where, raw))
         except (ValueError, UnicodeDecodeError, RecursionError) as err:
             notes.append(f"{where}: not JSON ({err})")
+            malformed += 1
             continue
         for _, item in items:
             try:
                 adv = parse_record(item)
             except (ValueError, TypeError, KeyError, AttributeError) as err:
                 notes.append(f"{where}: not an OSV record ({err})")
+                malformed += 1
                 continue
             previous = seen.get(adv.id)
             if previous is not None:
@@ -310,7 +419,7 @@ def _insert_all(conn: sqlite3.Connection, records: RecordSource, notes: list[str
     conn.executemany("INSERT INTO advisory VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", adv_rows)
     conn.executemany("INSERT INTO affected VALUES (?, ?, ?, ?, ?, ?)", aff_rows)
     conn.executemany("INSERT INTO alias VALUES (?, ?)", alias_rows)
-    return len(adv_rows)
+    return len(adv_rows), malformed
 
 
 # -- fetching --------------------------------------------------------------------------

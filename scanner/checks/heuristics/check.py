@@ -35,6 +35,7 @@ from scanner.checks.heuristics.rules import (
 )
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.infra.archive import SafeArchive
+from scanner.infra.files import open_regular
 from scanner.models import (
     EntryPoint,
     Environment,
@@ -78,6 +79,9 @@ TEXT_NAMES = (
 )
 MAX_TEXT = 4 << 20
 """Text files larger than this are read only up to this size."""
+MAX_STARTUP = 32 << 20
+"""A top-level `.pth` is read whole (site executes every line of it) up to this size; a
+larger one is itself a finding (WS-PTH-001: it cannot be told not to run code)."""
 HEAD = 64
 """Bytes read from other files to recognise native executables."""
 INSTALL_FILES = ("setup.py", "hatch_build.py", "pdm_build.py")
@@ -275,7 +279,7 @@ def view_of_archive(path: Path) -> DistView:
             if not rel:
                 continue
             if _wants_text(rel):
-                data = archive.read(m.name, MAX_TEXT)
+                data = archive.read(m.name, _text_limit(rel))
                 files.append(DistFile(rel, data, m.size, len(data) >= m.size))
             else:
                 data = archive.read(m.name, HEAD)
@@ -374,13 +378,21 @@ def _setup_cfg_entry_points(text: str) -> list[EntryPoint]:
     return out
 
 
+def _is_startup_pth(rel: str) -> bool:
+    return rel.endswith(".pth") and "/" not in rel.strip("/")
+
+
+def _text_limit(rel: str) -> int:
+    return MAX_STARTUP if _is_startup_pth(rel) else MAX_TEXT
+
+
 def _read_disk(path: Path, rel: str) -> DistFile | None:
     try:
         if path.is_symlink() or not path.is_file():
             return None
         size = path.stat().st_size
-        with path.open("rb") as fh:
-            data = fh.read(MAX_TEXT if _wants_text(rel) else HEAD)
+        with open_regular(path) as fh:
+            data = fh.read(_text_limit(rel) if _wants_text(rel) else HEAD)
     except OSError:
         return None
     return DistFile(rel, data, size, len(data) >= size)
@@ -586,6 +598,15 @@ def _pth_import_lines(view: DistView) -> Iterator[tuple[DistFile, int, str]]:
 
 def match_layout(m: FileLayoutMatcher, view: DistView) -> Iterator[Match]:
     """Files whose place makes them run."""
+    if m.layout == "pth-exec":
+        for f in view.files:
+            if _is_startup_pth(f.path) and not f.complete:
+                yield Match(
+                    f.path,
+                    None,
+                    f"startup file of {f.size} bytes, larger than {MAX_STARTUP >> 20} MiB: "
+                    "site runs every line of it and it cannot be read whole",
+                )
     if m.layout in ("pth-exec", "pth-import"):
         for f, line_no, line in _pth_import_lines(view):
             if m.layout == "pth-import":

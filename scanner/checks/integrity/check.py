@@ -14,7 +14,7 @@ Rule ids (stable; ignores name them):
 - WS-INT-003 RECORD missing or unparsable (high; medium for an `.egg-info` that lists
   no files, which cannot be verified at all), a RECORD entry that points outside
   the environment's prefix (critical), hashless entries for files that should
-  have a hash (low).
+  have a hash (low), a file listed twice (high; the first row with a hash is checked).
 - WS-INT-004 a top-level entry of site-packages that belongs to no distribution:
   medium for `.pth`, `sitecustomize.py`, `usercustomize.py`; low otherwise. Whether
   a `.pth` executes code is the rules' judgement, not this check's.

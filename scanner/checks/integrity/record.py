@@ -98,7 +98,11 @@ class RecordPass(InjectedPass):
                 and "\\" not in rel
                 and "//" not in rel
             ):
-                out[site + "/" + rel] = entry  # the common case, without normpath's cost
+                path = site + "/" + rel  # the common case, without normpath's cost
+                if path in out:
+                    self._duplicate_row(dist, out, path, entry)
+                else:
+                    out[path] = entry
                 continue
             path = os.path.normpath(os.path.join(site, rel.replace("\\", "/")))
             if path != prefix and not path.startswith(prefix + os.sep):
@@ -114,8 +118,35 @@ class RecordPass(InjectedPass):
                     )
                 )
                 continue
-            out[path] = entry
+            if path in out:
+                self._duplicate_row(dist, out, path, entry)
+            else:
+                out[path] = entry
         return out
+
+    def _duplicate_row(
+        self,
+        dist: InstalledDistribution,
+        out: dict[str, RecordEntry],
+        path: str,
+        entry: RecordEntry,
+    ) -> None:
+        """A file RECORD lists twice: the first row with a hash is the one checked (a later
+        hashless row must not cancel the check), and the duplicate is reported."""
+        first = out[path]
+        if first.sha256 is None and entry.sha256 is not None:
+            out[path] = entry
+        self.findings.append(
+            Finding(
+                rule_id="WS-INT-003",
+                severity=Severity.HIGH,
+                package=dist.name,
+                version=dist.version,
+                path=str(dist.metadata_dir / "RECORD"),
+                message=f"RECORD lists {entry.path!r} more than once.",
+                evidence=path,
+            )
+        )
 
     def _judge_hash(
         self, dist: InstalledDistribution, entry: RecordEntry, path: str, result: FileHash | OSError

@@ -57,6 +57,7 @@ from scanner.checks.models.safetensors_file import validate_safetensors as valid
 from scanner.checks.models.torch_legacy import scan_torch_tar
 from scanner.errors import ArchiveError, SourceError
 from scanner.infra.archive import LoaderView, SafeArchive
+from scanner.infra.files import read_head
 
 PICKLE_EXTENSIONS = frozenset({".pkl", ".pickle", ".joblib", ".dill"})
 TORCH_EXTENSIONS = frozenset({".pt", ".pth", ".ckpt", ".bin", ".pt2", ".mar"})
@@ -127,8 +128,7 @@ MAX_DECOMPRESSION_RATIO = 200
 
 def _head(path: Path, n: int = 1024) -> bytes:
     try:
-        with path.open("rb") as fh:
-            return fh.read(n)
+        return read_head(path, n)
     except OSError as err:
         raise SourceError(f"cannot read model file: {err.strerror or err}", path=str(path)) from err
 
