@@ -51,7 +51,7 @@ def test_a_mostly_malformed_or_much_smaller_source_keeps_the_old_database(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "osv.sqlite"
-    import_records([record(i) for i in range(20)], db)
+    import_records([record(i) for i in range(200)], db)
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("PYSEC-2099-0.json", json.dumps(record(0)))
@@ -60,15 +60,15 @@ def test_a_mostly_malformed_or_much_smaller_source_keeps_the_old_database(
     result = invoke("db", "update", "--source", str(bad), "--db", str(db))
     assert result.exit_code == 3
     assert "malformed" in one_line(result)
-    assert count(db) == 20
+    assert count(db) == 200
     small = tmp_path / "small"
     small.mkdir()
     for i in range(3):
         (small / f"r{i}.json").write_text(json.dumps(record(i)))
     result = invoke("db", "update", "--source", str(small), "--db", str(db))
     assert result.exit_code == 3
-    assert "would replace 20 records with 3" in one_line(result)
-    assert count(db) == 20
+    assert "would replace 200 records with 3" in one_line(result)
+    assert count(db) == 200
 
 
 # -- item 11: includes that leave the project; no quoted secrets ----------------------------

@@ -48,7 +48,9 @@ _MAX_RECORD_FILE = 32 << 20
 _MAX_SOURCE_JSON = 64 << 20
 """A single JSON file given as the source (an API dump); larger ones must be the zip."""
 _MIN_KEPT_FRACTION = 0.5
-"""An update that would keep fewer than this share of the old records is refused."""
+"""An update that would keep fewer than this share of the old records is refused..."""
+_MIN_GUARDED = 100
+"""...when the old database holds at least this many (a real export holds ~16,000)."""
 _RECORD_LIMITS = Limits(max_member_size=32 << 20, max_total_size=4 << 30)
 
 _SCHEMA = """
@@ -357,7 +359,7 @@ def _refuse_a_worse_database(
             path=source,
         )
     previous = _record_count(target)
-    if previous is not None and count < previous * _MIN_KEPT_FRACTION:
+    if previous is not None and previous >= _MIN_GUARDED and count < previous * _MIN_KEPT_FRACTION:
         raise SourceError(
             f"would replace {previous} records with {count}; the database was not replaced",
             path=source,
