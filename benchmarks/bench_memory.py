@@ -1,7 +1,12 @@
-"""Peak memory of a scan: a 5 GB torch checkpoint and an ML environment.
+"""Peak memory of a scan: a 5 GB torch checkpoint, an ML environment, hostile inputs.
 
     python benchmarks/bench_memory.py [--size-gb 5] [--tensors 4] [--env /work/bench-env]
                                       [--data-dir /work/bench-data] [--db OSV.zip|dir]
+    python benchmarks/bench_memory.py --hostile      # only issue 17's bounded-read cases
+
+The hostile cases (tests/hostile/cases.py: /dev/zero as a lock file, FIFOs, a --python
+that prints forever, a 1 GiB db update source, a 2 GiB .pth, a 200,000-row RECORD ...)
+are what tests/hostile/test_hostile_property.py holds under 500 MB.
 
 Each scan runs as `python -m scanner scan ...` in a child process; its peak resident
 set size is read from `os.wait4` (ru_maxrss of that child alone). The bare interpreter
@@ -168,7 +173,13 @@ def main() -> None:
         "--db", type=Path, default=REPO.parent / "shared" / "data" / "advisories" / "osv-pypi.zip"
     )
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--hostile", action="store_true", help="only the hostile bounded-read cases"
+    )
     args = parser.parse_args()
+    if args.hostile:
+        hostile_cases(args.timeout)
+        return
 
     cache = args.data_dir / "bench-memory-cache"
     env = {
@@ -250,6 +261,31 @@ def main() -> None:
         ),
         baseline,
     )
+    print()
+    hostile_cases(args.timeout)
+
+
+def hostile_cases(timeout: float) -> None:
+    """Peak RSS of every bounded-read case of tests/hostile/cases.py (issue 17)."""
+    import tempfile
+
+    sys.path.insert(0, str(REPO))
+    from tests.hostile.cases import BUILDERS, build
+
+    with tempfile.TemporaryDirectory(prefix="wormsign-hostile-") as tmp:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
+            "NO_COLOR": "1",
+            "PYTHONPATH": str(REPO),
+            "HOME": str(Path(tmp) / "home"),
+        }
+        baseline = peak_rss(["--version"], env, 60)[0]
+        print(f"hostile inputs (issue 17), bound 500 MB; bare CLI {baseline:.1f} MiB")
+        for i, builder in enumerate(BUILDERS):
+            case = build(builder, Path(tmp) / f"case-{i}")
+            if case.bounded_read:
+                report(case.name, peak_rss(list(case.args), env, timeout), baseline)
 
 
 if __name__ == "__main__":

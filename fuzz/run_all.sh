@@ -10,7 +10,7 @@ SECONDS_TOTAL=${1:-120}
 shift || true
 HARNESSES=("$@")
 if [ ${#HARNESSES[@]} -eq 0 ]; then
-    HARNESSES=(lockfiles environment config osv pickle models archive)
+    HARNESSES=(lockfiles environment config osv pickle models archive targets)
 fi
 PY=${PYTHON:-.venv/bin/python}
 PER=$(( SECONDS_TOTAL / ${#HARNESSES[@]} ))

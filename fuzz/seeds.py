@@ -105,6 +105,12 @@ def corpora() -> dict[str, list[bytes]]:
         "models": [bytes([MODEL_ORDER.index(s)]) + data for s, data in MODEL_SEEDS]
         + [bytes([0]) + torch_zip(pickles[-1])],
         "archive": [wheel, sdist],
+        # fuzz_targets: the first byte picks the input kind (file, stdin, FIFO, /dev/zero,
+        # symlinks inside/outside/dangling/looping) and the file name.
+        "targets": [bytes([k]) + SEEDS["requirements"].encode() for k in range(8)]
+        + [bytes([8 + k]) + SEEDS["uv"].encode() for k in range(8)]
+        + [bytes([24 + k]) + pickles[-1] for k in range(8)]
+        + [bytes([32 + k]) + wheel for k in range(8)],
     }
 
 

@@ -111,6 +111,44 @@ def build_report(
     )
 
 
+MAX_FINDINGS_PER_GROUP = 50
+"""Findings of one rule for one distribution listed one by one; the rest are counted."""
+
+
+def cap_findings(
+    findings: Sequence[Finding], limit: int = MAX_FINDINGS_PER_GROUP
+) -> tuple[Finding, ...]:
+    """At most `limit` findings per (rule, package, version), most severe first; the rest
+    become one finding that counts them (as severe as the worst of them), so a RECORD of
+    a million rows cannot make a report of a million lines."""
+    seen: dict[tuple[str, str | None, str | None], int] = {}
+    rest: dict[tuple[str, str | None, str | None], tuple[int, Finding]] = {}
+    kept: list[Finding] = []
+    for f in findings:  # most severe first (merge_findings sorted them)
+        key = (f.rule_id, f.package, f.version)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= limit:
+            kept.append(f)
+            continue
+        count, worst = rest.get(key, (0, f))
+        rest[key] = (count + 1, worst if worst.severity >= f.severity else f)
+    for (rule, package, version), (count, worst) in rest.items():
+        owner = f" for {package}" if package else ""
+        kept.append(
+            Finding(
+                rule_id=rule,
+                severity=worst.severity,
+                package=package,
+                version=version,
+                path=worst.path,
+                message=f"{count} more {rule} findings{owner} not listed "
+                f"(at most {limit} per rule and distribution); the first is shown here.",
+                evidence=worst.message,
+            )
+        )
+    return tuple(sorted(kept, key=Finding.sort_key))
+
+
 def _config_start(paths: Sequence[Path]) -> Path:
     """Where the config search starts: the first target's directory."""
     first = paths[0]
@@ -171,7 +209,8 @@ def check(
         today = options.as_of.date() if options.as_of is not None else date.today()
     policy = apply_policy(merge_findings(results), config, today)
     notes = (*config_notes, *policy.notes)
-    return build_report(inventory, results, policy.kept, options, notes, policy.suppressions)
+    kept = cap_findings(policy.kept)
+    return build_report(inventory, results, kept, options, notes, policy.suppressions)
 
 
 def require_clean(

@@ -69,8 +69,8 @@ def write_output(text: str, output: Path | None) -> None:
     except FileNotFoundError:
         st = None
     if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
-        fd = os.open(output, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        os.set_blocking(fd, True)
+        # As the shell's `>` does: a FIFO waits for its reader, the user named it.
+        fd = os.open(output, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         return

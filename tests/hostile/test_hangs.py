@@ -157,3 +157,24 @@ def test_a_huge_db_update_source_is_refused_without_reading_it(tmp_path: Path) -
     assert code == 3
     one_line(err)
     assert peak < MEMORY_BOUND
+
+
+def test_a_record_of_many_rows_is_reported_capped(tmp_path: Path, tiny_osv: Path) -> None:
+    """Item 10: 100,000 RECORD rows whose files are missing are 50 findings and a count."""
+    from tests.helpers.wheels import install_wheel, make_site_packages, make_wheel
+
+    root = tmp_path / "venv"
+    site = make_site_packages(root)
+    install_wheel(make_wheel(tmp_path, "demo", "1.0", {"demo/__init__.py": "x = 1\n"}), site)
+    record = next(site.glob("demo-1.0.dist-info")) / "RECORD"
+    with record.open("a") as fh:
+        fh.writelines(f"demo/gone_{i}.py,sha256={'A' * 43},1\n" for i in range(100_000))
+    code, out, err, peak = wormsign(
+        "scan", "--no-cache", "--format", "json", "--db", str(tiny_osv), str(root)
+    )
+    assert code in (0, 1), err
+    missing = [f for f in report(out)["findings"] if f["rule_id"] == "WS-INT-010"]
+    assert len(missing) == 51
+    assert any(f["message"].startswith("99950 more WS-INT-010") for f in missing)
+    assert len(out) < 1 << 20
+    assert peak < MEMORY_BOUND

@@ -126,9 +126,18 @@ def test_output_never_replaces_what_is_not_a_regular_file(tmp_path: Path) -> Non
     reader.join(timeout=60)
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and b"passed" in got[0]
-    result = invoke("scan", "--offline", "--check", "lock", "-o", "/dev/null", str(lock))
-    assert result.exit_code == 0
-    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+    # A terminal the user named is written in place. (A pty, never /dev/null: a failing
+    # run as root would replace the system's /dev/null.)
+    master, slave = os.openpty()
+    try:
+        tty = os.ttyname(slave)
+        result = invoke("scan", "--offline", "--check", "lock", "-o", tty, str(lock))
+        assert result.exit_code == 0, result.output
+        assert stat.S_ISCHR(os.lstat(tty).st_mode)
+        assert b"passed" in os.read(master, 1 << 16)
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 # -- item 13: an unwritable cache is exit 3 on one line ---------------------------------------
