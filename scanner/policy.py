@@ -662,7 +662,7 @@ def _allowed_by(
 # A config that weakens the gate is said so; one found inside a target governs only it
 
 
-_PROBE_RULES = ("WS-INT-001", "WS-PTH-001", "WS-MODEL-001", "WS-ADV-001", "PYSEC-2020-1")
+_PROBE_RULES = ("WS-INT-001", "WS-PTH-001", "WS-MODEL-001", "WS-ADV-MAL", "WS-ADV-VULN")
 
 
 def weakening_notes(config: Config, known_checks: Collection[str]) -> list[str]:
