@@ -177,10 +177,24 @@ def test_headerless_pickle(tmp_path: Path, name: str) -> None:
     _clean(good)
 
 
-def test_bin_that_is_no_pickle_stays_unscanned(tmp_path: Path) -> None:
+@pytest.mark.parametrize("first", [b"\x00", b"\x8a", b"\x93"])
+def test_bin_that_is_no_pickle_stays_unscanned(tmp_path: Path, first: bytes) -> None:
+    # raw bytes whose first byte happens to be a binary opcode: not a broken pickle
     path = tmp_path / "weights.bin"
-    path.write_bytes(b"\x00\x01\x02\x03" * 64)
+    path.write_bytes(first + b"\x00\x01\x02\x03" * 64)
     assert {(f.rule_id, f.severity) for f in _check(path)} == {("WS-MODEL-005", Severity.MEDIUM)}
+
+
+def test_member_that_only_starts_like_a_pickle_is_tensor_bytes(tmp_path: Path) -> None:
+    # .pt2 weights are raw bytes: float data may start 80 02 without being a pickle
+    raw = b"\x80\x02\xff\xfe" + bytes(range(256)) * 4
+    path = kit.zip_with(
+        tmp_path / "model.pt2",
+        [("m/models/model.json", b"{}"), ("m/data/weights/weight_0", raw)],
+    )
+    assert _check(path) == []
+    named = kit.zip_with(tmp_path / "named.pt", [("archive/data.pkl", raw)])
+    assert any(f.rule_id == "WS-PICKLE-003" for f in _check(named))
 
 
 # -- 6. zip members flagged as symlinks or devices ---------------------------------------------

@@ -252,8 +252,8 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
         # torch's legacy loader and pickle.load need no PROTO: whatever a pickle-bearing name
         # holds is walked, and is a pickle when the walk finds one.
         plain = _scan_plain_pickle(path)
-        first = plain.scans[0]
-        if kind == "unknown" and first.broken and not first.globals and not first.calls:
+        headerless = kind == "unknown" or head[0] in BINARY_FIRST
+        if headerless and not _found_pickle(plain.scans[0]):
             scan = _unknown(path, head)
         else:
             scan = ModelScan(path, "pickle", (plain,))
@@ -317,6 +317,11 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
     if issues:
         scan = ModelScan(scan.path, scan.format, scan.pickles, scan.issues + tuple(issues))
     return scan
+
+
+def _found_pickle(scan: PickleScan) -> bool:
+    """The walk found a pickle: it reached STOP, or imported or called something first."""
+    return not scan.broken or bool(scan.globals) or bool(scan.calls)
 
 
 def _unknown(path: Path, head: bytes) -> ModelScan:
@@ -500,11 +505,14 @@ def _scan_torch_zip(path: Path, archive: SafeArchive, names: list[str], depth: i
         for name in names[:MAX_SNIFFED_MEMBERS]
         if not STORAGE_MEMBER.search(name)
     }
-    pickles.extend(
-        PickleMember(name, _member_pickles(archive, name))
-        for name in names
-        if _pickle_member(name, heads.get(name))
-    )
+    for name in names:
+        if not _pickle_member(name, heads.get(name)):
+            continue
+        scans = _member_pickles(archive, name)
+        # A member picked by its first bytes alone (raw tensor bytes can start 80 02) counts
+        # when the walk finds a pickle there; a member named as a pickle always counts.
+        if _base_name(name).endswith(PICKLE_MEMBER_SUFFIXES) or _found_pickle(scans[0]):
+            pickles.append(PickleMember(name, scans))
     code = [n for n in names if _base_name(n).endswith(".py")]
     if code:
         issues.append(
