@@ -127,6 +127,8 @@ class ScanInputs:
     output_dir: Path
     config: str | None
     online: bool
+    min_release_age: str | None
+    """An ISO 8601 duration for `--min-release-age`; None leaves it to the config."""
     summary: bool
     annotations: bool
 
@@ -155,6 +157,14 @@ class ScanInputs:
                 formats.append(fmt)
         if _truthy(env.get("WORMSIGN_UPLOAD_SARIF"), True) and OutputFormat.SARIF not in formats:
             formats.append(OutputFormat.SARIF)
+        min_release_age = (env.get("WORMSIGN_MIN_RELEASE_AGE") or "").strip() or None
+        if min_release_age is not None:
+            from scanner.checks.freshness.duration import parse_duration
+
+            try:
+                parse_duration(min_release_age)
+            except ValueError as err:
+                raise click.UsageError(f"input min-release-age: {err}") from None
         return cls(
             targets=targets or (".",),
             fail_on=fail_on,
@@ -162,6 +172,7 @@ class ScanInputs:
             output_dir=Path(env.get("WORMSIGN_OUTPUT_DIR") or "wormsign-reports"),
             config=(env.get("WORMSIGN_CONFIG") or "").strip() or None,
             online=_truthy(env.get("WORMSIGN_ONLINE"), False),
+            min_release_age=min_release_age,
             summary=_truthy(env.get("WORMSIGN_SUMMARY"), True),
             annotations=_truthy(env.get("WORMSIGN_ANNOTATIONS"), True),
         )
@@ -171,6 +182,8 @@ class ScanInputs:
         argv = ["--fail-on", self.fail_on, "--online" if self.online else "--offline"]
         if self.config:
             argv += ["--config", self.config]
+        if self.min_release_age:
+            argv += ["--min-release-age", self.min_release_age]
         return [*argv, "--", *self.targets]
 
 
