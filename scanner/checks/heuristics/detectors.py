@@ -1,0 +1,327 @@
+"""Detectors: what a call, a string, a child process or an exec does, turned into
+signals (the layer above data flow; the visitor calls them as it walks)."""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+
+from scanner.checks.heuristics.flow import _Flow
+from scanner.checks.heuristics.values import (
+    MAX_FOLD,
+    _as_text,
+    _Unknown,
+)
+from scanner.checks.heuristics.vocabulary import (
+    _BLOB_RE,
+    _DOWNLOAD_THEN_RUN,
+    _FILE_TOOLS,
+    _RECON_COMMAND,
+    _REGEX_SYNTAX,
+    DECODED_INTENTS,
+    call_signals,
+    string_signals,
+)
+
+MAX_DEPTH = 6
+"""How many nested payloads (exec of decoded source) are analysed."""
+
+
+class _Detectors(_Flow):
+    """Turns calls, strings, spawns and execs into hits."""
+
+    def _string(
+        self, value: str | bytes, node: ast.AST, *, folded: bool, decoded: bool = False
+    ) -> None:
+        text = _as_text(value)
+        if text is None or len(text) < 3:
+            return
+        if len(text) >= 2048 and _BLOB_RE.match(
+            value if isinstance(value, bytes) else text.encode("latin-1", "ignore")
+        ):
+            self.hit("large-blob", node, f"{len(text)}-character encoded literal")
+        if (
+            isinstance(value, bytes)
+            and len(value) >= 64
+            and value[:4] in (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
+        ) or (isinstance(value, bytes) and value[:2] == b"MZ" and b"PE\0\0" in value[:1024]):
+            self.hit("embedded-binary", node, f"{len(value)}-byte program in a literal")
+        elif len(text) >= 1000 and text.lstrip("b'\"").startswith(("TVqQ", "TVpQ", "f0VMRg")):
+            # base64 of "MZ\x90" (a Windows program) or of "\x7fELF"
+            self.hit("embedded-binary", node, f"{len(text)}-character base64 program")
+        signals = string_signals(text)
+        if not signals or _REGEX_SYNTAX.search(text):
+            # A regular expression describes strings (a scanner's own signatures, a URL
+            # router); a webhook or a credential path that code really uses is written plain.
+            return
+        for sig, ev in signals:
+            self.hit(sig, node, ev)
+            if decoded and sig in DECODED_INTENTS:
+                self.hit("decoded-intent", node, f"decodes to {sig}: {ev}")
+
+    @staticmethod
+    def _looks_like_http_client(node: ast.AST) -> bool:
+        text = ast.unparse(node) if isinstance(node, (ast.Name, ast.Attribute, ast.Call)) else ""
+        return bool(re.search(r"session|client|http|requests|s$", text, re.IGNORECASE))
+
+    def _call(self, node: ast.Call, q: str) -> None:
+        short = q if len(q) < 80 else q[:80]
+        for sig in call_signals(q):
+            self.hit(sig, node, short + "(...)")
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        if q in ("builtins.exec", "builtins.eval", "builtins.compile") or (
+            q.endswith((".exec", ".eval")) and q.startswith("builtins")
+        ):
+            if isinstance(node.func, ast.Name) and not re.search(
+                r"exec|eval|compile", node.func.id, re.IGNORECASE
+            ):
+                self.hit("obfuscated-names", node, f"{q} called as {node.func.id}()")
+            self._exec(node)
+        if q in ("builtins.open", "io.open", "codecs.open") and len(node.args) >= 2:
+            mode = self.fold(node.args[1])
+            if isinstance(mode, str) and any(c in mode for c in "wa"):
+                self.hit("writes-file", node, f"open(..., {mode!r})")
+                self._note_written(node.args[0])
+        if q == "builtins.open" and "mode" in kw:
+            mode = self.fold(kw["mode"])
+            if isinstance(mode, str) and any(c in mode for c in "wa"):
+                self.hit("writes-file", node, f"open(..., mode={mode!r})")
+                if node.args:
+                    self._note_written(node.args[0])
+        if q == "urllib.request.urlretrieve" and len(node.args) >= 2:
+            self._note_written(node.args[1])
+        if q == "os.startfile" and node.args:
+            self._note_spawn(node, self._arg_text(node.args[0]))
+        if q.endswith((".write_bytes", ".write_text")):
+            self.hit("writes-file", node, q)
+        if q.endswith((".write", ".write_text", ".write_bytes")) and node.args:
+            self._written_code(node, node.args[0])
+        if q in ("threading.Thread", "multiprocessing.Process", "threading.Timer"):
+            d = kw.get("daemon")
+            if isinstance(d, ast.Constant) and d.value is True:
+                self.hit("daemon-thread", node, f"{q}(daemon=True)")
+        if q == "os.chmod" and len(node.args) >= 2:
+            mode = self.fold(node.args[1])
+            mode_text = ast.unparse(node.args[1])
+            if (
+                (isinstance(mode, int) and mode & 0o111)
+                or "EXEC" in mode_text
+                or "S_IX" in mode_text
+            ):
+                self.hit("write-exec", node, f"os.chmod(..., {mode_text})")
+        if q == "os.fork":
+            self.hit("background", node, "os.fork()")
+        if (
+            q.startswith("subprocess.")
+            or q in ("os.system", "os.popen")
+            or q.startswith(("os.spawn", "os.exec", "asyncio.create_subprocess"))
+        ):
+            self._spawn(node, q, kw)
+        if q in ("os.getenv", "os.environ.get") and node.args:
+            key = self.fold(node.args[0])
+            if isinstance(key, str) and any(s == "secret-env" for s, _ in string_signals(key)):
+                self.hit("env-secret-read", node, f"{q}({key!r})")
+        if not q.startswith(("subprocess.", "os.exec", "os.spawn", "asyncio.")):
+            values: list[ast.expr] = list(node.args)
+            values += [k.value for k in node.keywords if k.arg != "env"]
+            values += [v for d in values if isinstance(d, ast.Dict) for v in d.values]
+            if any(self.qualname(v) == "os.environ" for v in values):
+                self.hit("env-all", node, f"{q}(os.environ)")
+        if q in ("pip.main", "pip._internal.main", "pip._internal.cli.main.main"):
+            self.hit("pip-install", node, q)
+
+    def _spawn(self, node: ast.Call, q: str, kw: dict[str, ast.expr]) -> None:
+        for key in ("stdout", "stderr"):
+            v = kw.get(key)
+            if v is not None:
+                vq = self.qualname(v)
+                if vq in ("subprocess.DEVNULL",) or (
+                    isinstance(v, ast.Call)
+                    and self.qualname(v.func) == "builtins.open"
+                    and "devnull" in ast.unparse(v)
+                ):
+                    self.hit("silenced-output", node, f"{key}=DEVNULL")
+        cf = kw.get("creationflags")
+        if cf is not None and re.search(
+            r"NO_WINDOW|DETACHED|0x08000000|134217728", ast.unparse(cf)
+        ):
+            self.hit("silenced-output", node, "creationflags hide the window")
+        if kw.get("start_new_session") is not None:
+            self.hit("background", node, "start_new_session")
+        args = node.args[0] if node.args else kw.get("args")
+        if args is None:
+            return
+        folded = self.fold(args)
+        text = ""
+        if isinstance(folded, str):
+            text = folded
+        elif isinstance(folded, list):
+            text = " ".join(str(x) for x in folded if isinstance(x, (str, int)))
+        decoded = self._decoder_depth(args) > 0 or self._fed_by_decoder(args)
+        if decoded:
+            self.hit("spawn-decoded", node, f"{q}(<decoded command>)")
+        if text:
+            self._string(text, node, folded=True, decoded=decoded)
+            if _RECON_COMMAND.match(text):
+                self.hit("recon-command", node, text[:80])
+        # the literal pieces of a command built at run time (`"curl -d '" + data + "' url"`)
+        pieces = (
+            text
+            or " ".join(
+                n.value
+                for n in ast.walk(args)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            )[:2000]
+        )
+        if pieces:
+            words = re.findall(r"[\w.-]+", pieces[:2000])
+            tools = {posixpath.basename(w).lower().removesuffix(".exe") for w in words[:64]}
+            if tools & {
+                "curl",
+                "wget",
+                "invoke-webrequest",
+                "iwr",
+                "invoke-restmethod",
+                "irm",
+                "nc",
+                "ncat",
+                "bitsadmin",
+                "certutil",
+            }:
+                # a command-line client is as much a network call as requests.get
+                self.hit("network", node, f"{pieces[:60]} (network client)")
+                if re.search(r"\s(?:-o|-O|--output(?:-document)?|-OutFile)\b", pieces):
+                    self.download_units.add(self.unit)
+                if re.search(
+                    r"\s(?:-d|--data(?:-\w+)?|-F|--form|-T|--upload-file|-X\s*POST"
+                    r"|--post-(?:data|file)|-Method\s+Post|-Body)\b",
+                    pieces,
+                ):
+                    self.hit("net-send", node, f"{pieces[:60]} (sends data)")
+            if re.search(r"\bpip3?\b.*\binstall\b", text):
+                self.hit("pip-install", node, text[:100])
+            # The runtime must be a command word (`node app.js`, `sh -c "bun x.js"`), not part
+            # of an option (`gprof2dot --node-label=...` in torch).
+            if re.search(r"(?:^|[\s;&|/])(?:node|bun|deno)(?:\.exe)?(?=\s|$)", text):
+                self.hit("js-runtime", node, text[:100])
+        if isinstance(args, (ast.List, ast.Tuple)) and args.elts:
+            first = self.qualname(args.elts[0])
+            first_val = self.fold(args.elts[0])
+            if first == "sys.executable" or (
+                isinstance(first_val, str)
+                and re.match(r"^(?:python[\d.]*|pythonw)(?:\.exe)?$", first_val)
+            ):
+                self.hit("spawn-python", node, "child process runs python")
+                rest_vals = [self.fold(e) for e in args.elts[1:]]
+                stdin = kw.get("stdin")
+                if (
+                    "-" in rest_vals
+                    and stdin is not None
+                    and self.qualname(stdin) == "subprocess.PIPE"
+                ):
+                    self.hit("python-stdin", node, "python - (program read from stdin)")
+                rest = " ".join(ast.unparse(e) for e in args.elts[1:])
+                if "__file__" in rest or "dirname" in rest or ".py" in rest:
+                    self.hit("spawn-bundled", node, rest[:120])
+            if isinstance(first_val, str) and re.match(r"^(?:node|bun|deno)(?:\.exe)?$", first_val):
+                self.hit("js-runtime", node, f"{first_val} ...")
+        if isinstance(folded, list):
+            # `python -c "<code>"`: the code is Python, analyse it where the call is
+            items = [x for x in folded if isinstance(x, str)]
+            for i, item in enumerate(items[:-1]):
+                if item == "-c" and self.depth < MAX_DEPTH:
+                    self.analyse_source(
+                        items[i + 1],
+                        self.depth + 1,
+                        node.lineno - 1 + self.line_offset,
+                        self.unit,
+                        self.result,
+                    )
+        elif isinstance(folded, str):
+            m = re.search(r"python[\d.]*(?:\.exe)?\s+-c\s+([\"'])(.+)\1", folded, re.S)
+            if m and self.depth < MAX_DEPTH:
+                self.analyse_source(
+                    m.group(2),
+                    self.depth + 1,
+                    node.lineno - 1 + self.line_offset,
+                    self.unit,
+                    self.result,
+                )
+        if not isinstance(folded, (str, list)) and "network" in self.sources_of(args):
+            self.hit("remote-command", node, "command line read from the network")
+        unparsed = self._arg_text(args)
+        for candidate in (text, unparsed):
+            m = _DOWNLOAD_THEN_RUN.search(candidate)
+            if m is not None:
+                self.hit("run-written", node, f"downloads to {m.group('file')[:60]} and runs it")
+                break
+        first = posixpath.basename(text.split()[0]) if text.strip() else ""
+        if first not in _FILE_TOOLS:
+            # unpacking or hashing what was downloaded does not run it
+            self._note_spawn(node, f"{unparsed} {text}")
+        if re.search(r"\.[cm]?js\b", unparsed):
+            self.hit("spawn-js", node, unparsed[:200])
+        if "__file__" in unparsed:
+            self.hit("spawn-bundled", node, unparsed[:120])
+        if re.search(r"tmp|temp|download|appdata|\.exe\b", unparsed, re.IGNORECASE):
+            self.hit("write-exec", node, unparsed[:120])
+
+    _CODE_SHAPE = re.compile(
+        r"^\s*(?:import \w|from [\w.]+ import |def \w+\(|class \w+[(:])", re.MULTILINE
+    )
+
+    def _written_code(self, node: ast.Call, arg: ast.expr) -> None:
+        """Python source written to a file is analysed where it is written: droppers write
+        their second stage next to themselves and start it with `python file.py`."""
+        value = self.fold(arg)
+        text = _as_text(value) if isinstance(value, (str, bytes)) else None
+        if text is None or len(text) < 40 or len(text) > MAX_FOLD:
+            return
+        shapes = len(self._CODE_SHAPE.findall(text, 0, 20_000))
+        if (shapes < 2 and not (shapes == 1 and ";" in text)) or self.depth >= MAX_DEPTH:
+            return
+        self.hit("written-code", node, f"writes {len(text)} characters of Python source")
+        self.analyse_source(
+            text, self.depth + 1, node.lineno - 1 + self.line_offset, self.unit, self.result
+        )
+
+    def _exec(self, node: ast.Call) -> None:
+        if not node.args:
+            return
+        arg = node.args[0]
+        if isinstance(arg, ast.Call) and self.qualname(arg.func) == "builtins.compile" and arg.args:
+            arg = arg.args[0]
+        value = self.fold(arg)
+        srcs = self.sources_of(arg)
+        text = _as_text(value) if not isinstance(value, _Unknown) else None
+        decoders = self._decoder_depth(arg)
+        if decoders >= 2:
+            self.hit("nested-decode", node, f"{decoders} nested decoders")
+        if text is not None:
+            name_only = re.fullmatch(r"\s*(__import__\s*\(.*\)|[A-Za-z_][\w.]*)\s*", text, re.S)
+            if (
+                name_only
+                and len(text) < 200
+                and re.search(
+                    r"\b(?:eval|exec|compile|__import__|getattr|open|system|popen)\b", text
+                )
+            ):
+                # eval("eval"), eval("__import__('base64')"): eval used to hide a name
+                self.hit("obfuscated-names", node, f"eval({text.strip()[:60]!r})")
+                self.hit("builtins-access", node, f"eval({text.strip()[:60]!r})")
+            if decoders or "decode" in srcs:
+                self.hit("exec-decoded", node, f"exec of a decoded payload ({len(text)} chars)")
+            elif len(text) > 40:
+                self.hit("exec-literal", node, f"exec of a {len(text)}-character literal")
+            if self.depth < MAX_DEPTH and len(text) <= MAX_FOLD:
+                self.analyse_source(
+                    text, self.depth + 1, node.lineno - 1 + self.line_offset, self.unit, self.result
+                )
+            return
+        if "decode" in srcs or decoders:
+            self.hit("exec-decoded", node, "exec of decoded / decrypted data")
+        elif "network" in srcs or "network-maybe" in srcs:
+            self.hit("exec-remote", node, "exec of data fetched over the network")
+        elif not isinstance(arg, ast.Constant):
+            self.hit("exec-dynamic", node, "exec of a computed value")

@@ -1,0 +1,411 @@
+"""The visitor: walks one module's tree, tracking units (functions, classes, the
+`__main__` block), imports and assignments, and hands calls and strings to the detectors."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+from scanner.checks.heuristics.detectors import _Detectors
+from scanner.checks.heuristics.values import (
+    Value,
+    _Unknown,
+)
+from scanner.checks.heuristics.vocabulary import (
+    _CALLBACK_SINKS,
+    _SETUP_HOOK_BASES,
+    DECODER_NAMES,
+    string_signals,
+)
+
+_VISITORS: dict[type, Callable[[_Analyzer, ast.AST], None]] = {}
+
+
+class _Analyzer(_Detectors):
+    """Walks one module, collecting hits per unit, folding constants as it goes."""
+
+    def visit(self, node: ast.AST) -> None:
+        method = _VISITORS.get(type(node))
+        if method is None:
+            method = (
+                getattr(type(self), "visit_" + type(node).__name__, None) or _Analyzer.generic_visit
+            )
+            _VISITORS[type(node)] = method
+        method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.asname:
+                self.aliases[a.asname] = a.name
+            else:
+                top = a.name.split(".")[0]
+                self.aliases.setdefault(top, top)
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        mod = node.module or ""
+        for a in node.names:
+            if a.name == "*":
+                continue
+            self.aliases[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
+            if mod in ("builtins", "__builtin__") and a.name in (
+                "exec",
+                "eval",
+                "compile",
+                "__import__",
+                "getattr",
+            ):
+                self.hit("builtins-access", node, f"from {mod} import {a.name}")
+        self.generic_visit(node)
+
+    def _enter_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        qual = ".".join([*self.class_stack, node.name])
+        unit = self.unit_prefix + qual
+        self.defined.setdefault(node.name, unit)
+        if self.class_stack:
+            self.defined.setdefault(f"{self.class_stack[-1]}.{node.name}", unit)
+        for dec in node.decorator_list:
+            self.visit(dec)
+        self.unit_stack.append(unit)
+        self.params.append(
+            (
+                node.name,
+                [
+                    a.arg
+                    for a in (*node.args.posonlyargs, *node.args.args)
+                    if a.arg not in ("self", "cls")
+                ],
+            )
+        )
+        saved_consts = dict(self.consts)
+        saved_assigned = dict(self.assigned)
+        for stmt in node.body:
+            self.visit(stmt)
+        written_here = {k for u, k in self.written if u == unit}
+        if written_here:
+            for ret in ast.walk(node):
+                if (
+                    isinstance(ret, ast.Return)
+                    and isinstance(ret.value, ast.Name)
+                    and ret.value.id in written_here
+                ):
+                    self.returns_written.add(node.name)
+        self.params.pop()
+        # only a function that calls a decoder can be a decoder wrapper (walking every
+        # function's body to find out costs a third of the analysis on big packages)
+        wrapper = (
+            self._wrapped_decoder(node, dict(self.assigned)) if unit in self.decoder_units else None
+        )
+        if wrapper is not None:
+            self.decoder_wrappers[node.name] = wrapper
+            if self.class_stack:
+                self.decoder_wrappers[f"self.{node.name}"] = wrapper
+                self.decoder_wrappers[f"cls.{node.name}"] = wrapper
+        self.consts, self.assigned = saved_consts, saved_assigned
+        self.unit_stack.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._enter_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._enter_function(node)
+
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        if (
+            len(self.unit_stack) == 1
+            and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+        ):
+            # `if __name__ == "__main__":` runs as a script, never on import
+            self.visit(test)
+            self.unit_stack.append(self.unit_prefix + "<main>")
+            for stmt in node.body:
+                self.visit(stmt)
+            self.unit_stack.pop()
+            for stmt in node.orelse:
+                self.visit(stmt)
+            return
+        self.generic_visit(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = [self.qualname(b) or "" for b in node.bases]
+        if any(b.split(".")[-1] in _SETUP_HOOK_BASES for b in bases):
+            self.hook_units.add(self.unit_prefix + node.name)
+        self.class_stack.append(node.name)
+        for b in node.bases:
+            self.visit(b)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.class_stack.pop()
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+        value = self.fold(node.value)
+        for target in node.targets:
+            if (
+                isinstance(target, ast.Tuple)
+                and isinstance(node.value, ast.Tuple)
+                and len(target.elts) == len(node.value.elts)
+            ):
+                # `a, b, c = exec, str, map`: names for builtins, dealt out in one line
+                renamed: list[str] = []
+                for t, v in zip(target.elts, node.value.elts, strict=True):
+                    q = self.qualname(v)
+                    if isinstance(t, ast.Name) and q is not None and q.startswith("builtins."):
+                        self.aliases[t.id] = q
+                        if t.id.strip("_").lower() != q.split(".")[-1].strip("_"):
+                            renamed.append(q.split(".")[-1])  # not `_dict = dict`
+                if len(renamed) >= 3 and set(renamed) & {"exec", "eval", "compile", "__import__"}:
+                    self.hit(
+                        "obfuscated-names",
+                        node,
+                        f"{len(renamed)} builtins given other names at once ({renamed[0]}...)",
+                    )
+            if isinstance(target, ast.Name) and len(self.unit_stack) == 1:
+                self.module_names.add(target.id)
+            if isinstance(target, ast.Name) and isinstance(node.value, ast.Lambda):
+                # `b64d = lambda s: b64decode(s)`
+                fake = ast.FunctionDef(
+                    name=target.id,
+                    args=node.value.args,
+                    body=[ast.Return(value=node.value.body)],
+                    decorator_list=[],
+                    returns=None,
+                )
+                wrapper = self._wrapped_decoder(fake, {})
+                if wrapper is not None:
+                    self.decoder_wrappers[target.id] = wrapper
+            if isinstance(target, ast.Name):
+                if not isinstance(value, _Unknown):
+                    self.consts[target.id] = value
+                    self._note_constant(value, node)
+                else:
+                    self.consts.pop(target.id, None)
+                self.assigned[target.id] = node.value
+                # `x = __import__("os")` / `e = eval` make aliases
+                q = self.qualname(node.value)
+                if q is not None and (
+                    q == "builtins"
+                    or q.startswith(
+                        (
+                            "builtins.",
+                            "os",
+                            "subprocess",
+                            "base64",
+                            "zlib",
+                            "marshal",
+                            "socket",
+                            "urllib",
+                            "requests",
+                        )
+                    )
+                ):
+                    self.aliases[target.id] = q
+            elif isinstance(target, ast.Attribute) and target.attr == "daemon":
+                v = node.value
+                if isinstance(v, ast.Constant) and v.value is True:
+                    self.hit("daemon-thread", node, ".daemon = True")
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            name = node.target.id
+            # `s += chr(ord(c) ^ k)` in a loop: what the name holds comes from both
+            previous = self.assigned.get(name)
+            self.assigned[name] = ast.Tuple(
+                elts=[e for e in (previous, node.value) if isinstance(e, ast.expr)], ctx=ast.Load()
+            )
+            self.consts.pop(name, None)
+
+    def _note_constant(self, value: Value, node: ast.AST) -> None:
+        """A folded constant assigned to a name: look at it as a string."""
+        if isinstance(value, (str, bytes)) and not isinstance(node, ast.Constant):
+            self._string(value, node, folded=True)
+
+    def _visit_literal_container(self, node: ast.List | ast.Tuple | ast.Set) -> None:
+        # data tables (parser tables, unicode maps) are large: look at their strings only
+        if len(node.elts) > 16 and all(isinstance(e, ast.Constant) for e in node.elts):
+            for e in node.elts:
+                if isinstance(e, ast.Constant) and isinstance(e.value, (str, bytes)):
+                    self.visit_Constant(e)
+            return
+        self.generic_visit(node)
+
+    def visit_List(self, node: ast.List) -> None:
+        self._visit_literal_container(node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        self._visit_literal_container(node)
+
+    def visit_Set(self, node: ast.Set) -> None:
+        self._visit_literal_container(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        if any(self.qualname(v) == "os.environ" for v in node.values[:200]):
+            self.hit("env-all", node, "os.environ inside a dict")
+        if (
+            len(node.values) > 16
+            and all(isinstance(e, ast.Constant) for e in node.values)
+            and all(isinstance(k, ast.Constant) for k in node.keys)
+        ):
+            for e in (*node.keys, *node.values):
+                if isinstance(e, ast.Constant) and isinstance(e.value, (str, bytes)):
+                    self.visit_Constant(e)
+            return
+        self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        # a bare string statement (a docstring) is never executed: skip it
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, (str, bytes)):
+            self._string(node.value, node, folded=False)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        folded = self.fold(node)
+        if isinstance(folded, str):
+            self._string(folded, node, folded=True)
+        for piece in node.values:
+            if isinstance(piece, ast.FormattedValue) and self.qualname(piece.value) in (
+                "os.environ",
+                "os.environ.copy",
+                "os.environ.items",
+            ):
+                self.hit("env-all", node, "os.environ formatted into a string")
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        # fold the outermost operation only: folding every level is quadratic
+        if not getattr(node, "_ws_folded", False):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.BinOp):
+                    sub._ws_folded = True  # type: ignore[attr-defined]
+            folded = self.fold(node)
+            if isinstance(folded, (str, bytes)):
+                self._string(folded, node, folded=True)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        q = self.qualname(node)
+        if q == "os.environ" and not isinstance(
+            getattr(node, "_ws_parent", None), (ast.Subscript, ast.Attribute)
+        ):
+            pass
+        if (
+            q is not None
+            and q.startswith("builtins.")
+            and q.split(".")[-1] in ("exec", "eval", "compile")
+            and not isinstance(node.value, ast.Name)
+        ):
+            self.hit("builtins-access", node, q)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        q = self.qualname(node.value)
+        key = self.fold(node.slice)
+        if q == "os.environ" and isinstance(key, str):
+            for sig, ev in string_signals(key):
+                if sig == "secret-env":
+                    self.hit("env-secret-read", node, f"os.environ[{ev!r}]")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        q = self.qualname(node.func)
+        # call graph (for what runs at import time)
+        if isinstance(node.func, ast.Name):
+            self.calls_from.setdefault(self.unit, set()).add(node.func.id)
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            self.calls_from.setdefault(self.unit, set()).add(
+                f"{node.func.value.id}.{node.func.attr}"
+            )
+            if node.func.value.id == "self" and self.class_stack:
+                self.calls_from.setdefault(self.unit, set()).add(
+                    f"{self.class_stack[-1]}.{node.func.attr}"
+                )
+        sink = (
+            node.func.attr
+            if isinstance(node.func, ast.Attribute)
+            else (node.func.id if isinstance(node.func, ast.Name) else "")
+        )
+        if sink in _CALLBACK_SINKS or q in ("atexit.register", "signal.signal"):
+            # a function handed to something that calls it (`atexit.register(f)`,
+            # `pool.submit(f)`, `Timer(1, f)`); not a CLI or plugin registry, which only
+            # calls it if asked
+            for arg in (*node.args, *(k.value for k in node.keywords if k.arg != "target")):
+                if isinstance(arg, ast.Name) and arg.id not in self.aliases:
+                    self.calls_from.setdefault(self.unit, set()).add(arg.id)
+        for kw in node.keywords:
+            # Thread(target=f) / Process(target=f): f runs too
+            if kw.arg == "target" and isinstance(kw.value, ast.Name):
+                self.calls_from.setdefault(self.unit, set()).add(kw.value.id)
+            if (
+                kw.arg == "target"
+                and isinstance(kw.value, ast.Attribute)
+                and isinstance(kw.value.value, ast.Name)
+                and kw.value.value.id == "self"
+                and self.class_stack
+            ):
+                self.calls_from.setdefault(self.unit, set()).add(
+                    f"{self.class_stack[-1]}.{kw.value.attr}"
+                )
+        callee = (
+            node.func.id
+            if isinstance(node.func, ast.Name)
+            else (node.func.attr if isinstance(node.func, ast.Attribute) else None)
+        )
+        if callee is not None and node.args and len(self.call_sites) < 10_000:
+            self.call_sites.append((self.unit, node, callee))
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "join"
+            and isinstance(node.func.value, ast.Constant)
+            and node.args
+            and isinstance(node.args[0], (ast.Call, ast.ListComp, ast.GeneratorExp))
+        ):
+            # "".join(map(chr, [...])) written inline: fold it to see the string
+            joined = self.fold(node)
+            if isinstance(joined, str):
+                self._string(joined, node, folded=True)
+        if q is not None:
+            self._call(node, q)
+            if q in self.decoder_wrappers:
+                self.hit("decode", node, f"{q}(...) (a local decoder)")
+            if q in self.decoder_wrappers or q in DECODER_NAMES:
+                self.decoder_units.add(self.unit)
+            if q in self.decoder_wrappers or (q in DECODER_NAMES and q != "marshal.loads"):
+                decoded = self.fold(node)
+                if isinstance(decoded, (str, bytes)):
+                    self._string(decoded, node, folded=True, decoded=True)
+        elif isinstance(node.func, ast.Attribute):
+            attr = node.func.attr
+            if attr == "decrypt":
+                self.hit("decode", node, ".decrypt(...)")
+            if attr in ("post", "put") and self._looks_like_http_client(node.func.value):
+                self.hit("net-send", node, f".{attr}(...)")
+                self.hit("network", node, f".{attr}(...)")
+            if attr in ("sendall", "send", "sendto"):
+                self.hit("net-send", node, f".{attr}(...)")
+            if attr in ("write", "write_text", "write_bytes") and node.args:
+                self._written_code(node, node.args[0])
+        self.generic_visit(node)
