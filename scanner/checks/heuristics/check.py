@@ -33,6 +33,7 @@ from scanner.checks.heuristics.rules import (
     Rule,
     default_rules,
 )
+from scanner.checks.heuristics.wiring import Wiring, wire
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.infra.archive import SafeArchive
 from scanner.infra.files import open_regular
@@ -117,6 +118,29 @@ class DistView:
     entry_points: tuple[EntryPoint, ...] = ()
     _analyses: dict[str, Analysis] = field(default_factory=dict)
     _install_helpers: dict[str, frozenset[str]] | None = None
+    _wiring: Wiring | None = None
+
+    def wiring(self) -> Wiring:
+        """Which functions of which modules the package's `__init__.py` files call on
+        import (see `wiring.py`); computed once."""
+        if self._wiring is None:
+            self._wiring = Wiring({}, {})  # while the __init__ files themselves are analysed
+            calls: dict[str, frozenset[str]] = {}
+            for f in self.files:
+                if (
+                    posixpath.basename(f.path) == "__init__.py"
+                    and f.complete
+                    and not is_test_or_doc(f.path)
+                ):
+                    # a small __init__ that imports from its own package is read even
+                    # without a capability token: it may only wire its modules together
+                    small_wirer = len(f.data) < 16_384 and b"from ." in f.data
+                    found = self._analyse(f, force=small_wirer).imported_calls
+                    if found:
+                        calls[f.path] = found
+            paths = [f.path for f in self.files if is_python(f.path) and f.complete]
+            self._wiring = wire(paths, calls)
+        return self._wiring
 
     def install_helpers(self) -> dict[str, frozenset[str]]:
         """Shipped modules that setup.py imports, by path, with the names it imports from
@@ -146,16 +170,24 @@ class DistView:
 
     def analysis(self, f: DistFile) -> Analysis:
         """The AST analysis of a Python file (cached)."""
+        return self._analyse(f, force=False)
+
+    def _analyse(self, f: DistFile, *, force: bool) -> Analysis:
         cached = self._analyses.get(f.path)
         if cached is None:
-            # install-time files are always analysed: they are small and run on install
-            if self.is_install(f) or may_have_capability(f.data):
+            wired = self.wiring().entry_names.get(f.path, frozenset())
+            # install-time files are always analysed: they are small and run on install;
+            # so are modules whose functions an __init__ calls on import
+            if force or wired or self.is_install(f) or may_have_capability(f.data):
+                helpers = (
+                    self.install_helpers().get(f.path, frozenset())
+                    if self.kind == "sdist"
+                    else frozenset()
+                )
                 cached = analyse(
                     f.data,
                     setup_like=is_install_file(f.path),
-                    entry_names=self.install_helpers().get(f.path, frozenset())
-                    if self.kind == "sdist"
-                    else frozenset(),
+                    entry_names=helpers | wired,
                 )
             else:
                 cached = Analysis(error="skipped")
@@ -536,6 +568,27 @@ def match_python(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
             if found is not None:
                 yield Match(f.path, found.line or None, found.evidence)
                 break
+    if m.when in ("import", "install-or-import") and m.together == "file":
+        yield from _match_wired(m, view)
+
+
+def _match_wired(m: PythonAstMatcher, view: DistView) -> Iterator[Match]:
+    """The rule over what runs together on import: an `__init__.py`'s import-time code
+    and the functions of other modules it calls (a payload split across modules)."""
+    by_path = {f.path: f for f in view.files}
+    for init, members in view.wiring().groups.items():
+        if m.path_include and not _glob_match(init, m.path_include):
+            continue
+        if m.path_exclude and _glob_match(init, m.path_exclude):
+            continue
+        hits: list[Hit] = []
+        for path in (init, *members):
+            f = by_path.get(path)
+            if f is not None and not is_install_file(path):
+                hits.extend(view.analysis(f).select(import_time=True))
+        found = _combination(m, hits)
+        if found is not None:
+            yield Match(init, found.line or None, f"{found.evidence} (modules wired by {init})")
 
 
 def _combination(m: PythonAstMatcher, hits: list[Hit]) -> Hit | None:
@@ -656,8 +709,19 @@ def _js_runtime_wired(view: DistView) -> Iterator[Match]:
         named = [name for name in scripts if name in text]
         if not named:
             continue
-        for hit in view.analysis(f).hits:
+        analysis = view.analysis(f)
+        # a tool that runs its bundled script when the user calls it (a language-server
+        # wrapper's main()) shows the child's output; only a start on import or install,
+        # or one hidden from the user, is the package acting on its own
+        quiet = {
+            h.unit
+            for h in analysis.hits
+            if h.signal in ("silenced-output", "hidden-window", "daemon-thread", "background")
+        }
+        for hit in analysis.hits:
             if hit.signal != "spawn-js":
+                continue
+            if hit.unit not in analysis.import_time_units and hit.unit not in quiet:
                 continue
             # the spawned argument names the bundle, or names a variable while the file
             # names the bundle (`script = os.path.join(here, "bundle.js")`)
@@ -722,11 +786,18 @@ def match_binary(m: BinaryMatcher, view: DistView) -> Iterator[Match]:
 def match_metadata(m: MetadataMatcher, view: DistView) -> Iterator[Match]:
     """Console scripts named like system tools; entry points loaded at start-up."""
     own = (view.name or "").lower().replace("_", "-")
+    # `hf@huggingface-hub`: the command and the distribution that owns it
+    owners = {n.partition("@")[0]: n.partition("@")[2] for n in m.names}
     for ep in view.entry_points:
         if m.check == "console-script-shadow" and ep.group in ("console_scripts", "gui_scripts"):
             base = re.sub(r"[\d.]+$", "", ep.name.lower())
-            if base in m.names and base != own and not own.startswith(base + "-"):
-                yield Match(None, None, f"{ep.group}: {ep.name} = {ep.value}")
+            owner = owners.get(base)
+            if owner is None or own == base or own.startswith(base + "-"):
+                continue
+            target = ep.value.split(":")[0].split(".")[0].strip().lower().replace("_", "-")
+            if owner and owner in (own, target):
+                continue
+            yield Match(None, None, f"{ep.group}: {ep.name} = {ep.value}")
         elif m.check == "startup-entry-point" and ep.group in m.names:
             yield Match(None, None, f"[{ep.group}] {ep.name} = {ep.value}")
 

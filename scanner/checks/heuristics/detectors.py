@@ -7,6 +7,7 @@ import ast
 import posixpath
 import re
 
+from scanner.checks.heuristics.behaviour import Entry
 from scanner.checks.heuristics.flow import _Flow
 from scanner.checks.heuristics.values import (
     MAX_FOLD,
@@ -19,13 +20,23 @@ from scanner.checks.heuristics.vocabulary import (
     _FILE_TOOLS,
     _RECON_COMMAND,
     _REGEX_SYNTAX,
+    CALLBACK_SIGNALS,
     DECODED_INTENTS,
+    METHOD_ENTRIES,
     call_signals,
+    conditional_entries,
     string_signals,
 )
 
 MAX_DEPTH = 6
 """How many nested payloads (exec of decoded source) are analysed."""
+_DATA_FILE = re.compile(
+    r"\.(?:txt|json|dat|bin|cfg|ini|md|rst|csv|ya?ml|png|jpe?g|gif|ico|wav|mp3|log|tmp|db|pkl"
+    r"|xml|html?|svg)$",
+    re.IGNORECASE,
+)
+"""A file name that says data, not code."""
+_READS = frozenset({"read", "read_text", "read_bytes", "get_data", "read_binary", "readlines"})
 
 
 class _Detectors(_Flow):
@@ -319,9 +330,110 @@ class _Detectors(_Flow):
                     text, self.depth + 1, node.lineno - 1 + self.line_offset, self.unit, self.result
                 )
             return
+        data_file = self._reads_data_file(arg)
+        if data_file is not None:
+            self.hit("exec-data", node, f"exec of text read from {data_file[:80]}")
         if "decode" in srcs or decoders:
             self.hit("exec-decoded", node, "exec of decoded / decrypted data")
         elif "network" in srcs or "network-maybe" in srcs:
             self.hit("exec-remote", node, "exec of data fetched over the network")
         elif not isinstance(arg, ast.Constant):
             self.hit("exec-dynamic", node, "exec of a computed value")
+
+    def _reads_data_file(self, node: ast.AST) -> str | None:
+        """The data file (by a literal name ending .txt, .json, .dat ...) whose contents
+        the expression reads, following simple names; None when it reads none."""
+        reads = False
+        names: list[str] = []
+        seen: set[str] = set()
+        stack = [node]
+        while stack and len(seen) < 32:
+            cur = stack.pop()
+            if isinstance(cur, ast.Call):
+                func = cur.func
+                if isinstance(func, ast.Attribute) and func.attr in _READS:
+                    reads = True
+                q = self.qualname(func)
+                if q in ("pkgutil.get_data", "importlib.resources.read_text", "json.load"):
+                    reads = True
+            elif isinstance(cur, ast.Constant) and isinstance(cur.value, str):
+                if _DATA_FILE.search(cur.value):
+                    names.append(cur.value)
+            elif isinstance(cur, ast.Name) and cur.id in self.assigned and cur.id not in seen:
+                seen.add(cur.id)
+                stack.append(self.assigned[cur.id])
+            stack.extend(ast.iter_child_nodes(cur))
+        return names[0] if reads and names else None
+
+    def _args_agree(self, node: ast.Call, entry: Entry) -> bool:
+        """Whether a call's arguments meet a catalogue entry's conditions."""
+        if entry.keyword is not None and not (
+            any(k.arg == entry.keyword for k in node.keywords) or len(node.args) >= 2
+        ):
+            return False
+        first = node.args[0] if node.args else None
+        if entry.literal_arg:
+            if first is None:
+                return False
+            value = self.fold(first)
+            if not (
+                (isinstance(value, (str, bytes)) and len(value) >= 4)
+                or self._decoder_depth(first) > 0
+                or self._fed_by_decoder(first)
+            ):
+                return False
+        if entry.first_arg is not None:
+            if first is None:
+                return False
+            value = self.fold(first)
+            if isinstance(value, str):
+                text = value
+            elif isinstance(value, list):  # an argument list: its known words, in order
+                text = " ".join(str(x) for x in value if isinstance(x, (str, int)))
+            else:
+                text = self._literal_pieces(first)
+            if re.search(entry.first_arg, text) is None:
+                return False
+        return True
+
+    def _literal_pieces(self, node: ast.AST) -> str:
+        """The string constants an expression is built from (through simple names)."""
+        pieces: list[str] = []
+        seen: set[str] = set()
+        stack = [node]
+        while stack and len(pieces) < 64:
+            cur = stack.pop()
+            if isinstance(cur, ast.Constant) and isinstance(cur.value, str):
+                pieces.append(cur.value)
+            elif isinstance(cur, ast.Name) and cur.id in self.assigned and cur.id not in seen:
+                seen.add(cur.id)
+                stack.append(self.assigned[cur.id])
+            stack.extend(reversed(list(ast.iter_child_nodes(cur))))
+        return " ".join(pieces)[:2000]
+
+    def _catalogue_call(self, node: ast.Call, q: str | None) -> None:
+        """Catalogue roads that depend on the call's arguments or receiver: methods on any
+        object, conditional calls, and callbacks (a function handed over to run later)."""
+        if isinstance(node.func, ast.Attribute):
+            for entry in METHOD_ENTRIES.get(node.func.attr, ()):
+                if self._args_agree(node, entry):
+                    for sig in entry.signals:
+                        self.hit(sig, node, f".{node.func.attr}(...)")
+        if q is None:
+            return
+        for entry in conditional_entries(q):
+            if self._args_agree(node, entry):
+                for sig in entry.signals:
+                    self.hit(sig, node, f"{q[:80]}(...)")
+        signals = CALLBACK_SIGNALS.get(q)
+        if signals is not None:
+            for arg in (*node.args, *(k.value for k in node.keywords)):
+                if isinstance(arg, ast.Name) and arg.id not in self.aliases:
+                    self.calls_from.setdefault(self.unit, set()).add(arg.id)
+                elif isinstance(arg, (ast.Name, ast.Attribute)):
+                    # a library function handed over is called: it carries its signals
+                    handed = self.qualname(arg)
+                    for sig in call_signals(handed) if handed else ():
+                        self.hit(sig, node, f"{handed} handed to {q}")
+            for sig in signals:
+                self.hit(sig, node, f"{q[:80]}(...)")

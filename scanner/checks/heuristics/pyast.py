@@ -38,6 +38,7 @@ from scanner.checks.heuristics.values import MAX_FOLD, UNKNOWN, Value
 from scanner.checks.heuristics.visitor import _Analyzer
 from scanner.checks.heuristics.vocabulary import (
     CALL_SIGNALS,
+    CATALOGUE_TOKENS,
     DECODED_INTENTS,
     DECODER_NAMES,
     SIGNALS,
@@ -124,6 +125,7 @@ CAPABILITY_TOKENS = (
     b"autostart",
     b"getattr",
     b"globals()[",
+    *CATALOGUE_TOKENS,
 )
 
 
@@ -225,6 +227,13 @@ def analyse(
                 units.add(extra)
                 todo.append(extra)
     result.import_time_units = units
+    called: set[str] = set()
+    for unit in units:
+        for callee in visitor.calls_from.get(unit, ()):
+            head, _, rest = callee.partition(".")
+            if head in visitor.aliases and head not in visitor.defined:
+                called.add(visitor.aliases[head] + ("." + rest if rest else ""))
+    result.imported_calls = frozenset(called)
     return result
 
 

@@ -26,6 +26,9 @@ class Analysis:
     import_time_units: set[str] = field(default_factory=lambda: {"<module>"})
     parsed: bool = True
     error: str | None = None
+    imported_calls: frozenset[str] = frozenset()
+    """Imported names (resolved: `pkg._net.send`, `_net.send`) that import-time code calls:
+    how a package's `__init__` wires the functions of its other modules together."""
     _by_unit: dict[bool, dict[str, list[Hit]]] = field(default_factory=dict)
     _by_unit_size: int = -1
     _signal_set: frozenset[str] | None = None

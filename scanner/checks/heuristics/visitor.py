@@ -14,7 +14,10 @@ from scanner.checks.heuristics.values import (
 from scanner.checks.heuristics.vocabulary import (
     _CALLBACK_SINKS,
     _SETUP_HOOK_BASES,
+    ATTRIBUTE_SIGNALS,
+    CALLBACK_SIGNALS,
     DECODER_NAMES,
+    HOOK_SIGNALS,
     string_signals,
 )
 
@@ -66,6 +69,8 @@ class _Analyzer(_Detectors):
                 "getattr",
             ):
                 self.hit("builtins-access", node, f"from {mod} import {a.name}")
+            for sig in ATTRIBUTE_SIGNALS.get(f"{mod}.{a.name}", ()):
+                self.hit(sig, node, f"from {mod} import {a.name}")
         self.generic_visit(node)
 
     def _enter_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -76,6 +81,15 @@ class _Analyzer(_Detectors):
             self.defined.setdefault(f"{self.class_stack[-1]}.{node.name}", unit)
         for dec in node.decorator_list:
             self.visit(dec)
+            # `@atexit.register`: the function runs where the decorator does
+            for sig in CALLBACK_SIGNALS.get(self.qualname(dec) or "", ()):
+                self.calls_from.setdefault(self.unit, set()).add(node.name)
+                self.hit(sig, dec, f"@{ast.unparse(dec)[:60]} {node.name}")
+        if not self.class_stack and len(self.unit_stack) == 1:
+            # a hook that the host program (pip's build frontend, pytest) calls on load
+            for sig in HOOK_SIGNALS.get(node.name, ()):
+                self.calls_from.setdefault(self.unit, set()).add(node.name)
+                self.hit(sig, node, f"def {node.name}(...)")
         self.unit_stack.append(unit)
         self.params.append(
             (
@@ -219,7 +233,9 @@ class _Analyzer(_Detectors):
                     )
                 ):
                     self.aliases[target.id] = q
-            elif isinstance(target, ast.Attribute) and target.attr == "daemon":
+            elif isinstance(target, ast.Attribute) and isinstance(node.value, ast.Name):
+                self._monkey_patch(target.value, node.value, node)
+            if isinstance(target, ast.Attribute) and target.attr == "daemon":
                 v = node.value
                 if isinstance(v, ast.Constant) and v.value is True:
                     self.hit("daemon-thread", node, ".daemon = True")
@@ -319,6 +335,8 @@ class _Analyzer(_Detectors):
             and not isinstance(node.value, ast.Name)
         ):
             self.hit("builtins-access", node, q)
+        for sig in ATTRIBUTE_SIGNALS.get(q or "", ()):
+            self.hit(sig, node, q or "")
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
@@ -387,6 +405,14 @@ class _Analyzer(_Detectors):
             joined = self.fold(node)
             if isinstance(joined, str):
                 self._string(joined, node, folded=True)
+        self._catalogue_call(node, q)
+        if (
+            q == "builtins.setattr"
+            and len(node.args) == 3
+            and isinstance(node.args[2], ast.Name)
+            and isinstance(node.args[0], (ast.Name, ast.Attribute))
+        ):
+            self._monkey_patch(node.args[0], node.args[2], node)
         if q is not None:
             self._call(node, q)
             if q in self.decoder_wrappers:
@@ -409,3 +435,19 @@ class _Analyzer(_Detectors):
             if attr in ("write", "write_text", "write_bytes") and node.args:
                 self._written_code(node, node.args[0])
         self.generic_visit(node)
+
+    def _monkey_patch(self, owner: ast.expr, value: ast.Name, node: ast.AST) -> None:
+        """`torch.hub.load_state_dict_from_url = _hook` (or `setattr(mod, name, _hook)`): a
+        function of this module put in place of an imported module's: it runs when the
+        user's own code calls the library, so it counts as running where the patch does."""
+        root: ast.expr = owner
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if (
+            isinstance(root, ast.Name)
+            and root.id in self.aliases
+            and root.id not in ("self", "cls")
+            and value.id in self.defined
+        ):
+            self.calls_from.setdefault(self.unit, set()).add(value.id)
+            self.hit("monkey-patch", node, f"{ast.unparse(owner)[:60]} patched with {value.id}")

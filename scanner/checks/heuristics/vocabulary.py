@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from scanner.checks.heuristics.behaviour import Entry, catalogue
+
 # Calls, by resolved qualified name (fnmatch-like: a trailing `*` matches a prefix).
 CALL_SIGNALS: dict[str, tuple[str, ...]] = {
     "builtins.exec": ("exec",),
@@ -222,7 +224,7 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
     (
         "cred-path",
         r"\.ssh[/\\]+(?:id_|authorized_keys|known_hosts)|\.aws[/\\]+credentials"
-        r"|\.kube[/\\]+config|\.docker[/\\]+config\.json|\.npmrc|\.pypirc"
+        r"|\.kube[/\\]+config|\.docker[/\\]+config\.json|\.npmrc"
         r"|\.git-credentials|/etc/shadow|\.gnupg|\.netrc\b|\.config[/\\]+gcloud"
         r"|\.azure[/\\]|\.bash_history|\.zsh_history|id_rsa|id_ed25519"
         r"|keychain-db|\.env\b(?!iron)",
@@ -375,6 +377,8 @@ STRUCTURAL_SIGNALS = (
     "python-stdin",  # a Python child process that reads its program from a pipe
     "recon-command",  # a child process that only looks around (whoami, uname -a, ls /, dir)
     "embedded-binary",  # a bytes literal that is an ELF / PE / Mach-O program
+    "exec-data",  # exec / runpy of text read from a shipped data file (.txt, .json, .dat)
+    "monkey-patch",  # a function of this module assigned over an imported module's attribute
 )
 
 
@@ -400,10 +404,50 @@ DECODED_INTENTS = frozenset(
 that decodes to `powershell -w hidden ...` or to a webhook URL is hidden on purpose."""
 
 
+CATALOGUE: tuple[Entry, ...] = catalogue()
+"""Sources, sinks and triggers from `rules/behaviour/` (see `behaviour.py`)."""
+for _entry in CATALOGUE:
+    if not _entry.conditional:
+        for _pattern in _entry.calls:
+            CALL_SIGNALS[_pattern] = tuple(
+                dict.fromkeys((*CALL_SIGNALS.get(_pattern, ()), *_entry.signals))
+            )
+CONDITIONAL_CALLS: tuple[tuple[str, Entry], ...] = tuple(
+    (p, e) for e in CATALOGUE if e.conditional for p in e.calls
+)
+"""Call patterns whose signals depend on the arguments (`first_arg`, `keyword`, ...)."""
+
+
+@lru_cache(maxsize=65536)
+def conditional_entries(qualname: str) -> tuple[Entry, ...]:
+    """The conditional catalogue entries whose call patterns match `qualname`."""
+    return tuple(e for p, e in CONDITIONAL_CALLS if _matches(p, qualname))
+
+
+METHOD_ENTRIES: dict[str, tuple[Entry, ...]] = {}
+for _entry in CATALOGUE:
+    for _method in _entry.methods:
+        METHOD_ENTRIES[_method] = (*METHOD_ENTRIES.get(_method, ()), _entry)
+ATTRIBUTE_SIGNALS: dict[str, tuple[str, ...]] = {}
+for _entry in CATALOGUE:
+    for _attribute in _entry.attributes:
+        ATTRIBUTE_SIGNALS[_attribute] = _entry.signals
+CALLBACK_SIGNALS: dict[str, tuple[str, ...]] = {
+    p: e.signals for e in CATALOGUE for p in e.callbacks
+}
+"""Calls that run a function handed to them later (the function runs where the call does)."""
+CATALOGUE_TOKENS: tuple[bytes, ...] = tuple(
+    dict.fromkeys(tok.encode() for e in CATALOGUE for tok in e.tokens)
+)
+"""Pre-filter tokens that the catalogue's roads add (see `pyast.CAPABILITY_TOKENS`)."""
+HOOK_SIGNALS: dict[str, tuple[str, ...]] = {h: e.signals for e in CATALOGUE for h in e.hooks}
+"""Module-level functions that a host program calls when it loads the module."""
+
 SIGNALS: frozenset[str] = frozenset(
     {s for sigs in CALL_SIGNALS.values() for s in sigs}
     | {name for name, _ in STRING_SIGNALS}
     | set(STRUCTURAL_SIGNALS)
+    | {s for e in CATALOGUE for s in e.signals}
 )
 """The closed vocabulary that `python-ast` rules may name."""
 
@@ -414,11 +458,21 @@ _CASE_SENSITIVE = {"secret-env", "ip-literal"}
 _STRING_RES = tuple(
     (name, re.compile(pattern) if name in _CASE_SENSITIVE else re.compile(pattern, re.IGNORECASE))
     for name, pattern in STRING_SIGNALS
+) + tuple(
+    (name, re.compile(e.strings) if e.case_sensitive else re.compile(e.strings, re.IGNORECASE))
+    for e in CATALOGUE
+    if e.strings is not None
+    for name in e.signals
 )
 
 
-# One pass that rejects the (vast) majority of strings which match no intent regex.
-_ANY_STRING_RE = re.compile("|".join(f"(?:{p})" for _, p in STRING_SIGNALS), re.IGNORECASE)
+_ANY_STRING_RE = re.compile(
+    "|".join(
+        [f"(?:{p})" for _, p in STRING_SIGNALS]
+        + [f"(?:{e.strings})" for e in CATALOGUE if e.strings is not None]
+    ),
+    re.IGNORECASE,
+)
 
 
 _BLOB_RE = re.compile(rb"^[A-Za-z0-9+/=_\-\s]{2048,}$")
