@@ -375,12 +375,10 @@ class _Detectors(_Flow):
         if entry.literal_arg:
             if first is None:
                 return False
+            # the folder decodes literals (base64, zlib, hex ...): what it cannot compute
+            # came from somewhere else (a file, a socket), which is not a constant
             value = self.fold(first)
-            if not (
-                (isinstance(value, (str, bytes)) and len(value) >= 4)
-                or self._decoder_depth(first) > 0
-                or self._fed_by_decoder(first)
-            ):
+            if not (isinstance(value, (str, bytes)) and len(value) >= 4):
                 return False
         if entry.first_arg is not None:
             if first is None:
