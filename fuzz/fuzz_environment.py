@@ -9,7 +9,7 @@ import _common
 import atheris  # type: ignore[import-untyped]  # not a project dependency
 
 with atheris.instrument_imports():
-    from scanner.checks.heuristics.check import check_heuristics
+    from scanner.checks.heuristics.content import check_heuristics
     from scanner.checks.integrity.check import check_integrity
     from scanner.checks.interface import CheckContext
     from scanner.errors import ScannerError, SourceError

@@ -26,7 +26,7 @@ from scanner.sources.discover import collect, nothing_scanned, unverifiable
 CHECKS: dict[str, str] = {
     "advisories": "scanner.checks.advisories.check:check_advisories",
     "freshness": "scanner.checks.freshness.check:check_freshness",
-    "heuristics": "scanner.checks.heuristics.check:check_heuristics",
+    "heuristics": "scanner.checks.heuristics.content:check_heuristics",
     "integrity": "scanner.checks.integrity.check:check_integrity",
     "lock": "scanner.checks.lock.check:check_lock_hygiene",
     "metadata": "scanner.checks.metadata.check:check_metadata",

@@ -25,9 +25,11 @@ class ScanOptions:
     db_path: Path | None = None
     """OSV database (SQLite) or an OSV export zip; None = the default cache location."""
     use_cache: bool = True
-    """Use the hash cache; `--no-cache` turns it off."""
+    """Use the hash cache and the verdict store; `--no-cache` turns both off."""
     cache_dir: Path | None = None
-    """Override the user cache directory (tests use a temporary one)."""
+    """Override the user cache directory (`--cache-dir`, config `cache-dir`)."""
+    jobs: int | None = None
+    """Worker processes for content analysis (`--jobs`); None = one per CPU core."""
     wheelhouses: tuple[Path, ...] = ()
     """Directories with the locked artifacts, to verify against lock hashes."""
     attestations_dir: Path | None = None

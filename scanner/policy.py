@@ -69,6 +69,8 @@ _TOP_KEYS = frozenset(
         "offline",
         "online",
         "db",
+        "cache-dir",
+        "jobs",
         "ignore",
         "allow",
         "provenance",
@@ -156,6 +158,8 @@ class Config:
     checks: frozenset[str] | None = None
     online: bool | None = None
     db_path: Path | None = None
+    cache_dir: Path | None = None
+    jobs: int | None = None
     ignores: tuple[Ignore, ...] = ()
     allows: tuple[Allow, ...] = ()
     provenance: ProvenancePolicy | None = None
@@ -373,6 +377,14 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         db_path = Path(db).expanduser()
         if not db_path.is_absolute():
             db_path = source.parent / db_path
+    cache_dir: Path | None = None
+    if (text := top.string("cache-dir")) is not None:
+        cache_dir = Path(text).expanduser()
+        if not cache_dir.is_absolute():
+            cache_dir = source.parent / cache_dir
+    jobs = top.table.get("jobs")
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+        top.fail("jobs", "must be a whole number of at least 1")
     ignores = tuple(
         _parse_ignore(entry, source, prefix, n)
         for n, entry in enumerate(top.tables("ignore"), start=1)
@@ -392,6 +404,8 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         checks=checks,
         online=network,
         db_path=db_path,
+        cache_dir=cache_dir,
+        jobs=jobs,
         ignores=ignores,
         allows=allows,
         provenance=None if provenance is None else parse_provenance_policy(provenance, path=where),
@@ -508,6 +522,10 @@ def apply_config(
         changes["online"] = config.online
     if config.db_path is not None and "db_path" not in overridden:
         changes["db_path"] = config.db_path
+    if config.cache_dir is not None and "cache_dir" not in overridden:
+        changes["cache_dir"] = config.cache_dir
+    if config.jobs is not None and "jobs" not in overridden:
+        changes["jobs"] = config.jobs
     # The checks' settings: the config's, unless the caller already gave its own.
     if config.provenance is not None and options.provenance == ProvenancePolicy():
         changes["provenance"] = config.provenance

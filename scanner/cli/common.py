@@ -150,7 +150,22 @@ def scan_options(func: F) -> F:
             help="Configuration file (default: wormsign.toml or pyproject.toml "
             "[tool.wormsign], searched upward).",
         ),
-        click.option("--no-cache", is_flag=True, help="Re-hash everything; ignore the cache."),
+        click.option(
+            "--no-cache", is_flag=True, help="Re-hash and re-judge everything; ignore the cache."
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Cache directory (hashes, verdicts, databases); default: the user cache.",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes for content analysis (default: one per CPU core).",
+        ),
         click.option(
             "--wheelhouse",
             "wheelhouses",
@@ -217,6 +232,8 @@ def build_options(params: dict[str, Any]) -> ScanOptions:
         online=params["offline"] is False,
         db_path=params["db_path"],
         use_cache=not params["no_cache"],
+        cache_dir=params.get("cache_dir"),
+        jobs=params.get("jobs"),
         wheelhouses=tuple(params["wheelhouses"]),
         attestations_dir=params["attestations_dir"],
         checks=frozenset(params["checks"]) if params["checks"] else None,
@@ -235,6 +252,8 @@ def overridden(params: dict[str, Any]) -> frozenset[str]:
         "db_path": params.get("db_path") is not None,
         "checks": bool(params.get("checks")),
         "min_release_age": params.get("min_release_age") is not None,
+        "cache_dir": params.get("cache_dir") is not None,
+        "jobs": params.get("jobs") is not None,
     }
     return frozenset(name for name, set_here in given.items() if set_here)
 

@@ -14,7 +14,7 @@ import scanner.gate
 # be safe for each of them. The gate's own registration wins where it exists.
 ALL_CHECKS: dict[str, str] = {
     "integrity": "scanner.checks.integrity.check:check_integrity",
-    "heuristics": "scanner.checks.heuristics.check:check_heuristics",
+    "heuristics": "scanner.checks.heuristics.content:check_heuristics",
     "models": "scanner.checks.models.check:check_model_files",
 }
 

@@ -279,7 +279,7 @@ def _environment_checks() -> list[Any]:
 
     checks: list[Any] = [check_integrity]
     try:
-        from scanner.checks.heuristics.check import check_heuristics
+        from scanner.checks.heuristics.content import check_heuristics
     except ImportError:  # pragma: no cover - not in every build yet
         return checks
     return [*checks, check_heuristics]

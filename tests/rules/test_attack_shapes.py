@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.checks.heuristics.check import check_heuristics, scan_distribution_file
+from scanner.checks.heuristics.check import scan_distribution_file
+from scanner.checks.heuristics.content import check_heuristics
 from scanner.checks.interface import CheckContext
 from scanner.models import DistributionFile, Finding, Inventory, Severity
 from scanner.options import ScanOptions

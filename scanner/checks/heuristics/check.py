@@ -34,7 +34,6 @@ from scanner.checks.heuristics.rules import (
     default_rules,
 )
 from scanner.checks.heuristics.wiring import Wiring, wire
-from scanner.checks.interface import CheckContext, CheckResult
 from scanner.infra.archive import SafeArchive
 from scanner.infra.files import open_regular
 from scanner.models import (
@@ -42,8 +41,8 @@ from scanner.models import (
     Environment,
     Finding,
     InstalledDistribution,
-    Inventory,
 )
+from scanner.verdicts import ContentFinding
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -430,8 +429,9 @@ def _read_disk(path: Path, rel: str) -> DistFile | None:
     return DistFile(rel, data, size, len(data) >= size)
 
 
-def view_of_installed(dist: InstalledDistribution) -> DistView:
-    """The files an installed distribution owns: its RECORD, else its top-level names."""
+def installed_files(dist: InstalledDistribution) -> list[tuple[Path, str]]:
+    """(path on disk, path shown) of each file an installed distribution owns: its RECORD,
+    else its top-level names."""
     site = dist.site_packages
     rels: list[str] = []
     if dist.record is not None:
@@ -447,7 +447,7 @@ def view_of_installed(dist: InstalledDistribution) -> DistView:
                 for cand in (site / f"{top}.py", site / top):
                     if cand.is_file():
                         rels.append(cand.relative_to(site).as_posix())
-    files = []
+    out: list[tuple[Path, str]] = []
     for rel in rels:
         clean = posixpath.normpath(rel.replace("\\", "/"))
         if clean.startswith("/") or clean.split("/").count("..") > 4 or ":" in clean[:3]:
@@ -456,13 +456,32 @@ def view_of_installed(dist: InstalledDistribution) -> DistView:
         if clean.startswith("../"):
             # scripts live outside site-packages (../../../bin/x)
             shown = "bin/" + posixpath.basename(clean)
-        f = _read_disk(site / clean, shown)
-        if f is not None:
-            files.append(f)
+        out.append((site / clean, shown))
+    return out
+
+
+def view_of_installed(
+    dist: InstalledDistribution, files: list[tuple[Path, str]] | None = None
+) -> DistView:
+    """The files an installed distribution owns (`installed_files`, or `files` when given),
+    read from disk."""
+    read = [
+        f
+        for path, shown in (installed_files(dist) if files is None else files)
+        if (f := _read_disk(path, shown)) is not None
+    ]
+    view = installed_shell(dist)
+    view.files = read
+    return view
+
+
+def installed_shell(dist: InstalledDistribution) -> DistView:
+    """An installed distribution's view without its files: name, version, purity, entry
+    points (what rules read besides the files)."""
     view = DistView(
         kind="installed",
         label=str(dist.metadata_dir),
-        files=files,
+        files=[],
         name=dist.name,
         version=dist.version,
         entry_points=dist.entry_points,
@@ -821,9 +840,10 @@ def matches(rule: Rule, view: DistView) -> Iterator[Match]:
 # --------------------------------------------------------------------------- findings
 
 
-def evaluate(view: DistView, rules: Iterable[Rule] | None = None) -> list[Finding]:
-    """Run rules over one view; at most a few findings per rule and distribution."""
-    out: list[Finding] = []
+def content_findings(view: DistView, rules: Iterable[Rule] | None = None) -> list[ContentFinding]:
+    """Run rules over one view; at most a few findings per rule and distribution. Places
+    are paths inside the view: the verdict on its contents, wherever they lie."""
+    out: list[ContentFinding] = []
     for rule in rules if rules is not None else default_rules():
         count = 0
         seen_paths: set[str | None] = set()
@@ -831,19 +851,12 @@ def evaluate(view: DistView, rules: Iterable[Rule] | None = None) -> list[Findin
             if hit.path in seen_paths:
                 continue
             seen_paths.add(hit.path)
-            where = (
-                f"{view.label}!{hit.path}"
-                if hit.path and view.kind != "installed"
-                else (str(Path(view.label).parent / hit.path) if hit.path else view.label)
-            )
             out.append(
-                Finding(
+                ContentFinding(
                     rule_id=rule.id,
                     severity=rule.severity,
                     message=f"{rule.title}.",
-                    package=view.name,
-                    version=view.version,
-                    path=where,
+                    member=hit.path,
                     line=hit.line,
                     evidence=hit.evidence,
                     references=rule.references,
@@ -852,27 +865,28 @@ def evaluate(view: DistView, rules: Iterable[Rule] | None = None) -> list[Findin
             count += 1
             if count >= MAX_FINDINGS_PER_RULE:
                 break
+    return out
+
+
+def place(view: DistView, found: Iterable[ContentFinding]) -> list[Finding]:
+    """Content findings as findings about this view (its location, name and version)."""
+    out = []
+    for cf in found:
+        member = cf.member
+        where = (
+            f"{view.label}!{member}"
+            if member and view.kind != "installed"
+            else (str(Path(view.label).parent / member) if member else view.label)
+        )
+        out.append(cf.to_finding(where, package=view.name, version=view.version))
     return sorted(out, key=Finding.sort_key)
+
+
+def evaluate(view: DistView, rules: Iterable[Rule] | None = None) -> list[Finding]:
+    """Run rules over one view; at most a few findings per rule and distribution."""
+    return place(view, content_findings(view, rules))
 
 
 def scan_distribution_file(path: Path, rules: Iterable[Rule] | None = None) -> list[Finding]:
     """Run the heuristic rules over one wheel or sdist on disk (raises ArchiveError)."""
     return evaluate(view_of_archive(path), rules)
-
-
-def check_heuristics(inventory: Inventory, context: CheckContext) -> CheckResult:
-    """The check: rules over distribution files, installed distributions and loose files."""
-    del context  # no per-run settings yet; the signature is the check interface
-    return CheckResult.of(_heuristic_findings(inventory))
-
-
-def _heuristic_findings(inventory: Inventory) -> Iterator[Finding]:
-    rules = default_rules()
-    for dist_file in inventory.distribution_files:
-        yield from evaluate(view_of_archive(dist_file.path), rules)
-    for env in inventory.environments:
-        for dist in env.distributions:
-            yield from evaluate(view_of_installed(dist), rules)
-        loose = view_of_loose(env)
-        if loose is not None:
-            yield from evaluate(loose, rules)

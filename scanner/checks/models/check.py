@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -54,9 +54,13 @@ from scanner.checks.models.pickle_scan import PickleGlobal, PickleScan
 from scanner.checks.models.results import ContainerIssue, ModelScan
 from scanner.checks.models.settings import ModelSettings
 from scanner.errors import RuleError
-from scanner.infra.hashing import sha256_file
+from scanner.infra.hash_cache import HashCache, open_cache
+from scanner.infra.hashing import hash_files, sha256_file
 from scanner.infra.resources import rules_dir
-from scanner.models import Finding, Inventory, Severity
+from scanner.infra.verdict_store import VerdictStore, open_store
+from scanner.models import Finding, Inventory, ModelFile, Severity
+from scanner.options import ScanOptions
+from scanner.verdicts import ContentFinding, Verdict, fingerprint, verdict_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -476,12 +480,14 @@ def judge_model(
 def check_model_files(inventory: Inventory, context: CheckContext) -> CheckResult:
     """The model-files check: every `inventory.model_files` entry, scanned and judged.
 
+    What a file's bytes decide (its scan and judgement, before the torch correlation) is a
+    content verdict: an unchanged file is judged once (see `judged_models`).
     Raises SourceError when a model file cannot be read at all (the scan is incomplete).
     """
-    return CheckResult.of(_model_findings(inventory, context.options.models))
+    return CheckResult.of(_model_findings(inventory, context.options))
 
 
-def _digest(path: Path) -> str | None:
+def digest_of(path: Path) -> str | None:
     """The file's sha256, None when it cannot be read (no sha256 entry then applies)."""
     try:
         return sha256_file(path)[0]
@@ -489,15 +495,97 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def _model_findings(inventory: Inventory, settings: ModelSettings) -> Iterator[Finding]:
-    policy = default_policy()
+def _model_findings(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
     torch = vulnerable_torch(inventory)
-    for model_file in inventory.model_files:
-        model = scan_model_file(model_file.path)
-        digest = _digest(model_file.path) if settings.needs_digest else None
-        extra = user_allowlist(settings, model_file.path, digest)
-        for finding in judge_model(model, policy, extra):
-            if torch is not None and model.pickle_based:
-                yield _raise(finding, torch)
-            else:
-                yield finding
+    for findings, pickle_based in judged_models(inventory.model_files, options):
+        for finding in findings:
+            yield _raise(finding, torch) if torch is not None and pickle_based else finding
+
+
+# -- content verdicts ------------------------------------------------------------------------
+# What a model file's bytes decide (its scan and judgement) depends only on those bytes,
+# its name (a magic-bytes mismatch is judged against the suffix), the shipped policy under
+# `rules/models/` and the user's allowlist entries that select it: a content verdict
+# (`scanner.verdicts`), so an unchanged file is judged once. The verdict keeps places
+# relative to the file (`!member` or nothing) and whether loading it unpickles anything;
+# the torch < 2.6 correlation is context and stays outside. It is stored only when the
+# file hashed before the scan is the file hashed after it, and nothing was left unscanned.
+
+KIND = "models"
+PICKLE_BASED = "pickle-based"
+_PARTIAL = frozenset({"WS-MODEL-005"})
+"""Findings that say the scan could not finish: such a verdict is for this run only."""
+
+
+def judged_models(
+    model_files: Sequence[ModelFile], options: ScanOptions
+) -> Iterator[tuple[list[Finding], bool]]:
+    """(findings, whether the file is pickle-based) for each model file, in order."""
+    if not model_files:
+        return
+    store = open_store(options.use_cache, options.cache_dir)
+    hashes = open_cache(options) if store is not None else None
+    try:
+        for model_file in model_files:
+            yield _judge(model_file.path, options, store, hashes)
+    finally:
+        if store is not None:
+            store.close()
+        if hashes is not None:
+            hashes.close()
+
+
+def _sha256(path: Path, hashes: HashCache | None) -> str | None:
+    outcome = hash_files([path], hashes).get(path)
+    return outcome[0] if isinstance(outcome, tuple) else None
+
+
+def _judge(
+    path: Path, options: ScanOptions, store: VerdictStore | None, hashes: HashCache | None
+) -> tuple[list[Finding], bool]:
+    settings = options.models
+    key: str | None = None
+    before: str | None = None
+    if store is not None:
+        before = _sha256(path, hashes)
+    digest = before
+    if digest is None and settings.needs_digest:
+        digest = digest_of(path)
+    extra = user_allowlist(settings, path, digest)
+    if store is not None and before is not None:
+        fp = fingerprint({"model_allowlist": sorted(p.pattern for p in extra)})
+        key = verdict_key(KIND, before, fp, {"name": path.name})
+        verdict = store.get(key)
+        if verdict is not None:
+            return _placed(path, verdict), verdict.payload == PICKLE_BASED
+    model = scan_model_file(path)  # raises SourceError: the scan is incomplete
+    findings = list(judge_model(model, default_policy(), extra))
+    if store is not None and key is not None:
+        prefix = str(path)
+        found: list[ContentFinding] = []
+        for f in findings:
+            where = f.path or ""
+            if not where.startswith(prefix):
+                found = []
+                break
+            found.append(
+                ContentFinding(
+                    rule_id=f.rule_id,
+                    severity=f.severity,
+                    message=f.message,
+                    member=where[len(prefix) :] if where != prefix else None,
+                    line=f.line,
+                    evidence=f.evidence,
+                    references=f.references,
+                    fix=f.fix,
+                )
+            )
+        whole = len(found) == len(findings) and not any(f.rule_id in _PARTIAL for f in findings)
+        whole = whole and _sha256(path, hashes) == before
+        payload = PICKLE_BASED if model.pickle_based else None
+        store.put(key, Verdict(KIND, tuple(found), complete=whole, payload=payload))
+    return findings, model.pickle_based
+
+
+def _placed(path: Path, verdict: Verdict) -> list[Finding]:
+    return [cf.to_finding(f"{path}{cf.member or ''}") for cf in verdict.findings]
