@@ -98,6 +98,9 @@ class LockedPackage:
     groups: tuple[str, ...] = ()
     requirement: str | None = None
     """The original requirement text for entries that are not plain pins."""
+    dependencies: tuple[str, ...] = ()
+    """Canonical names this entry depends on, where the lock records its edges (uv,
+    poetry, pdm, pylock)."""
 
     @property
     def hashes(self) -> tuple[Hash, ...]:
@@ -163,6 +166,12 @@ class InstalledDistribution:
     top_level: tuple[str, ...] = ()
     """Top-level names (packages, modules, .pth files) the distribution owns."""
     summary: str | None = None
+    requires: tuple[str, ...] = ()
+    """Canonical names of its Requires-Dist entries (every extra and marker included)."""
+    project_urls: tuple[str, ...] = ()
+    """Home-page, Download-URL and Project-URL values, as written."""
+    people: tuple[str, ...] = ()
+    """Author, Author-email, Maintainer, Maintainer-email values, as written."""
 
 
 @dataclass(frozen=True, slots=True)

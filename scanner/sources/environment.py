@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import sys
+from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -170,6 +171,7 @@ def _read_dist_info(site: Path, dirname: str) -> InstalledDistribution:
     directory = site / dirname
     metadata = _read_text(directory / "METADATA")
     name, version, summary = _parse_metadata(metadata, dirname, directory / "METADATA")
+    relations = metadata_relations(metadata)
     record_text = _read_text(directory / "RECORD")
     record: tuple[RecordEntry, ...] | None
     record_error: str | None = None
@@ -197,6 +199,9 @@ def _read_dist_info(site: Path, dirname: str) -> InstalledDistribution:
         direct_url=_read_text(directory / "direct_url.json"),
         top_level=top_level,
         summary=summary,
+        requires=relations.requires,
+        project_urls=relations.project_urls,
+        people=relations.people,
     )
 
 
@@ -204,7 +209,9 @@ def _read_egg_info(site: Path, name: str, is_dir: bool) -> InstalledDistribution
     path = site / name
     # A plain-file .egg-info (old distutils) is the PKG-INFO itself and lists no files.
     pkg_info = path / "PKG-INFO" if is_dir else path
-    dist_name, version, summary = _parse_metadata(_read_text(pkg_info), name, pkg_info)
+    pkg_info_text = _read_text(pkg_info)
+    dist_name, version, summary = _parse_metadata(pkg_info_text, name, pkg_info)
+    relations = metadata_relations(pkg_info_text)
     record: tuple[RecordEntry, ...] | None = None
     record_error: str | None = "egg-info lists no installed files: its files cannot be verified"
     installed_files = _read_text(path / "installed-files.txt") if is_dir else None
@@ -238,7 +245,57 @@ def _read_egg_info(site: Path, name: str, is_dir: bool) -> InstalledDistribution
         direct_url=None,
         top_level=top_level,
         summary=summary,
+        requires=relations.requires,
+        project_urls=relations.project_urls,
+        people=relations.people,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataRelations:
+    """What METADATA says a distribution depends on and who and where it comes from."""
+
+    requires: tuple[str, ...] = ()
+    project_urls: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def requirement_name(text: str) -> str | None:
+    """The canonical project name a requirement string starts with (`httpx2<3 ; ...`)."""
+    match = _REQUIREMENT_NAME.match(text)
+    return canonical(match.group(1)) if match else None
+
+
+def metadata_relations(text: str | None) -> MetadataRelations:
+    """Requires-Dist names, project URLs and authors/maintainers from METADATA text."""
+    if not text:
+        return MetadataRelations()
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    headers = HeaderParser().parsestr(head, headersonly=True)
+    requires: dict[str, None] = {}
+    for raw in headers.get_all("Requires-Dist") or ():
+        found = requirement_name(str(raw))
+        if found:
+            requires.setdefault(found, None)
+    urls = [
+        value
+        for key in ("Home-page", "Download-URL")
+        if (value := _header(headers.get(key))) is not None and value.upper() != "UNKNOWN"
+    ]
+    for raw in headers.get_all("Project-URL") or ():
+        value = _header(raw)
+        if value:
+            urls.append(value.partition(",")[2].strip() or value)
+    people = [
+        value
+        for key in ("Author", "Author-email", "Maintainer", "Maintainer-email")
+        for raw in headers.get_all(key) or ()
+        if (value := _header(raw)) is not None and value.upper() != "UNKNOWN"
+    ]
+    return MetadataRelations(tuple(requires), tuple(urls), tuple(people))
 
 
 def _parse_metadata(text: str | None, dirname: str, path: Path) -> tuple[str, str, str | None]:

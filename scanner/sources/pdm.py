@@ -22,6 +22,7 @@ from scanner.sources._tomlish import (
     parse_hash,
     unique,
 )
+from scanner.sources.environment import requirement_name
 from scanner.sources.requirements import ARCHIVE_SUFFIXES
 
 _SUPPORTED_MAJOR = "4"
@@ -113,6 +114,11 @@ def parse_pdm_lock(path: Path) -> Lockfile:
                 source_url=source_url,
                 groups=tuple(pkg.strings("groups")),
                 requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+                dependencies=tuple(
+                    dict.fromkeys(
+                        n for d in pkg.strings("dependencies") if (n := requirement_name(d))
+                    )
+                ),
             )
         )
     return Lockfile(

@@ -135,6 +135,12 @@ def _source(
     pkg.fail(f"unknown [package.source] type {kind!r} for {name} {version}")
 
 
+def _dependencies(pkg: Table) -> tuple[str, ...]:
+    """Canonical names of `[package.dependencies]` (poetry keeps optional ones there too)."""
+    deps = pkg.table("dependencies", "[package.dependencies]")
+    return tuple(dict.fromkeys(canonical(name) for name, _ in deps.items())) if deps else ()
+
+
 def parse_poetry_lock(path: Path) -> Lockfile:
     """Parse a poetry.lock file."""
     root, text = load_toml(path)
@@ -191,6 +197,7 @@ def parse_poetry_lock(path: Path) -> Lockfile:
                 source_url=source_url,
                 groups=tuple(groups),
                 requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+                dependencies=_dependencies(pkg),
             )
         )
     options = [("lock-version", lock_version)] if lock_version else []

@@ -113,6 +113,12 @@ def _package(pkg: Table, path: Path, line: int | None) -> LockedPackage:
         artifacts=tuple(artifacts),
         source_url=source_url,
         requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+        # PEP 751: `dependencies` is an array of tables that identify the entries depended on.
+        dependencies=tuple(
+            dict.fromkeys(
+                canonical(n) for dep in pkg.tables("dependencies") if (n := dep.string("name"))
+            )
+        ),
     )
 
 

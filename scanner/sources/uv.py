@@ -88,6 +88,17 @@ def _requested_extras(packages: list[Table]) -> dict[str, set[str]]:
     return wanted
 
 
+def _dependencies(pkg: Table) -> tuple[str, ...]:
+    """Canonical names of every edge out of a package (dependencies, optional and dev)."""
+    edges = list(pkg.tables("dependencies"))
+    for key in _EDGE_ARRAYS[1:]:
+        groups = pkg.table(key)
+        for group, raw in groups.items() if groups else ():
+            edges.extend(pkg.as_tables(raw, f"{key}.{group}"))
+    names = (edge.string("name") for edge in edges)
+    return tuple(dict.fromkeys(canonical(n) for n in names if n))
+
+
 def _options(root: Table) -> list[tuple[str, str]]:
     """`[options]` and `[manifest]` entries, flattened to (key, text)."""
     out: list[tuple[str, str]] = []
@@ -175,6 +186,7 @@ def parse_uv_lock(path: Path) -> Lockfile:
                 artifacts=tuple(artifacts),
                 source_url=source_url,
                 requirement=None if kind is PinKind.PINNED else f"{raw_name} @ {source_url}",
+                dependencies=_dependencies(pkg),
             )
         )
     options = [("revision", str(revision)), *_options(root)]

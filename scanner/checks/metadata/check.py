@@ -302,36 +302,146 @@ def default_index(directory: Path | None = None) -> TyposquatIndex:
     )
 
 
-def _named_things(inventory: Inventory) -> Iterator[tuple[str, str | None, str, int | None]]:
-    """(name, version, path, line) for every name an index decides: lock pins, installed
-    distributions, distribution files."""
+@dataclass(frozen=True, slots=True)
+class NamedThing:
+    """A name some index decides, with what its scope says of its relations."""
+
+    name: str
+    version: str | None
+    path: str
+    line: int | None
+    scope: str
+    """Edges count within one scope only: an environment's site-packages or a lock file."""
+    requires: tuple[str, ...] = ()
+    project_urls: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+
+
+def named_things(inventory: Inventory) -> Iterator[NamedThing]:
+    """Every name an index decides: lock pins, installed distributions, distribution
+    files, with the dependency edges and metadata their source records."""
     for pkg in inventory.locked_packages:
         if pkg.kind in _INDEX_KINDS:
-            yield pkg.name, pkg.version, str(pkg.lockfile), pkg.line
-    for dist in inventory.installed:
-        yield dist.name, dist.version, str(dist.metadata_dir), None
+            yield NamedThing(
+                pkg.name,
+                pkg.version,
+                str(pkg.lockfile),
+                pkg.line,
+                f"lock:{pkg.lockfile}",
+                pkg.dependencies,
+            )
+    for env in inventory.environments:
+        for dist in env.distributions:
+            yield NamedThing(
+                dist.name,
+                dist.version,
+                str(dist.metadata_dir),
+                None,
+                f"env:{env.site_packages}",
+                dist.requires,
+                dist.project_urls,
+                dist.people,
+            )
     for dfile in inventory.distribution_files:
         if dfile.name:
-            yield dfile.name, dfile.version, str(dfile.path), None
+            yield NamedThing(dfile.name, dfile.version, str(dfile.path), None, "files")
+
+
+def _who(thing: NamedThing) -> str:
+    return f"{thing.name} {thing.version}" if thing.version else thing.name
+
+
+def vouched_for(
+    things: Iterable[NamedThing], index: TyposquatIndex
+) -> dict[tuple[str, str], NamedThing]:
+    """(scope, name) -> the distribution that vouches for a near-popular name: an
+    established one (PyPI's most downloaded or a popular project, itself no look-alike)
+    that declares it as a dependency in the same environment or lock, or a near-popular
+    name that is itself vouched for (huggingface-hub -> httpx2 -> httpcore2)."""
+    by_scope: dict[str, list[NamedThing]] = {}
+    for thing in things:
+        by_scope.setdefault(thing.scope, []).append(thing)
+    out: dict[tuple[str, str], NamedThing] = {}
+    for scope, members in by_scope.items():
+        suspects = {m.name for m in members if index.match(m.name) is not None}
+        trusted = [
+            m
+            for m in members
+            if m.name not in suspects and (m.name in index.popular or m.name in index.established)
+        ]
+        frontier = trusted
+        while frontier:
+            reached: list[NamedThing] = []
+            for requirer in frontier:
+                for dep in requirer.requires:
+                    if dep in suspects and (scope, dep) not in out:
+                        out[scope, dep] = requirer
+                        reached.extend(m for m in members if m.name == dep)
+            frontier = reached
+    return out
+
+
+_FORGES = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
+
+
+def repository_of(url: str) -> str | None:
+    """`github.com/owner/repo` for a forge URL (any page inside the repository), else
+    the host and path; None for something that is not an http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().removeprefix("www.")
+    path = [p for p in parts.path.split("/") if p]
+    if host in _FORGES and len(path) >= 2:
+        return f"{host}/{path[0].lower()}/{path[1].lower().removesuffix('.git')}"
+    return "/".join([host, *(p.lower() for p in path)])
+
+
+def _metadata_story(thing: NamedThing, popular: NamedThing | None) -> str:
+    """What the suspect's metadata says of its project and people, beside the popular
+    project's where that is in the same scope. Reported, never a reason to pass: a
+    typosquat copies its victim's metadata as easily as its README."""
+    repos = list(dict.fromkeys(r for u in thing.project_urls if (r := repository_of(u))))
+    parts = [f"project {', '.join(repos[:2])}" if repos else "no project URL"]
+    if thing.people:
+        parts.append(f"by {'; '.join(thing.people[:2])}")
+    if popular is not None and repos:
+        theirs = {r for u in popular.project_urls if (r := repository_of(u))}
+        if theirs & set(repos):
+            parts.append(f"names {popular.name}'s own repository")
+    return ", ".join(parts)
 
 
 def check_typosquats(inventory: Inventory, options: ScanOptions) -> Iterator[Finding]:
-    """WS-META-TYPO findings for names that imitate popular ones."""
+    """WS-TYPO-001 findings for names that imitate popular ones and that nothing
+    established in the same environment or lock declares as a dependency."""
     index = default_index(options.metadata.rules_dir)
-    for name, version, path, line in _named_things(inventory):
-        found = index.match(name)
-        if found is None:
+    things = list(named_things(inventory))
+    vouched = vouched_for(things, index)
+    for thing in things:
+        found = index.match(thing.name)
+        if found is None or (thing.scope, found.name) in vouched:
             continue
+        requirers = [_who(t) for t in things if t.scope == thing.scope and found.name in t.requires]
+        popular = next(
+            (t for t in things if t.scope == thing.scope and t.name == found.popular), None
+        )
+        required = (
+            f"required only by {', '.join(requirers[:3])}, none of them established"
+            if requirers
+            else "nothing here requires it"
+        )
         yield Finding(
             rule_id=TYPO_RULE,
             severity=Severity.HIGH,
             package=found.name,
-            version=version,
-            path=path,
-            line=line,
+            version=thing.version,
+            path=thing.path,
+            line=thing.line,
             message=f"{found.name} looks like a typosquat of {found.popular}: the name "
-            f"{found.explain()}",
-            evidence=f"{found.name} ~ {found.popular} (distance {found.distance})",
+            f"{found.explain()}, and {required}",
+            evidence=f"{found.name} ~ {found.popular} (distance {found.distance}); "
+            f"{_metadata_story(thing, popular)}",
             fix=f"if you meant {found.popular}, install that; if {found.name} is a package you "
             "trust, ignore this finding in config with a reason",
         )
