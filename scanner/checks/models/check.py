@@ -12,6 +12,9 @@ Rules (metadata in `rules/models/<id>.toml`):
 - WS-PICKLE-003 critical / high: a pickle is broken or truncated; critical when it calls
   something before the break (nullifAI: the payload runs, then the parse error).
 - WS-PICKLE-004 critical: BUILD sets attributes on an imported class or function itself.
+- WS-PICKLE-005 low: a whole-model save whose only globals beyond the allowlist are classes
+  torch defines in torch.nn.modules (`rules/models/torch-nn-classes.toml`): layers, not code,
+  but loading it needs `torch.load(weights_only=False)`.
 - WS-MODEL-001 high: the file's magic bytes do not match its extension (a 7z or a zip of
   zips posing as `.bin` / `.pt`).
 - WS-MODEL-002 high: a Keras model with a Lambda layer (Python code that runs on load).
@@ -79,10 +82,12 @@ __all__ = [
 ]
 
 PICKLE_DOCS = "https://docs.python.org/3/library/pickle.html"
+TORCH_SERIALIZATION_DOCS = "https://pytorch.org/docs/stable/notes/serialization.html"
 TORCH_CVE = "CVE-2025-32434"
 TORCH_FIXED = Version("2.6.0")
 ALLOWLIST_FILE = "pickle-allowlist.toml"
 DANGEROUS_FILE = "pickle-dangerous.toml"
+TORCH_NN_FILE = "torch-nn-classes.toml"
 ISSUE_RULES: dict[str, tuple[str, Severity]] = {
     "magic-mismatch": ("WS-MODEL-001", Severity.HIGH),
     "keras-lambda": ("WS-MODEL-002", Severity.HIGH),
@@ -130,6 +135,13 @@ class GlobalPolicy:
     reexports: Mapping[str, str] = field(default_factory=dict)
     """`module.Name` that a trusted module imports from elsewhere -> where it comes from:
     not the module's own class, and judged as what it is."""
+    torch_nn: frozenset[str] = frozenset()
+    """`module.Class` of every class torch defines in torch.nn.modules (a whole-model save)."""
+
+    def torch_layer(self, qualname: str, name: str) -> bool:
+        """A class torch itself defines in torch.nn.modules, reached without attribute walks
+        (a re-export or `Linear.__init__` is not one) and not dangerous."""
+        return "." not in name and qualname in self.torch_nn and self.danger(qualname) is None
 
     def trusted_class(self, module: str, name: str) -> bool:
         """A class (by its CapWords name) that a library `[[classes]]` trusts defines."""
@@ -255,7 +267,24 @@ def load_policy(directory: Path | None = None) -> GlobalPolicy:
         dangerous_globals=named,
         classes=tuple(classes),
         reexports=reexports,
+        torch_nn=_torch_nn_classes(root / TORCH_NN_FILE),
     )
+
+
+def _torch_nn_classes(path: Path) -> frozenset[str]:
+    """`module.Class` names from torch-nn-classes.toml; none when a rules dir lacks it
+    (then a whole-model save is WS-PICKLE-002, the stricter judgement)."""
+    if not path.exists():
+        return frozenset()
+    modules = _load_toml(path).get("modules")
+    if not isinstance(modules, dict):
+        raise RuleError("needs a [modules] table", path=str(path))
+    out: set[str] = set()
+    for module, names in modules.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise RuleError(f"{module}: needs a list of class names", path=str(path))
+        out.update(f"{module}.{n}" for n in names)
+    return frozenset(out)
 
 
 @lru_cache(maxsize=1)
@@ -351,6 +380,7 @@ def _scan_findings(
 ) -> Iterator[Finding]:
     unknown: dict[str, PickleGlobal] = {}
     dangerous: dict[str, tuple[PickleGlobal, str]] = {}
+    layers: dict[str, PickleGlobal] = {}
     for g in scan.globals:
         if not g.resolved:
             if g.opcode.startswith("EXT"):
@@ -366,6 +396,9 @@ def _scan_findings(
                 )
             continue
         if policy.allowed(g.qualname, extra, g.module, g.name):
+            continue
+        if policy.torch_layer(g.qualname, g.name):
+            layers.setdefault(g.qualname, g)
             continue
         why = policy.danger(g.qualname, g.name)
         if why is not None:
@@ -396,6 +429,21 @@ def _scan_findings(
             fix="if these classes are yours and trusted, allow them for this file "
             "([[tool.wormsign.models.allow]] with its sha256 and these globals); otherwise "
             "convert the model to safetensors",
+        )
+    if layers:
+        names = sorted(layers)
+        shown = ", ".join(n.rsplit(".", 1)[1] for n in names[:MAX_LISTED])
+        yield Finding(
+            rule_id="WS-PICKLE-005",
+            severity=Severity.LOW,
+            message=f"{label} is a whole-model save: it rebuilds {len(names)} torch.nn "
+            f"class(es) torch defines ({shown}{' ...' if len(names) > MAX_LISTED else ''}), "
+            "layers rather than code, but loading it needs torch.load(weights_only=False)",
+            path=where,
+            evidence="; ".join(_describe(layers[n]) for n in names[:MAX_LISTED]),
+            references=(TORCH_SERIALIZATION_DOCS,),
+            fix="save model.state_dict() instead and load it into the model class, so "
+            "torch.load's default weights_only=True reads it",
         )
     for anomaly in scan.anomalies:
         if anomaly.startswith("BUILD at"):
