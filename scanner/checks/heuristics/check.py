@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from scanner.checks.heuristics.npm_scripts import INSTALL_HOOKS, hook_reason
 from scanner.checks.heuristics.pyast import Analysis, Hit, analyse, may_have_capability
 from scanner.checks.heuristics.rules import (
     BinaryMatcher,
@@ -706,9 +707,10 @@ def match_layout(m: FileLayoutMatcher, view: DistView) -> Iterator[Match]:
             scripts = data.get("scripts") if isinstance(data, dict) else None
             if not isinstance(scripts, dict):
                 continue
-            for hook in ("preinstall", "install", "postinstall"):
-                if isinstance(scripts.get(hook), str):
-                    yield Match(f.path, None, f"{hook}: {scripts[hook][:160]}")
+            for hook in INSTALL_HOOKS:
+                command = scripts.get(hook)
+                if isinstance(command, str) and (why := hook_reason(command, scripts)):
+                    yield Match(f.path, None, f"{hook}: {command[:160]} ({why})")
                     break
     elif m.layout == "js-runtime-wired":
         yield from _js_runtime_wired(view)

@@ -20,6 +20,7 @@ from scanner.checks.heuristics.vocabulary import (
     _FILE_TOOLS,
     _RECON_COMMAND,
     _REGEX_SYNTAX,
+    _RUNTIME_PROBE,
     CALLBACK_SIGNALS,
     DECODED_INTENTS,
     METHOD_ENTRIES,
@@ -214,7 +215,9 @@ class _Detectors(_Flow):
                 self.hit("pip-install", node, text[:100])
             # The runtime must be a command word (`node app.js`, `sh -c "bun x.js"`), not part
             # of an option (`gprof2dot --node-label=...` in torch).
-            if re.search(r"(?:^|[\s;&|/])(?:node|bun|deno)(?:\.exe)?(?=\s|$)", text):
+            if re.search(
+                r"(?:^|[\s;&|/])(?:node|bun|deno)(?:\.exe)?(?=\s|$)", text
+            ) and not _RUNTIME_PROBE.match(text):
                 self.hit("js-runtime", node, text[:100])
         if isinstance(args, (ast.List, ast.Tuple)) and args.elts:
             first = self.qualname(args.elts[0])
@@ -235,7 +238,11 @@ class _Detectors(_Flow):
                 rest = " ".join(ast.unparse(e) for e in args.elts[1:])
                 if "__file__" in rest or "dirname" in rest or ".py" in rest:
                     self.hit("spawn-bundled", node, rest[:120])
-            if isinstance(first_val, str) and re.match(r"^(?:node|bun|deno)(?:\.exe)?$", first_val):
+            if (
+                isinstance(first_val, str)
+                and re.match(r"^(?:node|bun|deno)(?:\.exe)?$", first_val)
+                and not _RUNTIME_PROBE.match(text)
+            ):
                 self.hit("js-runtime", node, f"{first_val} ...")
         if isinstance(folded, list):
             # `python -c "<code>"`: the code is Python, analyse it where the call is

@@ -594,6 +594,9 @@ _BUILTIN_FUNCTIONS = frozenset(
 )
 
 
+# `node --version`: a prerequisite check (lightning's react-ui init), not a runtime run on
+# a script. Only the whole command: `node --version && node x.js` still runs one.
+_RUNTIME_PROBE = re.compile(r"^\s*(?:node|bun|deno)(?:\.exe)?\s+(?:--version|-v|-V|--help|-h)\s*$")
 _RECON_COMMAND = re.compile(
     r"^\s*(?:whoami|id|hostname|uname(?:\s+-a)?|ls(?:\s+-\w+)*\s+/|dir|ipconfig(?:\s+/all)?|ifconfig"
     r"|systeminfo|tasklist|net\s+user|cat\s+/etc/passwd|env|printenv|calc(?:\.exe)?)\s*$",
