@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from scanner.checks.heuristics.launchers import catalogue, launcher_place, script_launcher
 from scanner.checks.heuristics.npm_scripts import INSTALL_HOOKS, hook_reason
 from scanner.checks.heuristics.pyast import Analysis, Hit, analyse, may_have_capability
 from scanner.checks.heuristics.rules import (
@@ -310,7 +311,7 @@ def view_of_archive(path: Path) -> DistView:
                 rel = _wheel_path(rel)
             if not rel:
                 continue
-            if _wants_text(rel):
+            if _wants_text(rel) or launcher_place(rel):
                 data = archive.read(m.name, _text_limit(rel))
                 files.append(DistFile(rel, data, m.size, len(data) >= m.size))
             else:
@@ -424,7 +425,7 @@ def _read_disk(path: Path, rel: str) -> DistFile | None:
             return None
         size = path.stat().st_size
         with open_regular(path) as fh:
-            data = fh.read(_text_limit(rel) if _wants_text(rel) else HEAD)
+            data = fh.read(_text_limit(rel) if _wants_text(rel) or launcher_place(rel) else HEAD)
     except OSError:
         return None
     return DistFile(rel, data, size, len(data) >= size)
@@ -790,6 +791,8 @@ def match_binary(m: BinaryMatcher, view: DistView) -> Iterator[Match]:
         fmt = binary_format(f.data[:HEAD])
         if fmt is None or fmt not in m.formats:
             continue
+        if fmt == "pe" and f.complete and script_launcher(f.path, f.data, catalogue()):
+            continue  # a packaging tool's launcher stub, recognised by its bytes and place
         if m.path_exclude and _glob_match(f.path, m.path_exclude):
             continue
         if m.where == "odd-path" and (
