@@ -195,7 +195,12 @@ def scan_options(func: F) -> F:
             help="Reference time for release ages and expiry dates (2026-12-02T12:00:00Z; "
             "default: now), for reproducible CI.",
         ),
-        click.option("-v", "--verbose", is_flag=True, help="Tracebacks and detail on errors."),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="The full findings table even when the gate passes; tracebacks on errors.",
+        ),
     ]
     for deco in reversed(decorators):
         func = deco(func)
@@ -288,13 +293,26 @@ def run_scan(params: dict[str, Any]) -> Report:
         )
 
 
-def emit(report: Report, fmt: str | None, output: Path | None) -> None:
-    """Render the report in the chosen format."""
+def emit(
+    report: Report,
+    fmt: str | None,
+    output: Path | None,
+    *,
+    verbose: bool = False,
+    elapsed: float | None = None,
+) -> None:
+    """Render the report in the chosen format (text: one summary line on a pass, the
+    table too when blocked or with -v)."""
     chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
     if chosen is OutputFormat.TEXT:
         from scanner.reporters.text import render_text
 
-        text = render_text(report, color=output is None and sys.stdout.isatty())
+        text = render_text(
+            report,
+            color=output is None and sys.stdout.isatty(),
+            verbose=verbose,
+            elapsed=elapsed,
+        )
     else:
         text = renderer_for(chosen)(report)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -49,16 +50,19 @@ def _die(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _emit_to_stderr(report: Report, fmt: str | None, output: Path | None) -> None:
-    """The report to --output if given, else to stderr (COMMAND owns stdout)."""
+def _emit_to_stderr(
+    report: Report, fmt: str | None, output: Path | None, verbose: bool, elapsed: float
+) -> None:
+    """The report to --output if given, else to stderr (COMMAND owns stdout). Text is one
+    summary line on a pass, the table too when blocked or with -v."""
     if output is not None:
-        emit(report, fmt, output)
+        emit(report, fmt, output, verbose=verbose, elapsed=elapsed)
         return
     chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
     if chosen is OutputFormat.TEXT:
         from scanner.reporters.text import render_text
 
-        text = render_text(report, color=sys.stderr.isatty())
+        text = render_text(report, color=sys.stderr.isatty(), verbose=verbose, elapsed=elapsed)
     else:
         text = renderer_for(chosen)(report)
     click.echo(text, nl=False, err=True)
@@ -102,13 +106,15 @@ def run_command(**params: Any) -> None:
             _die(f"{command[0]}: cannot run: not an executable file", COMMAND_NOT_EXECUTABLE)
         _die(f"{command[0]}: command not found", COMMAND_NOT_FOUND)
     params, interpreter, note = _with_interpreter(params, command)
+    started = time.monotonic()
     with stderr_progress(sys.stderr.isatty()):
         report = run_scan(params)
+    elapsed = time.monotonic() - started
     if interpreter is not None:
         note = f"scanned the environment of {interpreter.path} ({interpreter.how})"
     if note is not None:
         report = dataclasses.replace(report, notes=(*report.notes, note))
-    _emit_to_stderr(report, params["fmt"], params["output"])
+    _emit_to_stderr(report, params["fmt"], params["output"], params["verbose"], elapsed)
     if report.blocked:
         _die(f"blocked: not running {command[0]}", int(ExitCode.FINDINGS))
     sys.stdout.flush()

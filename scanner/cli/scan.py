@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -14,6 +15,8 @@ from scanner.cli.common import ExitCode, emit, run_scan, scan_options
 @scan_options
 def scan(**params: Any) -> None:
     """Scan lock files, environments, distributions and model files; exit 1 if blocked."""
+    started = time.monotonic()
     report = run_scan(params)
-    emit(report, params["fmt"], params["output"])
+    elapsed = time.monotonic() - started
+    emit(report, params["fmt"], params["output"], verbose=params["verbose"], elapsed=elapsed)
     sys.exit(int(ExitCode.FINDINGS if report.blocked else ExitCode.CLEAN))

@@ -40,6 +40,25 @@ def advance(stage: str, done: int, total: int | None = None) -> None:
         callback(stage, done, total)
 
 
+def counter(stage: str, total: int, every: int = 64) -> Callable[[], None]:
+    """A thread-safe `tick()` that reports `stage` every `every` items and at the end; the
+    listener is taken now, from this thread (worker threads do not see the ContextVar)."""
+    callback = _current.get()
+    lock = threading.Lock()
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        if callback is None:
+            return
+        with lock:
+            done += 1
+            if done % every == 0 or done == total:
+                callback(stage, done, total)
+
+    return tick
+
+
 @contextmanager
 def reporting(callback: ProgressCallback) -> Iterator[None]:
     """Send progress of the scans run inside this block to `callback`."""
@@ -73,7 +92,27 @@ class StderrProgress:
         self._tasks: dict[str, TaskID] = {}
         self._state: dict[str, tuple[int, int | None]] = {}
         self._shown = False
+        self._closed = False
+        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+
+    def arm(self) -> None:
+        """Draw the bar once `delay` has passed even if no stage reports by then (a long
+        first stage must not leave the terminal silent); `close` disarms it."""
+        self._timer = threading.Timer(self._delay, self._show_now)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _show_now(self) -> None:
+        with self._lock:
+            if self._shown or self._closed:
+                return
+            self._progress.start()
+            self._shown = True
+            if not self._state:
+                self._state["scanning"] = (0, None)
+            for name, (d, t) in self._state.items():
+                self._tasks[name] = self._progress.add_task(name, completed=d, total=t)
 
     @property
     def shown(self) -> bool:
@@ -98,7 +137,10 @@ class StderrProgress:
 
     def close(self) -> None:
         """Remove the bar (it is transient) and restore the terminal."""
+        if self._timer is not None:
+            self._timer.cancel()
         with self._lock:
+            self._closed = True
             if self._shown:
                 self._progress.stop()
                 self._shown = False
@@ -117,6 +159,7 @@ def stderr_progress(enabled: bool) -> Iterator[None]:
         yield
         return
     bar = StderrProgress()
+    bar.arm()
     try:
         with reporting(bar):
             yield

@@ -31,8 +31,37 @@ def _where(path: str | None, line: int | None) -> str:
     return f"{path}:{line}" if line else path
 
 
-def render_text(report: Report, *, color: bool | None = None, width: int = 120) -> str:
-    """The report as text for a terminal (colour only when asked and NO_COLOR is unset)."""
+def summary_line(report: Report, elapsed: float | None = None, detailed: bool = True) -> str:
+    """The one line every text report ends with: verdict, counts by severity, time."""
+    counts = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
+    verdict = "BLOCKED" if report.blocked else "passed"
+    line = (
+        f"wormsign: {verdict} (fail-on {report.fail_on.label}): {report.packages} packages, "
+        f"{report.files_hashed} files hashed, "
+        f"{len(report.findings)} findings{' (' + counts + ')' if counts else ''}, "
+        f"{len(report.skipped)} skipped"
+        f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
+    )
+    if elapsed is not None:
+        line += f" in {elapsed:.1f} s"
+    if not detailed and (report.findings or report.skipped or report.notes):
+        line += " (-v for details)"
+    return line
+
+
+def render_text(
+    report: Report,
+    *,
+    color: bool | None = None,
+    width: int = 120,
+    verbose: bool = True,
+    elapsed: float | None = None,
+) -> str:
+    """The report as text for a terminal (colour only when asked and NO_COLOR is unset).
+
+    Quiet on success: with `verbose` False a passing report is its summary line alone;
+    the table, skipped entries and notes appear when the gate blocks or with `verbose`.
+    The summary line is never wrapped, whatever the width."""
     if color is None:
         color = False
     if os.environ.get("NO_COLOR"):
@@ -46,7 +75,8 @@ def render_text(report: Report, *, color: bool | None = None, width: int = 120) 
         highlight=False,
         soft_wrap=False,
     )
-    if report.findings:
+    detailed = verbose or report.blocked
+    if report.findings and detailed:
         table = Table(show_lines=False, expand=False)
         for col in ("severity", "rule", "package", "where", "message"):
             table.add_column(col, overflow="fold")
@@ -61,17 +91,9 @@ def render_text(report: Report, *, color: bool | None = None, width: int = 120) 
                 escape(safe_text(msg)),
             )
         console.print(table)
-    for s in report.skipped:
+    for s in report.skipped if detailed else ():
         console.print(f"skipped: {escape(safe_text(s.target))}: {escape(safe_text(s.reason))}")
-    for note in report.notes:
+    for note in report.notes if detailed else ():
         console.print(f"note: {escape(safe_text(note))}")
-    counts = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
-    verdict = "BLOCKED" if report.blocked else "passed"
-    console.print(
-        f"wormsign: {verdict} (fail-on {report.fail_on.label}): {report.packages} packages, "
-        f"{report.files_hashed} files hashed, "
-        f"{len(report.findings)} findings{' (' + counts + ')' if counts else ''}, "
-        f"{len(report.skipped)} skipped"
-        f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
-    )
+    console.print(escape(summary_line(report, elapsed, detailed)), soft_wrap=True)
     return buf.getvalue()
