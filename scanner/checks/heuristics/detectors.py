@@ -346,6 +346,31 @@ class _Detectors(_Flow):
             self.hit("exec-remote", node, "exec of data fetched over the network")
         elif not isinstance(arg, ast.Constant):
             self.hit("exec-dynamic", node, "exec of a computed value")
+            if not srcs and self._codegen_template(arg):
+                self.hit("exec-codegen", node, "exec of a def built from a source template")
+
+    def _codegen_template(self, arg: ast.AST) -> bool:
+        """`exec(dedent(f"def {name}(obj): return {check}"))`: a function generated from a
+        template written in the source (typing_inspection, dataclasses), whose holes are
+        plain names or attributes, not calls."""
+        if isinstance(arg, ast.Name) and isinstance(self.assigned.get(arg.id), ast.AST):
+            arg = self.assigned[arg.id]
+        wrapper = (self.qualname(arg.func) or "") if isinstance(arg, ast.Call) else ""
+        if (
+            isinstance(arg, ast.Call)
+            and len(arg.args) == 1
+            and wrapper.endswith(("dedent", "cleandoc"))
+        ):
+            arg = arg.args[0]
+        if not isinstance(arg, ast.JoinedStr):
+            return False
+        text = "".join(str(v.value) for v in arg.values if isinstance(v, ast.Constant))
+        holes = [v.value for v in arg.values if isinstance(v, ast.FormattedValue)]
+        return re.match(r"\s*(?:async\s+)?def\s", text) is not None and all(
+            isinstance(h, (ast.Name, ast.Attribute, ast.Subscript))
+            and not any(isinstance(n, ast.Call) for n in ast.walk(h))
+            for h in holes
+        )
 
     def _reads_data_file(self, node: ast.AST) -> str | None:
         """The data file (by a literal name ending .txt, .json, .dat ...) whose contents

@@ -354,6 +354,7 @@ STRUCTURAL_SIGNALS = (
     "exec-remote",  # exec/eval of something fetched from the network
     "exec-dynamic",  # exec/eval of a non-literal, non-decoded value
     "exec-literal",  # exec of a constant string of code
+    "exec-codegen",  # exec of a def generated from an f-string template in the source
     "nested-decode",  # two or more decoders stacked
     "daemon-thread",  # a thread or process started as a daemon
     "silenced-output",  # a child process whose output goes to DEVNULL / a hidden window
