@@ -332,9 +332,7 @@ def _fill_metadata(view: DistView, filename: str) -> None:
             eps.extend(parse_entry_points(view.text(f)))
         elif base == "WHEEL" and parent.endswith(".dist-info"):
             text = view.text(f)
-            view.pure = bool(
-                re.search(r"^Root-Is-Purelib:\s*true", text, re.M | re.I)
-            ) and not re.search(r"^Tag:\s*\S+-(?!none-any)\S+$", text, re.M)
+            view.pure = wheel_is_pure(text)
         elif f.path == "pyproject.toml":
             eps.extend(_pyproject_scripts(view.text(f)))
         elif f.path == "setup.cfg":
@@ -494,8 +492,17 @@ def installed_shell(dist: InstalledDistribution) -> DistView:
             text = wheel.read_text("utf-8", "replace")
         except OSError:
             text = ""
-        view.pure = bool(re.search(r"^Root-Is-Purelib:\s*true", text, re.M | re.I))
+        view.pure = wheel_is_pure(text)
     return view
+
+
+def wheel_is_pure(wheel_text: str) -> bool:
+    """A WHEEL file of a pure-Python wheel: Root-Is-Purelib true and every tag `-none-any`.
+    nvidia-cublas and friends say Root-Is-Purelib: true with a manylinux tag: platform
+    wheels whose shared libraries belong there."""
+    purelib = re.search(r"^Root-Is-Purelib:\s*true", wheel_text, re.M | re.I) is not None
+    tags = re.findall(r"^Tag:\s*(\S+)\s*$", wheel_text, re.M)
+    return purelib and all(t.endswith("-none-any") for t in tags)
 
 
 def view_of_loose(env: Environment) -> DistView | None:
