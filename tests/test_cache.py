@@ -12,6 +12,7 @@ from typing import cast
 
 import pytest
 
+from scanner.infra import hash_cache
 from scanner.infra.hash_cache import CACHE_FILE, HashCache, open_cache, stat_key
 from scanner.infra.hashing import hash_files
 from scanner.options import ScanOptions
@@ -140,6 +141,26 @@ def test_unknown_schema_is_rebuilt(tmp_path: Path) -> None:
         [path] = make_files(tmp_path / "f", 1)
         hash_files([path], cache)
         assert len(cache.lookup([stat_key(os.stat(path))])) == 1
+
+
+def test_a_locked_cache_is_off_for_the_run_not_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lock held by another scan is not corruption: the file stays, this run hashes all.
+    directory = tmp_path / "cache"
+    directory.mkdir(mode=0o700)
+    path = directory / CACHE_FILE
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("CREATE TABLE other (x)")
+        inode = path.stat().st_ino
+        monkeypatch.setattr(hash_cache, "_OPEN_RETRY_S", 0.2)
+        monkeypatch.setattr(hash_cache, "_BUSY_TIMEOUT_MS", 50)
+        assert HashCache.open(directory) is None
+        assert path.stat().st_ino == inode
+    finally:
+        holder.close()
 
 
 def test_cache_writable_by_others_is_not_used(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import sqlite3
 import stat
 import struct
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 import platformdirs
@@ -58,23 +58,73 @@ class CacheUnavailable(Exception):
     """The cache cannot be used for this run (not an error of the scan)."""
 
 
+class CacheCorrupt(Exception):
+    """The cache file holds what we did not write (unknown schema, failed check, bad rows)."""
+
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def is_corrupt(err: BaseException) -> bool:
+    """Is `err` the cache file's own fault, so deleting and rebuilding it is right?
+
+    Only then: "database is locked" or "busy" (another scan is writing; under load its
+    transaction can outlast the busy timeout) is an `OperationalError`, itself a
+    `DatabaseError`, and deleting the file on it would pull the store from under the
+    other process. Such trouble turns the cache off for the call instead.
+    """
+    if isinstance(err, CacheCorrupt):
+        return True
+    if not isinstance(err, sqlite3.DatabaseError):
+        return False
+    code = getattr(err, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(err)
+    return "not a database" in text or "malformed" in text
+
+
+_OPEN_RETRY_S = 3.0
+"""How long opening keeps retrying a locked file (two scans creating it at once)."""
+
+
+def open_or_rebuild(
+    connect: Callable[[], sqlite3.Connection], remove: Callable[[], None], path: Path
+) -> sqlite3.Connection:
+    """`connect()`, retrying while locked, and rebuilding a corrupt file once.
+
+    Two processes that create the file at the same moment can deadlock in SQLite's
+    rollback-journal locks (one switching to WAL, the other creating the table), and
+    SQLite then answers "database is locked" at once, without waiting out the busy
+    timeout; a short retry settles it. Raises CacheUnavailable when it does not.
+    """
+    deadline = time.monotonic() + _OPEN_RETRY_S
+    while True:
+        try:
+            return connect()
+        except (sqlite3.Error, CacheCorrupt, OSError) as err:
+            if is_corrupt(err):
+                break
+            if isinstance(err, sqlite3.OperationalError) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise CacheUnavailable(f"cannot open {path}: {err}") from err
+    remove()
+    try:
+        return connect()
+    except (sqlite3.Error, CacheCorrupt, OSError) as err:
+        raise CacheUnavailable(f"cannot rebuild {path}: {err}") from err
+
+
 class HashCache:
     """sha256 by `stat_key`, in SQLite. Open with `HashCache.open(...)`."""
 
     def __init__(self, path: Path) -> None:
         """Open (creating or rebuilding) the cache at `path`; raises CacheUnavailable."""
         self.path = path
-        try:
-            self._db = self._connect_checked()
-        except sqlite3.DatabaseError:
-            # Not a database, failed integrity check, or a schema we do not know: rebuild.
-            self._remove_files()
-            try:
-                self._db = self._connect_checked()
-            except sqlite3.Error as err:
-                raise CacheUnavailable(f"cannot rebuild {path}: {err}") from err
-        except (sqlite3.Error, OSError) as err:
-            raise CacheUnavailable(f"cannot open {path}: {err}") from err
+        # Not a database, failed integrity check, or a schema we do not know: rebuilt.
+        self._db = open_or_rebuild(self._connect_checked, self._remove_files, path)
 
     @classmethod
     def open(cls, directory: Path | None = None) -> HashCache | None:
@@ -101,10 +151,10 @@ class HashCache:
             db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"unknown schema version {version}")
+                raise CacheCorrupt(f"unknown schema version {version}")
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {check}")
+                raise CacheCorrupt(f"quick_check: {check}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             if version == 0:
@@ -146,12 +196,11 @@ class HashCache:
                         )
                     )
             if not _all_sha256_hex(found.values()):
-                raise sqlite3.DatabaseError("malformed sha256 in the cache")
-        except sqlite3.DatabaseError:
-            # A cache that returns garbage is never trusted: start over, hash everything.
-            self._rebuild()
-            return {}
-        except sqlite3.Error:
+                raise CacheCorrupt("malformed sha256 in the cache")
+        except (sqlite3.Error, CacheCorrupt) as err:
+            if is_corrupt(err):
+                # A cache that returns garbage is never trusted: start over, hash everything.
+                self._rebuild()
             return {}
         return found
 
@@ -178,7 +227,7 @@ class HashCache:
         self._remove_files()
         try:
             self._db = self._connect_checked()
-        except sqlite3.Error:
+        except (sqlite3.Error, CacheCorrupt):
             self._db = sqlite3.connect(":memory:", check_same_thread=False)
             self._db.execute("CREATE TABLE hashes (key, sha256, added)")
 

@@ -26,9 +26,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from scanner.infra.hash_cache import (
+    CacheCorrupt,
     CacheUnavailable,
     _refuse_if_others_can_write,
     default_cache_dir,
+    is_corrupt,
+    open_or_rebuild,
 )
 from scanner.verdicts import Verdict
 
@@ -52,16 +55,7 @@ class VerdictStore:
         self.hits = 0
         self.misses = 0
         self._used: set[str] = set()
-        try:
-            self._db = self._connect()
-        except sqlite3.DatabaseError:
-            self._remove_files()
-            try:
-                self._db = self._connect()
-            except sqlite3.Error as err:
-                raise CacheUnavailable(f"cannot rebuild {path}: {err}") from err
-        except (sqlite3.Error, OSError) as err:
-            raise CacheUnavailable(f"cannot open {path}: {err}") from err
+        self._db = open_or_rebuild(self._connect, self._remove_files, path)
 
     @classmethod
     def open(cls, directory: Path | None = None, max_bytes: int = MAX_BYTES) -> VerdictStore | None:
@@ -83,7 +77,7 @@ class VerdictStore:
             db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"unknown schema version {version}")
+                raise CacheCorrupt(f"unknown schema version {version}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             if version == 0:
@@ -114,7 +108,7 @@ class VerdictStore:
         self._remove_files()
         try:
             self._db = self._connect()
-        except (sqlite3.Error, OSError):
+        except (sqlite3.Error, CacheCorrupt, OSError):
             self._db = sqlite3.connect(":memory:", isolation_level=None)
             self._db.execute("CREATE TABLE verdicts (key TEXT PRIMARY KEY, kind, body, size, used)")
 
@@ -133,11 +127,9 @@ class VerdictStore:
                         f"SELECT key, body, used FROM verdicts WHERE key IN ({marks})", batch
                     )
                 )
-        except sqlite3.DatabaseError:
-            self._rebuild()
-            self.misses += len(unique)
-            return {}
-        except sqlite3.Error:
+        except sqlite3.Error as err:
+            if is_corrupt(err):
+                self._rebuild()
             self.misses += len(unique)
             return {}
         found: dict[str, Verdict] = {}

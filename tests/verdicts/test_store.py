@@ -19,6 +19,7 @@ from scanner import verdicts
 from scanner.checks.heuristics import content
 from scanner.checks.heuristics.content import check_heuristics
 from scanner.checks.interface import CheckContext
+from scanner.infra import hash_cache, verdict_store
 from scanner.infra.verdict_store import STORE_FILE, VerdictStore
 from scanner.models import Finding, Inventory, Severity
 from scanner.options import ScanOptions
@@ -281,17 +282,72 @@ def rows(cache: Path) -> Iterator[tuple[str, str]]:
         db.close()
 
 
+def reap(procs: list[subprocess.Popen[str]]) -> list[int]:
+    """Wait for every process (killing the ones that outlive the wait) and close its pipe."""
+    codes = []
+    for p in procs:
+        try:
+            codes.append(p.wait(timeout=120))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            codes.append(p.wait())
+        finally:
+            if p.stdout is not None:
+                p.stdout.close()
+    return codes
+
+
 def test_two_processes_share_the_store_without_corruption(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    procs = [writer(cache, tag, 20) for tag in ("a", "b")]
-    for p in procs:
-        assert p.wait(timeout=120) == 0
-        assert p.stdout is not None
-        p.stdout.close()
+    procs = [writer(cache, tag, 20) for tag in ("a", "b", "c")]
+    assert reap(procs) == [0, 0, 0]
     found = dict(rows(cache))
-    assert len(found) == 2 * 20 * 50
+    assert len(found) == 3 * 20 * 50
     for body in found.values():
         assert Verdict.from_json(body).complete
+
+
+def test_a_locked_store_is_left_alone_not_rebuilt(tmp_path: Path) -> None:
+    # "database is locked" is an OperationalError, itself a DatabaseError: taking it for
+    # corruption deleted the file another scan was writing (a CI failure, two writers).
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    path = cache / STORE_FILE
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("CREATE TABLE other (x)")
+        inode = path.stat().st_ino
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(hash_cache, "_OPEN_RETRY_S", 0.2)
+            mp.setattr(verdict_store, "_BUSY_TIMEOUT_MS", 50)
+            assert VerdictStore.open(cache) is None
+        assert path.stat().st_ino == inode
+    finally:
+        holder.close()
+    store = VerdictStore.open(cache)
+    assert store is not None and path.stat().st_ino == inode
+    store.close()
+
+
+def test_a_store_locked_for_a_moment_opens_after_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two processes creating the file at once can deadlock in SQLite's locks, which then
+    # answers "locked" at once instead of waiting: opening retries.
+    real = VerdictStore._connect
+    failures = iter([True, True])
+
+    def flaky(self: VerdictStore) -> sqlite3.Connection:
+        if next(failures, False):
+            raise sqlite3.OperationalError("database is locked")
+        return real(self)
+
+    monkeypatch.setattr(VerdictStore, "_connect", flaky)
+    store = VerdictStore.open(tmp_path / "cache")
+    assert store is not None
+    assert store.put("k", Verdict("k", ())) and store.get("k") is not None
+    store.close()
 
 
 def test_a_killed_writer_leaves_whole_verdicts_only(tmp_path: Path) -> None:
