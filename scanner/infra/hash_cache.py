@@ -103,7 +103,7 @@ def open_or_rebuild(
     while True:
         try:
             return connect()
-        except (sqlite3.Error, CacheCorrupt, OSError) as err:
+        except (sqlite3.Error, CacheCorrupt, OSError) as err:  # noqa: PERF203 (a retry loop)
             if is_corrupt(err):
                 break
             if isinstance(err, sqlite3.OperationalError) and time.monotonic() < deadline:

@@ -284,17 +284,18 @@ def rows(cache: Path) -> Iterator[tuple[str, str]]:
 
 def reap(procs: list[subprocess.Popen[str]]) -> list[int]:
     """Wait for every process (killing the ones that outlive the wait) and close its pipe."""
-    codes = []
-    for p in procs:
-        try:
-            codes.append(p.wait(timeout=120))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            codes.append(p.wait())
-        finally:
-            if p.stdout is not None:
-                p.stdout.close()
-    return codes
+    return [reap_one(p) for p in procs]
+
+
+def reap_one(proc: subprocess.Popen[str]) -> int:
+    try:
+        return proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_two_processes_share_the_store_without_corruption(tmp_path: Path) -> None:
