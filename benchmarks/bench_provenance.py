@@ -65,6 +65,7 @@ def _run(work: Path, repeat: int) -> None:
     from scanner.checks.interface import CheckContext
     from scanner.checks.provenance.attestations import read_attestation_file, verify_attestation
     from scanner.checks.provenance.check import check_provenance
+    from scanner.checks.provenance.settings import ProvenancePolicy, Requirement
     from scanner.infra.hashing import sha256_file
     from scanner.models import DistributionFile, Inventory
     from scanner.options import ScanOptions
@@ -149,7 +150,9 @@ def _run(work: Path, repeat: int) -> None:
             ]
         )
     )
-    options = ScanOptions(attestations_dir=ASSETS, extra={"provenance": {"default": "require"}})
+    options = ScanOptions(
+        attestations_dir=ASSETS, provenance=ProvenancePolicy(default=Requirement.REQUIRE)
+    )
     print(f"{'lock file':<78} {'pkgs':>5} {'artifacts':>9} {'ms':>8}  findings")
     grand = 0.0
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
