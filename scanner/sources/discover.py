@@ -20,6 +20,14 @@ from pathlib import Path
 from scanner.errors import SourceError
 from scanner.infra.files import kind_of
 from scanner.infra.hashing import sha256_file
+from scanner.infra.model_formats import (
+    ARCHIVE_MAGICS,
+    HDF5_MAGIC,
+    NOT_WALKED,
+    NPY_MAGIC,
+    SHARED_SUFFIXES,
+    model_suffix,
+)
 from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped, canonical
 from scanner.sources.lockfiles import format_by_name, parse_lockfile
 from scanner.sources.syspath import PathEntry, pth_directories, resolve_sys_path
@@ -43,23 +51,6 @@ _SKIP_DIRS = {
 _MAX_WALK_DEPTH = 12
 _MAX_WALK_ENTRIES = 500_000
 
-MODEL_SUFFIXES = (
-    ".pt",
-    ".pth",
-    ".ckpt",
-    ".bin",
-    ".pkl",
-    ".pickle",
-    ".joblib",
-    ".npy",
-    ".npz",
-    ".safetensors",
-    ".keras",
-    ".h5",
-    ".hdf5",
-    ".pb",
-    ".onnx",
-)
 _SDIST_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
 _WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
 
@@ -73,14 +64,6 @@ def distribution_kind(path: Path) -> tuple[str, str | None, str | None] | None:
     return None
 
 
-# Walking a project picks these up (the suffixes the models check scans, of those above);
-# `.pth` and `.bin` are also used by other files, so their first bytes decide.
-_WALKED_MODEL_SUFFIXES = frozenset(MODEL_SUFFIXES) - {".pb", ".onnx"}
-_SHARED_SUFFIXES = frozenset({".pth", ".bin"})
-# A zip (torch checkpoint), 7z or rar (a disguised archive: the models check reports it).
-_ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", bytes.fromhex("377ABCAF271C"), b"Rar!\x1a\x07")
-
-
 def is_model_candidate(path: Path) -> bool:
     """A file that the model check should look at: by suffix, then by content.
 
@@ -88,21 +71,19 @@ def is_model_candidate(path: Path) -> bool:
     they count when they are an archive (zip, 7z, rar, a legacy torch tar) or a binary
     pickle (PROTO opcode), never for printable bytes that might be protocol-0 opcodes.
     """
-    suffix = path.suffix.lower()
-    if not path.name.lower().endswith(MODEL_SUFFIXES) or suffix not in _WALKED_MODEL_SUFFIXES:
+    suffix = model_suffix(path.name)
+    if suffix is None or suffix in NOT_WALKED or not path.is_file():
         return False
-    if not path.is_file():
-        return False
-    if suffix not in _SHARED_SUFFIXES:
+    if suffix not in SHARED_SUFFIXES:
         return True
     try:
         with path.open("rb") as fh:
             head = fh.read(512)
     except OSError:
         return False
-    if head.startswith(_ARCHIVE_MAGICS):
+    if head.startswith(ARCHIVE_MAGICS):
         return True
-    if head.startswith((b"\x93NUMPY", b"\x89HDF\r\n\x1a\n")):  # npy, hdf5: not in .pth/.bin
+    if head.startswith((NPY_MAGIC, HDF5_MAGIC)):  # npy, hdf5: not in .pth/.bin
         return False
     if head[257:262] == b"ustar":
         return True
@@ -346,7 +327,7 @@ def collect_target(path: Path) -> Inventory:
         return collect_project(path)
     if (dk := distribution_kind(path)) is not None:
         return Inventory(targets=(str(path),), distribution_files=(_distribution_file(path, *dk),))
-    if path.name.lower().endswith(MODEL_SUFFIXES) and format_by_name(path) is None:
+    if model_suffix(path.name) is not None and format_by_name(path) is None:
         return Inventory(targets=(str(path),), model_files=(_model_file(path),))
     return Inventory(
         targets=(str(path),), lockfiles=(parse_lockfile(path, root=_project_of(path)),)

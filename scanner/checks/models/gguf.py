@@ -22,7 +22,8 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-GGUF_MAGIC = b"GGUF"
+from scanner.infra.model_formats import GGUF_MAGIC
+
 MAX_KV = 1 << 20
 MAX_STRING = 64 << 20
 MAX_ARRAY = 1 << 28

@@ -31,10 +31,9 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO
 
-from scanner.checks.models.gguf import GGUF_MAGIC
 from scanner.checks.models.lz4_frame import FRAME_MAGIC as LZ4_MAGIC
 from scanner.checks.models.lz4_frame import Lz4FrameReader
-from scanner.checks.models.numpy_files import NPY_MAGIC, NPY_MAX_HEADER, npy_header, scan_npy
+from scanner.checks.models.numpy_files import NPY_MAX_HEADER, npy_header, scan_npy
 from scanner.checks.models.other_formats import (
     keras_config_issues,
     scan_gguf,
@@ -58,32 +57,27 @@ from scanner.checks.models.torch_legacy import scan_torch_tar
 from scanner.errors import ArchiveError, SourceError
 from scanner.infra.archive import LoaderView, SafeArchive
 from scanner.infra.files import read_head
-
-PICKLE_EXTENSIONS = frozenset({".pkl", ".pickle", ".joblib", ".dill"})
-TORCH_EXTENSIONS = frozenset({".pt", ".pth", ".ckpt", ".bin", ".pt2", ".mar"})
-MODEL_EXTENSIONS = (
-    PICKLE_EXTENSIONS
-    | TORCH_EXTENSIONS
-    | frozenset(
-        {
-            ".npy",
-            ".npz",
-            ".safetensors",
-            ".keras",
-            ".h5",
-            ".hdf5",
-            ".gguf",
-            ".onnx",
-        }
-    )
+from scanner.infra.model_formats import (
+    GGUF_MAGIC,
+    HDF5_MAGIC,
+    NOT_WALKED,
+    NPY_MAGIC,
+    PICKLE_SUFFIXES,
+    RAR_MAGIC,
+    SEVEN_ZIP_MAGIC,
+    SHARED_SUFFIXES,
+    TORCH_SUFFIXES,
+    ZIP_MAGICS,
+    model_suffix,
 )
+
 # Which formats each extension may hold; any other (a 7z posing as .bin) is a finding.
 EXPECTED: dict[str, frozenset[str]] = {
     **{
         e: frozenset({"pickle", "torch-zip", "torch-tar", "joblib-compressed"})
-        for e in PICKLE_EXTENSIONS
+        for e in PICKLE_SUFFIXES
     },
-    **{e: frozenset({"pickle", "torch-zip", "torch-tar"}) for e in TORCH_EXTENSIONS},
+    **{e: frozenset({"pickle", "torch-zip", "torch-tar"}) for e in TORCH_SUFFIXES},
     ".pt2": frozenset({"torch-zip", "zip"}),
     ".npy": frozenset({"npy"}),
     ".npz": frozenset({"npz"}),
@@ -96,10 +90,6 @@ EXPECTED: dict[str, frozenset[str]] = {
     ".mar": frozenset({"torch-zip", "zip"}),
 }
 
-SEVEN_ZIP_MAGIC = bytes.fromhex("377ABCAF271C")
-RAR_MAGIC = b"Rar!\x1a\x07"
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # Protocol 0 / 1 pickles start with one of these opcodes (MARK, GLOBAL, EMPTY_DICT ...).
 PROTO0_FIRST = frozenset(b"(c]}N)IJKLMSTUVXFGghpqr\x80")
 # Binary opcodes a headerless pickle (no PROTO) can start with: 0x81 NEWOBJ ... 0x98.
@@ -199,10 +189,10 @@ def is_model_file(path: Path) -> bool:
     A `.pth` that is a site-packages path file (text) is not a model; a `.bin` that is
     neither a zip, a pickle nor a disguised archive is not one either.
     """
-    suffix = path.suffix.lower()
-    if suffix not in MODEL_EXTENSIONS or not path.is_file():
+    suffix = model_suffix(path.name)
+    if suffix is None or suffix in NOT_WALKED or not path.is_file():
         return False
-    if suffix in (".pth", ".bin"):
+    if suffix in SHARED_SUFFIXES:
         try:
             head = _head(path, 512)
             size = path.stat().st_size
@@ -248,7 +238,7 @@ def _scan_file(path: Path, depth: int) -> ModelScan:
     issues: list[ContainerIssue] = []
     if kind == "zip":
         scan = _scan_zip(path, suffix, depth)
-    elif kind == "pickle" or (kind == "unknown" and suffix in PICKLE_EXTENSIONS | TORCH_EXTENSIONS):
+    elif kind == "pickle" or (kind == "unknown" and suffix in PICKLE_SUFFIXES | TORCH_SUFFIXES):
         # torch's legacy loader and pickle.load need no PROTO: whatever a pickle-bearing name
         # holds is walked, and is a pickle when the walk finds one.
         plain = _scan_plain_pickle(path)

@@ -16,8 +16,8 @@ from typing import IO, BinaryIO
 
 from scanner.checks.models.pickle_scan import scan_pickle
 from scanner.checks.models.results import ContainerIssue, PickleMember
+from scanner.infra.model_formats import NPY_MAGIC
 
-NPY_MAGIC = b"\x93NUMPY"
 NPY_MAX_HEADER = 1 << 20
 
 
