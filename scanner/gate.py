@@ -14,7 +14,14 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from scanner.checks.interface import FILES_HASHED, Check, CheckContext, CheckResult
+from scanner.checks.interface import (
+    FILES_HASHED,
+    VERDICTS,
+    VERDICTS_REUSED,
+    Check,
+    CheckContext,
+    CheckResult,
+)
 from scanner.errors import ConfigError, SourceError
 from scanner.infra.progress import advance
 from scanner.models import Finding, Inventory, Report, Severity, Suppression
@@ -108,6 +115,8 @@ def build_report(
         files_hashed=hashed,
         notes=(*notes, *(n for r in results for n in r.notes)),
         suppressed=tuple(suppressed),
+        verdicts=sum(r.count(VERDICTS) for r in results),
+        verdicts_reused=sum(r.count(VERDICTS_REUSED) for r in results),
     )
 
 

@@ -310,6 +310,10 @@ class Report:
     """Warnings for humans: expired or stale ignores, an old database ..."""
     suppressed: tuple[Suppression, ...] = ()
     """Findings the config's ignores and allows set aside; they never block."""
+    verdicts: int = 0
+    """Contents judged by content verdict (distributions, archives)."""
+    verdicts_reused: int = 0
+    """Of those, the verdicts taken from the verdict store (not judged again)."""
 
     @property
     def blocked(self) -> bool:

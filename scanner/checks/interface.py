@@ -17,6 +17,10 @@ from scanner.options import ScanOptions
 
 FILES_HASHED = "files_hashed"
 """Counter: installed files the check verifies by hash or size (Report.files_hashed)."""
+VERDICTS = "verdicts"
+"""Counter: contents (distributions, archives, model files) judged by content verdict."""
+VERDICTS_REUSED = "verdicts_reused"
+"""Counter: those whose verdict came from the verdict store instead of being judged again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ def _where(path: str | None, line: int | None) -> str:
 
 
 def summary_line(report: Report, elapsed: float | None = None, detailed: bool = True) -> str:
-    """The one line every text report ends with: verdict, counts by severity, time."""
+    """The one line every text report ends with: verdict, counts by severity, verdicts
+    reused from the cache, time."""
     counts = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
     verdict = "BLOCKED" if report.blocked else "passed"
     line = (
@@ -42,6 +43,8 @@ def summary_line(report: Report, elapsed: float | None = None, detailed: bool = 
         f"{len(report.skipped)} skipped"
         f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
     )
+    if report.verdicts:
+        line += f", reused {report.verdicts_reused} of {report.verdicts} verdicts"
     if elapsed is not None:
         line += f" in {elapsed:.1f} s"
     if not detailed and (report.findings or report.skipped or report.notes):

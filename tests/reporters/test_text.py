@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from scanner.cli import main
 from scanner.models import Finding, Severity, Skipped
 from scanner.reporters.text import render_text, summary_line
+from tests.helpers.wheels import install_wheel, make_wheel
 from tests.reporters.conftest import make_report
 
 H = "c" * 64
@@ -67,3 +68,20 @@ def test_scan_cli_is_quiet_on_a_pass_and_full_with_v(loose_lock: Path, tiny_osv:
     assert full.exit_code == 0 and "WS-LOCK-001" in full.stdout
     blocked = CliRunner().invoke(main, [*base, "--fail-on", "medium"])
     assert blocked.exit_code == 1 and "WS-LOCK-001" in blocked.stdout
+
+
+def test_the_summary_line_counts_reused_verdicts(tmp_path: Path, tiny_osv: Path) -> None:
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    for name in ("one", "two"):
+        wheel = make_wheel(tmp_path, name, "1.0", {f"{name}/__init__.py": "X = 1\n"})
+        install_wheel(wheel, site)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    args = ["scan", "--env", str(venv), "--db", str(tiny_osv), "--check", "heuristics"]
+    args += ["--cache-dir", str(tmp_path / "cache")]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "reused 0 of 2 verdicts" in first.stdout
+    again = CliRunner().invoke(main, args)
+    assert "reused 2 of 2 verdicts" in again.stdout
+    assert again.stdout.count("\n") == 1

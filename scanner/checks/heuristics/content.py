@@ -33,10 +33,12 @@ from scanner.checks.heuristics.check import (
     view_of_loose,
 )
 from scanner.checks.heuristics.rules import Rule, default_rules
-from scanner.checks.interface import CheckContext, CheckResult
+from scanner.checks.interface import VERDICTS, VERDICTS_REUSED, CheckContext, CheckResult
 from scanner.infra.hash_cache import HashCache, open_cache
-from scanner.infra.hashing import FileHash, hash_files
+from scanner.infra.hashing import FileHash, default_workers, hash_files
+from scanner.infra.progress import advance
 from scanner.infra.verdict_store import VerdictStore, open_store
+from scanner.infra.workers import run_tasks
 from scanner.models import Finding, InstalledDistribution, Inventory
 from scanner.options import ScanOptions
 from scanner.verdicts import Verdict, fingerprint, manifest_digest, verdict_key
@@ -58,22 +60,39 @@ class _Pending:
     """None: no verdict can be stored (no cache, or a file could not be read)."""
     hashes: dict[str, FileHash]
     """Shown path -> (sha256, size) of the bytes hashed."""
+    size: int = 0
+    """Bytes of Python source it ships (what judging it costs, roughly)."""
 
 
 def check_heuristics(inventory: Inventory, context: CheckContext) -> CheckResult:
     """The check: rules over distribution files, installed distributions and loose files,
     verdicts on unchanged contents taken from the verdict store."""
-    return CheckResult.of(judge_inventory(inventory, context.options, default_rules()))
+    tally = Tally()
+    found = tuple(judge_inventory(inventory, context.options, default_rules(), tally))
+    return CheckResult.of(
+        found, counters=((VERDICTS, tally.verdicts), (VERDICTS_REUSED, tally.reused))
+    )
+
+
+@dataclass(slots=True)
+class Tally:
+    """How many contents were judged, and how many of those verdicts came from the store."""
+
+    verdicts: int = 0
+    reused: int = 0
 
 
 def judge_inventory(
-    inventory: Inventory, options: ScanOptions, rules: Sequence[Rule]
+    inventory: Inventory,
+    options: ScanOptions,
+    rules: Sequence[Rule],
+    tally: Tally | None = None,
 ) -> Iterator[Finding]:
     """Every heuristic finding of the inventory, in the order of its distributions."""
     store = open_store(options.use_cache, options.cache_dir)
     hashes = open_cache(options) if store is not None else None
     try:
-        yield from _judge(inventory, rules, store, hashes)
+        yield from _judge(inventory, rules, store, hashes, options.jobs, tally or Tally())
     finally:
         if store is not None:
             store.close()
@@ -81,57 +100,128 @@ def judge_inventory(
             hashes.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _Archive:
+    """A wheel or sdist to judge (a task a worker can take)."""
+
+    path: Path
+    size: int
+
+
+_Task = _Archive | _Pending
+
+
 def _judge(
     inventory: Inventory,
     rules: Sequence[Rule],
     store: VerdictStore | None,
     hashes: HashCache | None,
+    jobs: int | None,
+    tally: Tally,
 ) -> Iterator[Finding]:
     fp = fingerprint() if store is not None else ""
+    # plan: every content with its key; the store answers what it already knows
+    archives: list[tuple[_Archive, str, str | None]] = []
     for dist_file in inventory.distribution_files:
-        yield from _judge_archive(dist_file.path, dist_file.sha256, rules, store, hashes, fp)
-    for env in inventory.environments:
-        pending = _plan(env.distributions, store, hashes, fp)
-        known = store.get_many([p.key for p in pending if p.key]) if store is not None else {}
-        fresh: list[tuple[str, Verdict]] = []
+        key = (
+            verdict_key(KIND, dist_file.sha256, fp, {"archive": dist_file.path.name})
+            if store is not None
+            else None
+        )
+        archives.append((_Archive(dist_file.path, _size(dist_file.path)), dist_file.sha256, key))
+    envs = [(env, _plan(env.distributions, store, hashes, fp)) for env in inventory.environments]
+    keys = [k for _, _, k in archives if k] + [p.key for _, ps in envs for p in ps if p.key]
+    known = store.get_many(keys) if store is not None and keys else {}
+    tasks: list[_Task] = [a for a, _, k in archives if k is None or k not in known]
+    tasks += [p for _, ps in envs for p in ps if p.key is None or p.key not in known]
+    tally.verdicts += len(archives) + sum(len(ps) for _, ps in envs)
+    tally.reused += tally.verdicts - len(tasks)
+
+    # judge the rest, largest first, in worker processes when that pays; results by task
+    judged = _run(tasks, rules, jobs)
+
+    fresh: list[tuple[str, Verdict]] = []
+    for archive, sha256, key in archives:
+        verdict = known.get(key) if key is not None else None
+        if verdict is None:
+            verdict = judged[id(archive)]
+            if key is not None and verdict.complete:
+                # the archive read is the archive hashed when the inventory was built
+                after = hash_files([archive.path], hashes).get(archive.path)
+                if isinstance(after, tuple) and after[0] == sha256:
+                    fresh.append((key, verdict))
+        kind, name, version = (verdict.payload or "wheel\0\0").split("\0", 2)
+        view = DistView(kind=kind, label=str(archive.path), files=[], name=name or None)
+        view.version = version or None
+        yield from place(view, verdict.findings)
+    for env, pending in envs:
         for item in pending:
             verdict = known.get(item.key) if item.key is not None else None
             if verdict is None:
-                verdict = _judge_installed(item, rules)
+                verdict = judged[id(item)]
                 if item.key is not None and verdict.complete:
                     fresh.append((item.key, verdict))
             yield from place(item.shell, verdict.findings)
-        if store is not None and fresh:
-            store.put_many(fresh)
         loose = view_of_loose(env)
         if loose is not None:
             yield from place(loose, content_findings(loose, rules))
+    if store is not None and fresh:
+        store.put_many(fresh)
 
 
-def _judge_archive(
-    path: Path,
-    sha256: str,
-    rules: Sequence[Rule],
-    store: VerdictStore | None,
-    hashes: HashCache | None,
-    fp: str,
-) -> Iterator[Finding]:
-    key = verdict_key(KIND, sha256, fp, {"archive": path.name}) if store is not None else None
-    verdict = store.get(key) if store is not None and key is not None else None
-    if verdict is not None:
-        kind, name, version = (verdict.payload or "wheel\0\0").split("\0", 2)
-        view = DistView(kind=kind, label=str(path), files=[], name=name or None)
-        view.version = version or None
-        yield from place(view, verdict.findings)
-        return
-    view = view_of_archive(path)  # raises ArchiveError: the scan is incomplete
-    found = tuple(content_findings(view, rules))
-    if store is not None and key is not None:
-        # the archive read is the archive hashed when the inventory was built
-        after = hash_files([path], hashes).get(path)
-        whole = isinstance(after, tuple) and after[0] == sha256
-        store.put(key, Verdict(KIND, found, complete=whole, payload=_identity(view)))
-    yield from place(view, found)
+POOL_MIN_BYTES = 8 << 20
+"""Below this much to read, judging in this process beats starting workers (each costs
+~0.3 s of start-up and imports; the rules judge ~4 MB of Python source per CPU-second)."""
+
+
+def _run(tasks: list[_Task], rules: Sequence[Rule], jobs: int | None) -> dict[int, Verdict]:
+    """Each task's verdict, by `id(task)`: in worker processes when there is enough to do."""
+    order = sorted(tasks, key=_weight, reverse=True)
+    total = sum(_weight(t) for t in order)
+    workers = jobs if jobs is not None else default_workers()
+    if total < POOL_MIN_BYTES:
+        workers = 1
+    files = [_file_count(t) for t in order]
+    all_files = sum(files)
+    done = 0
+    if order:
+        advance(STAGE, 0, all_files)
+
+    def tick(i: int) -> None:
+        nonlocal done
+        done += files[i]
+        advance(STAGE, done, all_files)
+
+    verdicts = run_tasks(judge_task, tuple(rules), order, workers, tick)
+    return {id(t): v for t, v in zip(order, verdicts, strict=True)}
+
+
+STAGE = "analysing files"
+
+
+def judge_task(rules: Sequence[Rule], task: _Task) -> Verdict:
+    """The verdict on one content (what a worker process runs)."""
+    if isinstance(task, _Archive):
+        view = view_of_archive(task.path)  # raises ArchiveError: the scan is incomplete
+        found = tuple(content_findings(view, rules))
+        return Verdict(KIND, found, complete=True, payload=_identity(view))
+    return _judge_installed(task, rules)
+
+
+def _weight(task: _Task) -> int:
+    """Bytes to judge: what the task costs, roughly."""
+    return task.size
+
+
+def _file_count(task: _Task) -> int:
+    return 1 if isinstance(task, _Archive) else len(task.files)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _identity(view: DistView) -> str:
@@ -173,8 +263,17 @@ def _plan(
                     "entry_points": [[e.group, e.name, e.value] for e in shell.entry_points],
                 }
                 key = verdict_key(KIND, manifest, fp, params)
-        out.append(_Pending(dist, shell, files, key, seen))
+        out.append(_Pending(dist, shell, files, key, seen, _source_bytes(dist)))
     return out
+
+
+def _source_bytes(dist: InstalledDistribution) -> int:
+    """Bytes of the Python files its RECORD lists (4 KiB each where it gives no size)."""
+    return sum(
+        e.size if e.size is not None else 4096
+        for e in dist.record or ()
+        if e.path.endswith((".py", ".pyw"))
+    )
 
 
 def _judge_installed(item: _Pending, rules: Sequence[Rule]) -> Verdict:
