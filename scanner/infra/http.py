@@ -30,6 +30,19 @@ if TYPE_CHECKING:
 USER_AGENT = f"wormsign/{__version__}"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_TTL = 3600.0
+MAX_REDIRECTS = 5
+"""Like pip-audit: the services we talk to never redirect more than once or twice."""
+
+
+def new_session() -> requests.Session:
+    """A requests session as wormsign makes every one: its User-Agent, at most
+    MAX_REDIRECTS redirects. requests is imported here, so offline scans never load it."""
+    import requests
+
+    session = requests.Session()
+    session.max_redirects = MAX_REDIRECTS
+    session.headers["User-Agent"] = USER_AGENT
+    return session
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +97,7 @@ class HttpClient:
         self.service = service
         self.timeout = timeout
         self.cache = cache
-        if session is None:
-            import requests
-
-            session = requests.Session()
-        self.session = session
-        # Like pip-audit: the services we talk to never redirect more than once or twice.
-        self.session.max_redirects = 5
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.session = new_session() if session is None else session
 
     def get_json(
         self, url: str, *, not_found_ok: bool = False, cache_tag: str = "", accept: str = ""

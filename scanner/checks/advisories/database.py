@@ -31,6 +31,7 @@ from scanner.errors import ArchiveError, ServiceError, SourceError
 from scanner.infra.archive import Limits, SafeArchive, archive_kind
 from scanner.infra.files import TooLarge, read_bounded
 from scanner.infra.hashing import sha256_file
+from scanner.infra.http import new_session
 from scanner.models import canonical
 
 DEFAULT_SOURCE_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
@@ -442,7 +443,7 @@ def download(
     """
     import requests
 
-    sess = session if isinstance(session, requests.Session) else requests.Session()
+    sess = session if isinstance(session, requests.Session) else new_session()
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".osv-download.", suffix=".part", dir=directory)
     tmp = Path(tmp_name)

@@ -18,7 +18,6 @@ from packaging.tags import Tag, parse_tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion
 
-from scanner import __version__
 from scanner.checks.integrity.archives import _wheel_record_name
 from scanner.checks.integrity.lock import _version_key, _version_matches
 from scanner.checks.integrity.state import (
@@ -34,6 +33,7 @@ from scanner.errors import ServiceError
 from scanner.infra.archive import SafeArchive
 from scanner.infra.hash_cache import default_cache_dir
 from scanner.infra.hashing import FileHash, hash_files
+from scanner.infra.http import new_session
 from scanner.models import (
     Finding,
     InstalledDistribution,
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     import requests  # imported where used: only online runs pay for it
 
 
-USER_AGENT = f"wormsign/{__version__}"
 _DOWNLOAD_TIMEOUT_S = 60.0
 _MAX_DOWNLOAD_BYTES = 8 << 30
 PYPI = "https://pypi.org/simple"
@@ -168,10 +167,7 @@ class LockedWheelPass(RunState):
         indexes = {lf.path: lf.indexes for lf in self.inventory.lockfiles}
         store = (self.options.cache_dir or default_cache_dir()) / "wheels"
         fetched: list[_Artifact] = []
-        import requests
-
-        with requests.Session() as session:
-            session.headers["User-Agent"] = USER_AGENT
+        with new_session() as session:
             for state in self.env_states:
                 for dist, _paths in state.record_paths:
                     tags = _installed_tags(dist)

@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import RuleError, ServiceError
+from scanner.infra.http import new_session
 from scanner.infra.pypi import DEFAULT_PYPI_URL
 from scanner.infra.resources import rules_dir
 from scanner.models import Finding, Inventory, LockedPackage, Lockfile, PinKind, Severity, canonical
@@ -626,7 +627,7 @@ def check_confusion_online(
     (torch 2.4.0 on PyPI and 2.4.0+cu121 on its own index) is not flagged."""
     base_url = options.metadata.pypi_url
     own_session = session is None
-    http = session or requests.Session()
+    http = session or new_session()
     cache: dict[str, PublicRelease | None] = {}
     try:
         for pkg in inventory.locked_packages:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from scanner.errors import ServiceError, SourceError
+from scanner.infra.http import new_session
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -371,11 +372,7 @@ class IntegrityClient:
         self.index_url = index_url.rstrip("/")
         self.cache_dir = cache_dir
         self.timeout = timeout
-        if session is None:
-            import requests
-
-            session = requests.Session()
-        self.session = session
+        self.session = new_session() if session is None else session
         self.requests_made = 0
         self._memo: dict[tuple[str, ...], bytes | None] = {}
         """Answers already fetched in this run (the disk cache may be off)."""
