@@ -3,6 +3,7 @@
 - no import cycle between scanner modules (imports inside functions count; only those
   under `if TYPE_CHECKING:` do not, as they never run);
 - sources only parse: no `scanner.sources` module imports `scanner.checks`;
+- infra serves everyone: no `scanner.infra` module imports `scanner.checks`;
 - checks only judge: no check imports the CLI or the reporters;
 - `scanner.models` and `scanner.errors` are the bottom: they import nothing of the package.
 """
@@ -154,6 +155,8 @@ def violations(graph: Mapping[str, set[str]]) -> list[str]:
         for target in sorted(targets):
             if _in(module, "scanner.sources") and _in(target, "scanner.checks"):
                 out.append(f"{module} -> {target} (sources only parse)")
+            if _in(module, "scanner.infra") and _in(target, "scanner.checks"):
+                out.append(f"{module} -> {target} (infra serves the checks, never the reverse)")
             if _in(module, "scanner.checks") and (
                 _in(target, "scanner.cli") or _in(target, "scanner.reporters")
             ):
@@ -229,6 +232,7 @@ def test_imports_under_type_checking_do_not_count(tmp_path: Path) -> None:
     ("module", "text", "why"),
     [
         ("scanner/sources/x.py", "def f():\n    import scanner.checks.models.y\n", "only parse"),
+        ("scanner/infra/x.py", "from scanner.checks.models.y import z\n", "never the reverse"),
         ("scanner/checks/m/check.py", "from scanner.reporters import text\n", "only judge"),
         ("scanner/checks/m/check.py", "from ...cli.common import main\n", "only judge"),
         ("scanner/models.py", "from scanner.errors import E\n", "imports nothing"),
@@ -241,6 +245,7 @@ def test_each_layer_rule_can_fail(tmp_path: Path, module: str, text: str, why: s
         "scanner/errors.py": "",
         "scanner/models.py": "",
         "scanner/sources/__init__.py": "",
+        "scanner/infra/__init__.py": "",
         "scanner/checks/__init__.py": "",
         "scanner/checks/models/__init__.py": "",
         "scanner/checks/models/y.py": "",

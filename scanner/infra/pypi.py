@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from scanner.checks.advisories.osv import version_key
 from scanner.errors import ServiceError
 from scanner.infra.http import DEFAULT_TIMEOUT, HttpClient, ResponseCache
+from scanner.infra.versions import version_key
 
 DEFAULT_PYPI_URL = "https://pypi.org"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
