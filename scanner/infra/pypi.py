@@ -15,13 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from scanner.errors import ServiceError
 from scanner.infra.http import DEFAULT_TIMEOUT, HttpClient, ResponseCache
 from scanner.infra.versions import version_key
 
 DEFAULT_PYPI_URL = "https://pypi.org"
+"""PyPI's base: the JSON API (`/pypi/<name>/json`), the integrity API, project pages."""
+PYPI_SIMPLE_URL = f"{DEFAULT_PYPI_URL}/simple"
+"""PyPI's simple index: what pip uses when a lock names no index."""
+PYPI_HOSTS = frozenset({"pypi.org", "pypi.python.org", "files.pythonhosted.org"})
+"""Public PyPI's index and file hosts."""
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 PEP_792 = "https://peps.python.org/pep-0792/"
 
@@ -102,6 +107,19 @@ class Project:
         """The files of `version` (any spelling of it), None if the index lists no such
         release."""
         return self.releases.get(version_key(version))
+
+
+def is_pypi(url: str) -> bool:
+    """True for public PyPI's index and file hosts."""
+    return (urlsplit(url).hostname or "").lower() in PYPI_HOSTS
+
+
+def served_by_pypi(index: str | None, pypi_url: str = DEFAULT_PYPI_URL) -> bool:
+    """A lock entry's index is PyPI (no index named, a PyPI host, or the configured
+    `pypi_url`)."""
+    if index is None:
+        return True
+    return is_pypi(index) or index.rstrip("/").startswith(pypi_url.rstrip("/"))
 
 
 def _upload_time(raw: object) -> datetime | None:

@@ -20,6 +20,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from scanner.infra.pypi import PYPI_SIMPLE_URL
 from scanner.models import LockedArtifact, LockedPackage, Lockfile, PinKind, canonical
 from scanner.sources._tomlish import (
     Table,
@@ -30,7 +31,6 @@ from scanner.sources._tomlish import (
     parse_hash,
     unique,
 )
-from scanner.sources.requirements import PYPI_SIMPLE
 
 _SUPPORTED_MAJORS = ("1", "2")
 
@@ -116,7 +116,7 @@ def _source(
     """(kind, index URL, source URL) from `[package.source]`."""
     source = pkg.table("source")
     if source is None:
-        return PinKind.PINNED, PYPI_SIMPLE, None
+        return PinKind.PINNED, PYPI_SIMPLE_URL, None
     kind = source.required_string("type")
     url = source.required_string("url")
     if kind == "legacy":

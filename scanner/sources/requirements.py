@@ -17,9 +17,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from scanner.errors import SourceError
 from scanner.infra.files import TooLarge, read_bounded
+from scanner.infra.pypi import PYPI_SIMPLE_URL
 from scanner.models import Hash, LockedArtifact, LockedPackage, Lockfile, PinKind, canonical
 
-PYPI_SIMPLE = "https://pypi.org/simple"
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz")
@@ -309,7 +309,7 @@ def parse_requirements(path: Path, root: Path | None = None) -> Lockfile:
     indexes = list(dict.fromkeys(state.indexes))
     if indexes and not any(k == "index-url" for k, _ in state.options):
         # --extra-index-url without --index-url: pip still uses PyPI first.
-        indexes.insert(0, PYPI_SIMPLE)
+        indexes.insert(0, PYPI_SIMPLE_URL)
     return Lockfile(
         path=path,
         format="requirements",

@@ -24,7 +24,6 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import platformdirs
 
@@ -52,11 +51,11 @@ from scanner.infra.pypi import (
     ProjectStatus,
     PyPIJson,
     ReleaseState,
+    served_by_pypi,
 )
 from scanner.models import Finding, Inventory, PinKind, Severity, canonical
 from scanner.options import ScanOptions
 
-_PYPI_HOSTS = ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 _MAX_REFERENCE_URLS = 3
 
 
@@ -84,7 +83,7 @@ def pins_of(inventory: Inventory, pypi_url: str = DEFAULT_PYPI_URL) -> list[Pin]
                 pkg.version,
                 str(pkg.lockfile),
                 pkg.line,
-                _is_pypi(pkg.index, pypi_url) and "+" not in pkg.version,
+                served_by_pypi(pkg.index, pypi_url) and "+" not in pkg.version,
             )
         )
     for dist in inventory.installed:
@@ -107,13 +106,6 @@ def pins_of(inventory: Inventory, pypi_url: str = DEFAULT_PYPI_URL) -> list[Pin]
         if f.name and f.version
     )
     return pins
-
-
-def _is_pypi(index: str | None, pypi_url: str) -> bool:
-    if index is None:
-        return True
-    host = urlparse(index).hostname or ""
-    return host in _PYPI_HOSTS or index.rstrip("/").startswith(pypi_url.rstrip("/"))
 
 
 def check_advisories(inventory: Inventory, context: CheckContext) -> CheckResult:

@@ -23,16 +23,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlparse
 
 from scanner.checks.freshness.duration import describe_age, format_duration
 from scanner.checks.freshness.settings import FreshnessSettings
-from scanner.infra.pypi import DEFAULT_PYPI_URL, IndexFile, Project, PyPIJson
+from scanner.infra.pypi import DEFAULT_PYPI_URL, IndexFile, Project, PyPIJson, served_by_pypi
 from scanner.models import Finding, Inventory, LockedArtifact, PinKind, canonical
 
 RULE_AGE = "WS-AGE-001"
 PEP_700 = "https://peps.python.org/pep-0700/"
-_PYPI_HOSTS = ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 _EXAMPLES = 3
 
 
@@ -80,7 +78,7 @@ def releases_of(inventory: Inventory, pypi_url: str = DEFAULT_PYPI_URL) -> list[
     for pkg in inventory.locked_packages:
         if pkg.kind is not PinKind.PINNED or not pkg.version:
             continue
-        on_pypi = _is_pypi(pkg.index, pypi_url) and "+" not in pkg.version
+        on_pypi = served_by_pypi(pkg.index, pypi_url) and "+" not in pkg.version
         found.append(
             Release(pkg.name, pkg.version, str(pkg.lockfile), pkg.line, pkg.artifacts, on_pypi)
         )
@@ -92,13 +90,6 @@ def releases_of(inventory: Inventory, pypi_url: str = DEFAULT_PYPI_URL) -> list[
             Release(canonical(dist.name), dist.version, str(dist.metadata_dir), None, (), on_pypi)
         )
     return found
-
-
-def _is_pypi(index: str | None, pypi_url: str) -> bool:
-    if index is None:
-        return True
-    host = urlparse(index).hostname or ""
-    return host in _PYPI_HOSTS or index.rstrip("/").startswith(pypi_url.rstrip("/"))
 
 
 def uploads_in_lock(release: Release) -> list[Upload]:

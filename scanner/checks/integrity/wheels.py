@@ -34,6 +34,7 @@ from scanner.infra.archive import SafeArchive
 from scanner.infra.hash_cache import default_cache_dir
 from scanner.infra.hashing import FileHash, hash_files
 from scanner.infra.http import new_session
+from scanner.infra.pypi import PYPI_SIMPLE_URL
 from scanner.models import (
     Finding,
     InstalledDistribution,
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 _DOWNLOAD_TIMEOUT_S = 60.0
 _MAX_DOWNLOAD_BYTES = 8 << 30
-PYPI = "https://pypi.org/simple"
 
 
 class LockedWheelPass(RunState):
@@ -176,7 +176,9 @@ class LockedWheelPass(RunState):
                             pkg, dist.version
                         ):
                             continue
-                        index = pkg.index or next(iter(indexes.get(pkg.lockfile, ())), PYPI)
+                        index = pkg.index or next(
+                            iter(indexes.get(pkg.lockfile, ())), PYPI_SIMPLE_URL
+                        )
                         for filename, url, sha in _locked_wheel_sources(session, pkg, index):
                             if filename in have_names or (
                                 tags and not tags & _wheel_tags(filename)

@@ -30,7 +30,7 @@ from packaging.version import InvalidVersion, Version
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import RuleError, ServiceError
 from scanner.infra.http import new_session
-from scanner.infra.pypi import DEFAULT_PYPI_URL
+from scanner.infra.pypi import is_pypi
 from scanner.infra.resources import rules_dir
 from scanner.models import Finding, Inventory, LockedPackage, Lockfile, PinKind, Severity, canonical
 from scanner.options import ScanOptions
@@ -45,9 +45,6 @@ SDIST_RULE = "WS-SDIST-001"
 POPULAR_NAMES_FILE = Path("typosquat") / "popular-names.txt"
 ESTABLISHED_NAMES_FILE = Path("typosquat") / "established-names.txt"
 """PyPI's most downloaded projects (scripts/gen_established_names.py): never typosquats."""
-PYPI_URL = DEFAULT_PYPI_URL
-"""Base of the PyPI JSON API; `options.metadata.pypi_url` overrides it (tests, mirrors)."""
-PYPI_HOSTS = frozenset({"pypi.org", "pypi.python.org", "files.pythonhosted.org"})
 TORCHTRITON_REF = "https://pytorch.org/blog/compromised-nightly-dependency/"
 PIP_MERGE_REF = "https://github.com/pypa/pip/issues/8606"
 _HTTP_TIMEOUT = 15.0
@@ -462,11 +459,6 @@ def normalise_index(url: str) -> str:
     if not host:  # a local directory or a bare name (Pipfile source names)
         return url.strip().rstrip("/")
     return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}"
-
-
-def is_pypi(url: str) -> bool:
-    """True for public PyPI's index and file hosts."""
-    return (urlsplit(url).hostname or "").lower() in PYPI_HOSTS
 
 
 def lock_sources(lockfile: Lockfile) -> tuple[str, ...]:

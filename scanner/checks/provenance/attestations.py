@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 from scanner.errors import ServiceError, SourceError
 from scanner.infra.http import new_session
+from scanner.infra.pypi import DEFAULT_PYPI_URL
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -60,7 +61,7 @@ ATTESTATION_SUFFIXES = (".provenance", ".attestation", ".sigstore", ".sigstore.j
 """A file `<dist file name>.<anything>` ending in one of these is an attestation candidate."""
 DIST_SUFFIXES = (".whl", ".tar.gz", ".zip")
 INTEGRITY_MEDIA_TYPE = "application/vnd.pypi.integrity.v1+json"
-DEFAULT_INDEX_URL = "https://pypi.org"
+DEFAULT_INDEX_URL = DEFAULT_PYPI_URL
 MAX_ATTESTATION_BYTES = 4 << 20
 """Real attestations are ~10 KB; anything bigger is not one and is not read whole."""
 MAX_DIRECTORY_FILES = 100_000
