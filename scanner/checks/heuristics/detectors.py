@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+import textwrap
 
 from scanner.checks.heuristics.behaviour import Entry
 from scanner.checks.heuristics.flow import _Flow
@@ -346,13 +347,44 @@ class _Detectors(_Flow):
             self.hit("exec-remote", node, "exec of data fetched over the network")
         elif not isinstance(arg, ast.Constant):
             self.hit("exec-dynamic", node, "exec of a computed value")
-            if not srcs and self._codegen_template(arg):
-                self.hit("exec-codegen", node, "exec of a def built from a source template")
+            generated = self._codegen_template(arg) if not srcs else None
+            if generated is not None:
+                self.hit("exec-codegen", node, "exec of code built from a source template")
+                if self.depth < MAX_DEPTH and len(generated) <= MAX_FOLD:
+                    # what the template does is judged like any code (its holes as names)
+                    self.analyse_source(
+                        generated,
+                        self.depth + 1,
+                        node.lineno - 1 + self.line_offset,
+                        self.unit,
+                        self.result,
+                    )
 
-    def _codegen_template(self, arg: ast.AST) -> bool:
-        """`exec(dedent(f"def {name}(obj): return {check}"))`: a function generated from a
-        template written in the source (typing_inspection, dataclasses), whose holes are
-        plain names or attributes, not calls."""
+    def _codegen_template(self, arg: ast.AST) -> str | None:
+        """Code generated from a template written in the source, whose holes are plain
+        names or attributes, not calls:
+        - a function: `exec(dedent(f"def {name}(obj): return {check}"))` (typing_inspection,
+          dataclasses), `exec(template % dict(name=name, kw=kw))` (scipy);
+        - a statement whose holes only name what it binds or deletes, or sit inside a
+          string: `exec("%s = type(objects['%s'])" % (n, n))` (dill), `exec("del " + obj)`.
+        A hole where an expression goes (`exec("x = %s" % value)`) can hold any code.
+        Returns the template with its holes filled by names (to be analysed), or None."""
+        template = self._template(arg)
+        if template is None:
+            return None
+        parts, holes = template
+        if len(parts) != len(holes) + 1 or not all(_plain_hole(h) for h in holes):
+            return None
+        marks = [f"_wormsign_hole_{i}_" for i in range(len(holes))]
+        filled = parts[0] + "".join(m + p for m, p in zip(marks, parts[1:], strict=True))
+        if re.match(r"\s*(?:async\s+)?def\s", textwrap.dedent(filled)) is not None:
+            return textwrap.dedent(filled)
+        return filled if _holes_only_bind(filled, marks) else None
+
+    def _template(self, arg: ast.AST) -> tuple[list[str], list[ast.expr]] | None:
+        """(literal pieces, holes) of a template string expression: an f-string, a
+        literal `%` its values, a literal `.format(...)`, literal + name; None otherwise.
+        Between two pieces is one hole."""
         if isinstance(arg, ast.Name) and isinstance(self.assigned.get(arg.id), ast.AST):
             arg = self.assigned[arg.id]
         wrapper = (self.qualname(arg.func) or "") if isinstance(arg, ast.Call) else ""
@@ -361,16 +393,73 @@ class _Detectors(_Flow):
             and len(arg.args) == 1
             and wrapper.endswith(("dedent", "cleandoc"))
         ):
-            arg = arg.args[0]
-        if not isinstance(arg, ast.JoinedStr):
-            return False
-        text = "".join(str(v.value) for v in arg.values if isinstance(v, ast.Constant))
-        holes = [v.value for v in arg.values if isinstance(v, ast.FormattedValue)]
-        return re.match(r"\s*(?:async\s+)?def\s", text) is not None and all(
-            isinstance(h, (ast.Name, ast.Attribute, ast.Subscript))
-            and not any(isinstance(n, ast.Call) for n in ast.walk(h))
-            for h in holes
-        )
+            return self._template(arg.args[0])
+        if isinstance(arg, ast.JoinedStr):
+            parts, holes, cur = [], [], ""
+            for v in arg.values:
+                if isinstance(v, ast.Constant):
+                    cur += str(v.value)
+                elif isinstance(v, ast.FormattedValue):
+                    parts.append(cur)
+                    holes.append(v.value)
+                    cur = ""
+            return [*parts, cur], holes
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod):
+            left = self._literal(arg.left)
+            if left is None:
+                return None
+            split = re.split(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[sdrif]", left)
+            pieces, keys = split[0::2], split[1::2]
+            by_key = _format_mapping(arg.right)
+            if by_key is not None:
+                found = [by_key.get(k) if k else None for k in keys]
+                named = [h for h in found if h is not None]
+                return (pieces, named) if len(named) == len(found) else None
+            values = list(arg.right.elts) if isinstance(arg.right, ast.Tuple) else [arg.right]
+            return pieces, values
+        if (
+            isinstance(arg, ast.Call)
+            and isinstance(arg.func, ast.Attribute)
+            and arg.func.attr == "format"
+        ):
+            left = self._literal(arg.func.value)
+            if left is None:
+                return None
+            pieces = re.split(r"\{[\w.]*\}", left)
+            return pieces, [*arg.args, *(k.value for k in arg.keywords)]
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+            terms: list[ast.expr] = []
+            stack: list[ast.expr] = [arg]
+            while stack:
+                cur_node = stack.pop()
+                if isinstance(cur_node, ast.BinOp) and isinstance(cur_node.op, ast.Add):
+                    stack += [cur_node.right, cur_node.left]
+                else:
+                    terms.append(cur_node)
+            parts, holes, text = [], [], ""
+            for term in terms:
+                literal = term.value if isinstance(term, ast.Constant) else None
+                if isinstance(literal, str):
+                    text += literal
+                else:
+                    parts.append(text)
+                    holes.append(term)
+                    text = ""
+            return [*parts, text], holes
+        return None
+
+    def _literal(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name) and isinstance(self.assigned.get(node.id), ast.AST):
+            node = self.assigned[node.id]
+        if (
+            isinstance(node, ast.Call)
+            and len(node.args) == 1
+            and (self.qualname(node.func) or "").endswith(("dedent", "cleandoc"))
+        ):
+            node = node.args[0]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return None
 
     def _reads_data_file(self, node: ast.AST) -> str | None:
         """The data file (by a literal name ending .txt, .json, .dat ...) whose contents
@@ -467,3 +556,52 @@ class _Detectors(_Flow):
                         self.hit(sig, node, f"{handed} handed to {q}")
             for sig in signals:
                 self.hit(sig, node, f"{q[:80]}(...)")
+
+
+def _plain_hole(node: ast.expr) -> bool:
+    """A name, attribute, subscript or constant: no call can hide in it."""
+    return isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Constant)) and not any(
+        isinstance(n, ast.Call) for n in ast.walk(node)
+    )
+
+
+def _format_mapping(node: ast.expr) -> dict[str, ast.expr] | None:
+    """The named values of `template % {...}` or `template % dict(k=v)`; None otherwise."""
+    if isinstance(node, ast.Dict):
+        return {
+            k.value: v
+            for k, v in zip(node.keys, node.values, strict=True)
+            if isinstance(k, ast.Constant) and isinstance(k.value, str)
+        }
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "dict"
+        and not node.args
+    ):
+        return {k.arg: k.value for k in node.keywords if k.arg is not None}
+    return None
+
+
+def _holes_only_bind(source: str, marks: list[str]) -> bool:
+    """Whether a statement template, its holes filled with the names `marks`, parses and
+    uses every hole whole: as a name it binds or deletes (at least one), or as a whole
+    string literal (`objects['%s']`). A hole inside a longer name or string could spell
+    anything (`__import__('o%s')`)."""
+    if not marks:
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    whole = 0
+    binds = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in marks:
+            if not isinstance(node.ctx, (ast.Store, ast.Del)):
+                return False
+            binds = True
+            whole += 1
+        elif isinstance(node, ast.Constant) and node.value in marks:
+            whole += 1
+    return binds and whole == sum(source.count(m) for m in marks)
