@@ -270,8 +270,13 @@ class Finding:
     references: tuple[str, ...] = ()
     """Advisory ids (first is the primary id) and URLs."""
     fix: str | None = None
+    """What to do, for humans (prose)."""
     aliases: tuple[str, ...] = field(default=())
     """Other ids the same finding is known by (CVE / GHSA for a PYSEC record)."""
+    fix_version: str | None = None
+    """For an advisory finding: the smallest version of `package` that clears every
+    advisory known for it (the JSON report's `fix`, what `wormsign fix` pins); None when
+    no known release does, or the finding is not about a version."""
 
     def sort_key(self) -> tuple[int, str, str, int, str]:
         """Most severe first, then by place."""

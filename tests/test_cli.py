@@ -71,7 +71,7 @@ def test_json_contract(clean_lock: Path) -> None:
     code, out, _ = run("scan", "--format", "json", str(clean_lock))
     report = json.loads(out)
     assert code == 0
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["tool"]["name"] == "wormsign"
     assert set(report) >= {"schema_version", "tool", "targets", "summary", "findings", "skipped"}
     assert set(report["summary"]) >= {"packages", "files_hashed", "findings", "blocked"}
@@ -114,7 +114,7 @@ def test_output_is_written_atomically(tmp_path: Path, clean_lock: Path) -> None:
     out = tmp_path / "report.json"
     code, stdout, _ = run("scan", "--format", "json", "--output", str(out), str(clean_lock))
     assert code == 0 and stdout == ""
-    assert json.loads(out.read_text())["schema_version"] == 1
+    assert json.loads(out.read_text())["schema_version"] == 2
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 
 

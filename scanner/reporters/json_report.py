@@ -8,7 +8,9 @@ from typing import Any
 from scanner import __version__
 from scanner.models import Finding, Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: `fix` is a version (the smallest that clears every advisory of the package, or
+null), the prose moved to `remediation` (issue 20)."""
 
 
 def finding_to_dict(f: Finding) -> dict[str, Any]:
@@ -24,7 +26,8 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "evidence": f.evidence,
         "references": list(f.references),
         "aliases": list(f.aliases),
-        "fix": f.fix,
+        "fix": f.fix_version,
+        "remediation": f.fix,
     }
 
 

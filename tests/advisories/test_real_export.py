@@ -190,6 +190,10 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
     assert f.rule_id == "WS-ADV-VULN" and f.severity is Severity.CRITICAL  # CVSS 9.8
     assert f.path == str(tmp_path / "requirements.txt") and f.line == 1
     assert f.fix is not None and "2.6.0" in f.fix
+    # torch 2.6.0 is itself affected by later records: the machine-readable fix is the
+    # smallest release that clears every torch advisory, computed from their ranges.
+    assert f.fix_version is not None
+    assert not match_version(real_db.db.advisories_for("torch"), "torch", f.fix_version).matches
     assert f.evidence is not None and "fixed in: 2.6.0" in f.evidence
 
     mal = [f for f in findings if f.package == "fabrice"]

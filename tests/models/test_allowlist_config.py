@@ -41,7 +41,7 @@ def test_a_models_allowlist_by_sha256_removes_only_the_vetted_file(tmp_path: Pat
     assert [(f["rule_id"], Path(f["path"]).name) for f in findings] == [
         ("WS-PICKLE-002", "changed.pt")
     ]
-    assert "[[tool.wormsign.models.allow]]" in findings[0]["fix"]
+    assert "[[tool.wormsign.models.allow]]" in findings[0]["remediation"]
 
     # Without the config both files are findings: the allowlist is what removed one.
     config.write_text("")

@@ -30,6 +30,7 @@ FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "evidence": (str, type(None)),
     "references": (list,),
     "fix": (str, type(None)),
+    "remediation": (str, type(None)),
 }
 FINDING_ADDED = {"aliases"}
 
@@ -45,7 +46,7 @@ def test_contract_keys_and_types() -> None:
     )
     data = load(report)
     assert set(data) == TOP_KEYS | TOP_ADDED
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["tool"] == {"name": "wormsign", "version": __version__}
     assert data["targets"] == ["requirements.txt"]
     summary = data["summary"]
@@ -96,3 +97,19 @@ def test_every_format_has_a_renderer(fmt: OutputFormat) -> None:
     render = renderer_for(fmt)
     text = render(make_report(every_severity()))
     assert isinstance(text, str) and text.endswith("\n") and "WS-TEST-HIGH" in text
+
+
+def test_fix_is_a_version_and_the_prose_is_remediation() -> None:
+    advisory = Finding(
+        "WS-ADV-VULN",
+        Severity.HIGH,
+        "torch 2.5.1 is affected by PYSEC-2025-41",
+        package="torch",
+        version="2.5.1",
+        fix="fixed in 2.6.0; upgrade to torch==2.6.0 (clears it)",
+        fix_version="2.6.0",
+    )
+    prose_only = Finding("WS-PICKLE-002", Severity.HIGH, "a global", fix="review the file")
+    first, second = load(make_report([advisory, prose_only]))["findings"]
+    assert (first["fix"], first["remediation"]) == ("2.6.0", advisory.fix)
+    assert (second["fix"], second["remediation"]) == (None, "review the file")

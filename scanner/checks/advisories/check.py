@@ -251,6 +251,7 @@ def _placed(template: Finding, pin: Pin) -> Finding:
         references=template.references,
         fix=template.fix,
         aliases=template.aliases,
+        fix_version=template.fix_version,
     )
 
 
@@ -299,6 +300,7 @@ def _finding(pin: Pin, group: MatchGroup, upgrade: str | None, total: int) -> Fi
         references=tuple(dict.fromkeys((*ids, *urls))),
         fix=_fix_text(pin, fixed, upgrade, total, malicious),
         aliases=ids[1:],
+        fix_version=upgrade,
     )
 
 

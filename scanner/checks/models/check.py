@@ -356,6 +356,7 @@ def _raise(finding: Finding, torch: str) -> Finding:
         references=(*finding.references, TORCH_CVE),
         fix="upgrade torch to 2.6 or later" if finding.fix is None else finding.fix,
         aliases=finding.aliases,
+        fix_version=finding.fix_version,
     )
 
 
