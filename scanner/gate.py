@@ -117,11 +117,14 @@ def build_report(
         suppressed=tuple(suppressed),
         verdicts=sum(r.count(VERDICTS) for r in results),
         verdicts_reused=sum(r.count(VERDICTS_REUSED) for r in results),
+        inventory=inventory,
     )
 
 
 MAX_FINDINGS_PER_GROUP = 50
 """Findings of one rule for one distribution listed one by one; the rest are counted."""
+UNCAPPED_RULES = frozenset({"WS-ADV-VULN", "WS-ADV-MAL"})
+"""Advisory findings, one per advisory id: never folded into a count."""
 
 
 def cap_findings(
@@ -134,6 +137,11 @@ def cap_findings(
     rest: dict[tuple[str, str | None, str | None], tuple[int, Finding]] = {}
     kept: list[Finding] = []
     for f in findings:  # most severe first (merge_findings sorted them)
+        if f.rule_id in UNCAPPED_RULES and f.references:
+            # One finding per published advisory: the database bounds them, and the SBOM
+            # and `wormsign fix` need every one (mlflow 2.2.0 has 72).
+            kept.append(f)
+            continue
         key = (f.rule_id, f.package, f.version)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] <= limit:

@@ -319,6 +319,8 @@ class Report:
     """Contents judged by content verdict (distributions, archives)."""
     verdicts_reused: int = 0
     """Of those, the verdicts taken from the verdict store (not judged again)."""
+    inventory: Inventory = field(default_factory=Inventory)
+    """What was scanned (the SBOM lists it; `wormsign fix` edits its lock files)."""
 
     @property
     def blocked(self) -> bool:

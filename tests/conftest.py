@@ -91,3 +91,30 @@ def tiny_osv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tiny-osv")
     (path / "MAL-2099-1.json").write_text(TINY_OSV_RECORD)
     return path
+
+
+SUBSET_PACKAGES = (
+    "click",
+    "urllib3",
+    "idna",
+    "requests",
+    "certifi",
+    "flask",
+    "jinja2",
+    "werkzeug",
+    "mlflow",
+    "fabrice",
+    "setuptools",
+    "aiohttp",
+)
+
+
+@pytest.fixture(scope="session")
+def real_osv_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every real OSV record (from ../shared/data/advisories/osv-pypi.zip, unchanged) of
+    the packages in SUBSET_PACKAGES, as an OSV directory `--db` reads."""
+    from tests.helpers.osv_subset import REAL_EXPORT_ZIP, write_osv_subset
+
+    if not REAL_EXPORT_ZIP.is_file():
+        pytest.skip(f"OSV export not found at {REAL_EXPORT_ZIP}")
+    return write_osv_subset(SUBSET_PACKAGES, tmp_path_factory.mktemp("osv-subset"))

@@ -18,6 +18,7 @@ class OutputFormat(str, enum.Enum):
     JSON = "json"
     SARIF = "sarif"
     MARKDOWN = "markdown"
+    CYCLONEDX = "cyclonedx"
 
 
 def renderer_for(fmt: OutputFormat) -> Renderer:
@@ -38,4 +39,8 @@ def renderer_for(fmt: OutputFormat) -> Renderer:
         from scanner.reporters.markdown import render_markdown
 
         return render_markdown
+    if fmt is OutputFormat.CYCLONEDX:
+        from scanner.reporters.cyclonedx import render_cyclonedx
+
+        return render_cyclonedx
     raise AssertionError(f"unhandled format {fmt}")

@@ -11,9 +11,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from scanner.checks.advisories.check import check_advisories, database_notes
-from scanner.checks.advisories.osv import collapse_aliases, match_version
+from scanner.checks.advisories.osv import collapse_aliases, fixed_versions, match_version
 from scanner.checks.interface import CheckContext
 from scanner.models import (
     Environment,
@@ -190,10 +191,9 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
     assert f.rule_id == "WS-ADV-VULN" and f.severity is Severity.CRITICAL  # CVSS 9.8
     assert f.path == str(tmp_path / "requirements.txt") and f.line == 1
     assert f.fix is not None and "2.6.0" in f.fix
-    # torch 2.6.0 is itself affected by later records: the machine-readable fix is the
-    # smallest release that clears every torch advisory, computed from their ranges.
-    assert f.fix_version is not None
-    assert not match_version(real_db.db.advisories_for("torch"), "torch", f.fix_version).matches
+    # torch 2.6.0 is itself affected by later records, some of which name no fixed
+    # release: no version clears every torch advisory, so there is no machine fix.
+    assert f.fix_version is None
     assert f.evidence is not None and "fixed in: 2.6.0" in f.evidence
 
     mal = [f for f in findings if f.package == "fabrice"]
@@ -211,6 +211,20 @@ def test_check_advisories_on_real_pins(real_db: RealDb, tmp_path: Path) -> None:
     installed = [f for f in findings if f.path and f.path.endswith("mlflow-2.2.0.dist-info")]
     crlf = next(f for f in installed if f.references[0] == "PYSEC-2023-29")
     assert crlf.line is None and "2.2.1" in (crlf.fix or "")
+    # The machine-readable fix clears every mlflow advisory (OSV ranges, not just the
+    # record's own fixed event), and no smaller fixed release above the pin does.
+    mlflow = real_db.db.advisories_for("mlflow")
+    target = crlf.fix_version
+    assert target is not None and {f.fix_version for f in installed} == {target}
+    assert not match_version(mlflow, "mlflow", target).matches
+    smaller = {
+        v
+        for adv in mlflow
+        if not adv.withdrawn
+        for v in fixed_versions(adv, "mlflow")
+        if Version("2.2.0") < Version(v) < Version(target)
+    }
+    assert smaller and all(match_version(mlflow, "mlflow", v).matches for v in smaller)
     assert all(f.fix for f in findings)
     assert all(f.references for f in findings if f.rule_id.startswith("WS-ADV-VULN"))
     # Every matched group of one pin is one finding per location.
