@@ -24,7 +24,7 @@ from scanner.checks.interface import (
 )
 from scanner.errors import ConfigError, SourceError
 from scanner.infra.progress import advance
-from scanner.models import Finding, Inventory, Report, Severity, Suppression
+from scanner.models import ADVISORY_RULES, Finding, Inventory, Report, Severity, Suppression
 from scanner.options import ScanOptions
 from scanner.policy import Config, apply_config, apply_policy, governs, load_config, weakening_notes
 from scanner.sources.discover import collect, nothing_scanned, unverifiable
@@ -123,8 +123,6 @@ def build_report(
 
 MAX_FINDINGS_PER_GROUP = 50
 """Findings of one rule for one distribution listed one by one; the rest are counted."""
-UNCAPPED_RULES = frozenset({"WS-ADV-VULN", "WS-ADV-MAL"})
-"""Advisory findings, one per advisory id: never folded into a count."""
 
 
 def cap_findings(
@@ -137,7 +135,7 @@ def cap_findings(
     rest: dict[tuple[str, str | None, str | None], tuple[int, Finding]] = {}
     kept: list[Finding] = []
     for f in findings:  # most severe first (merge_findings sorted them)
-        if f.rule_id in UNCAPPED_RULES and f.references:
+        if f.rule_id in ADVISORY_RULES and f.references:
             # One finding per published advisory: the database bounds them, and the SBOM
             # and `wormsign fix` need every one (mlflow 2.2.0 has 72).
             kept.append(f)

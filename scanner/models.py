@@ -289,6 +289,11 @@ class Finding:
         )
 
 
+ADVISORY_RULES = frozenset({"WS-ADV-VULN", "WS-ADV-MAL"})
+"""The findings that are a published advisory (one finding per advisory id and place):
+the CycloneDX vulnerabilities, what `wormsign fix` upgrades, never capped by the gate."""
+
+
 @dataclass(frozen=True, slots=True)
 class Suppression:
     """A finding the project's policy set aside, and why: the `[[ignore]]` or `[[allow]]`

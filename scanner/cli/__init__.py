@@ -9,6 +9,7 @@ import click
 
 from scanner import __version__
 from scanner.cli.db import db
+from scanner.cli.fix import fix
 from scanner.cli.rules import rules
 from scanner.cli.run import run
 from scanner.cli.scan import scan
@@ -20,5 +21,5 @@ def main() -> None:
     """wormsign: a supply-chain integrity gate for Python ML environments."""
 
 
-for _command in (scan, run, db, rules):
+for _command in (scan, run, db, rules, fix):
     main.add_command(_command)

@@ -32,10 +32,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from scanner import __version__
-from scanner.models import Finding, Hash, Inventory, Report, Severity, canonical
-
-ADVISORY_RULES = frozenset({"WS-ADV-VULN", "WS-ADV-MAL"})
-"""The findings that are vulnerabilities in CycloneDX's sense (a published advisory)."""
+from scanner.models import ADVISORY_RULES, Finding, Hash, Inventory, Report, Severity, canonical
 
 _ALGORITHMS = {
     "md5": HashAlgorithm.MD5,

@@ -12,9 +12,10 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from scanner.gate import check
+from scanner.models import ADVISORY_RULES
 from scanner.options import ScanOptions
 from scanner.reporters import OutputFormat, renderer_for
-from scanner.reporters.cyclonedx import ADVISORY_RULES, render_cyclonedx
+from scanner.reporters.cyclonedx import render_cyclonedx
 from tests.helpers.wheels import install_wheel, make_site_packages, make_wheel
 
 SHA = "0" * 63 + "1"
