@@ -45,6 +45,14 @@ def new_session() -> requests.Session:
     return session
 
 
+def response_cache_dir(cache_dir: Path | None) -> Path:
+    """Where the online answers are cached: `http` under the cache directory (`--cache-dir`,
+    else the user cache directory)."""
+    import platformdirs
+
+    return (cache_dir or Path(platformdirs.user_cache_dir("wormsign"))) / "http"
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseCache:
     """JSON responses on disk, keyed by request, fresh for `ttl` seconds."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -102,6 +102,8 @@ class Project:
     releases: Mapping[str, tuple[IndexFile, ...]]
     """version_key(version) -> the files of that release."""
     url: str
+    listed: Mapping[str, tuple[IndexFile, ...]] = field(default_factory=dict)
+    """The releases as the index spells their versions (`2.0.0`, not the key `2`)."""
 
     def files(self, version: str) -> tuple[IndexFile, ...] | None:
         """The files of `version` (any spelling of it), None if the index lists no such
@@ -174,15 +176,17 @@ class PyPIJson:
         if not isinstance(releases, Mapping):
             raise ServiceError("PyPI JSON has no 'releases' mapping", path=url)
         out: dict[str, tuple[IndexFile, ...]] = {}
+        listed: dict[str, tuple[IndexFile, ...]] = {}
         for version, files in releases.items():
             found = tuple(
                 _index_file(f)
                 for f in (files if isinstance(files, list) else [])
                 if isinstance(f, Mapping)
             )
+            listed[str(version)] = found
             key = version_key(str(version))
             out[key] = out.get(key, ()) + found
-        return Project(name=name, releases=out, url=url)
+        return Project(name=name, releases=out, url=url, listed=listed)
 
     def project_status(self, name: str) -> ProjectStatus | None:
         """The project's PEP 792 status from the JSON simple API (`/simple/<name>/`), None

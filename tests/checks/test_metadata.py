@@ -3,6 +3,7 @@ sdist-only pins."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import sys
@@ -14,7 +15,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import requests
 
 from scanner.catalog import CatalogRule, load_catalog
 from scanner.checks.interface import CheckContext
@@ -38,6 +38,7 @@ from scanner.checks.metadata.check import (
 )
 from scanner.checks.metadata.settings import MetadataSettings
 from scanner.errors import RuleError, ServiceError, SourceError
+from scanner.infra.pypi import pypi_client
 from scanner.models import (
     DistributionFile,
     Environment,
@@ -654,11 +655,12 @@ def test_each_name_is_queried_once(local_pypi: str) -> None:
 
 
 def test_malformed_answer_and_unreachable_pypi_are_service_errors(local_pypi: str) -> None:
-    with requests.Session() as session:
-        with pytest.raises(ServiceError, match="unexpected JSON"):
-            fetch_public_release("broken", local_pypi, session)
-        with pytest.raises(ServiceError, match="unreachable"):
-            fetch_public_release("torch", "http://127.0.0.1:9", session)
+    client = pypi_client(local_pypi)
+    with contextlib.closing(client), pytest.raises(ServiceError, match="not JSON"):
+        fetch_public_release("broken", client)
+    client = pypi_client("http://127.0.0.1:9")
+    with contextlib.closing(client), pytest.raises(ServiceError, match="unreachable"):
+        fetch_public_release("torch", client)
 
 
 def test_check_metadata_goes_online_only_when_asked(local_pypi: str) -> None:

@@ -23,9 +23,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-import platformdirs
 
 from scanner.checks.advisories.database import AdvisoryDatabase, open_database
 from scanner.checks.advisories.osv import (
@@ -43,7 +40,7 @@ from scanner.checks.advisories.osv import (
 from scanner.checks.advisories.osv_api import OsvApi, PackageQuery
 from scanner.checks.interface import CheckContext, CheckResult
 from scanner.errors import ServiceError
-from scanner.infra.http import HttpClient, ResponseCache
+from scanner.infra.http import HttpClient, ResponseCache, response_cache_dir
 from scanner.infra.pypi import (
     DEFAULT_PYPI_URL,
     PEP_792,
@@ -173,8 +170,7 @@ def _http_client(options: ScanOptions) -> HttpClient:
     settings = options.advisories
     cache = None
     if options.use_cache:
-        base = options.cache_dir or Path(platformdirs.user_cache_dir("wormsign"))
-        cache = ResponseCache(base / "http", ttl=settings.cache_ttl)
+        cache = ResponseCache(response_cache_dir(options.cache_dir), ttl=settings.cache_ttl)
     return HttpClient("online advisory sources", timeout=settings.http_timeout, cache=cache)
 
 

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from pathlib import Path
-
-import platformdirs
 
 from scanner.checks.freshness.engine import Assessment, assess
 from scanner.checks.interface import CheckContext, CheckResult
+from scanner.infra.http import response_cache_dir
 from scanner.infra.pypi import pypi_client
 from scanner.models import Inventory
 from scanner.options import ScanOptions
@@ -37,9 +35,7 @@ def assess_inventory(inventory: Inventory, options: ScanOptions) -> Assessment:
     as_of = options.as_of or datetime.now(UTC)
     if not options.online:
         return assess(inventory, settings, as_of, None)
-    cache_dir = None
-    if options.use_cache:
-        cache_dir = (options.cache_dir or Path(platformdirs.user_cache_dir("wormsign"))) / "http"
+    cache_dir = response_cache_dir(options.cache_dir) if options.use_cache else None
     client = pypi_client(
         settings.pypi_url,
         cache_dir=cache_dir,

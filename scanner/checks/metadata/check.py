@@ -22,15 +22,14 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-import requests
 from packaging.version import InvalidVersion, Version
 
 from scanner.checks.interface import CheckContext, CheckResult
-from scanner.errors import RuleError, ServiceError
-from scanner.infra.http import new_session
-from scanner.infra.pypi import is_pypi
+from scanner.errors import RuleError
+from scanner.infra.http import response_cache_dir
+from scanner.infra.pypi import PyPIJson, is_pypi, pypi_client
 from scanner.infra.resources import rules_dir
 from scanner.models import Finding, Inventory, LockedPackage, Lockfile, PinKind, Severity, canonical
 from scanner.options import ScanOptions
@@ -560,41 +559,17 @@ class PublicRelease:
         return max(self.versions, default=None)
 
 
-def fetch_public_release(
-    name: str, base_url: str, session: requests.Session
-) -> PublicRelease | None:
+def fetch_public_release(name: str, client: PyPIJson) -> PublicRelease | None:
     """The name's releases on public PyPI (JSON API), or None where PyPI has no such project."""
-    url = f"{base_url.rstrip('/')}/pypi/{quote(canonical(name))}/json"
-    try:
-        response = session.get(url, timeout=_HTTP_TIMEOUT)
-    except requests.RequestException as err:
-        raise ServiceError(
-            f"PyPI is unreachable: {err.__class__.__name__}",
-            path=url,
-            hint="retry, or scan with --offline",
-        ) from err
-    if response.status_code == 404:
+    project = client.project(canonical(name))
+    if project is None:
         return None
-    if response.status_code != 200:
-        raise ServiceError(
-            f"PyPI answered HTTP {response.status_code}",
-            path=url,
-            hint="retry, or scan with --offline",
-        )
-    try:
-        releases = response.json()["releases"]
-        if not isinstance(releases, dict):
-            raise TypeError("releases is not an object")
-    except (ValueError, KeyError, TypeError) as err:
-        raise ServiceError(f"PyPI sent an unexpected JSON document: {err}", path=url) from err
     versions: list[Version] = []
-    for text, files in releases.items():
-        if not isinstance(files, list) or not files:
-            continue
-        if all(isinstance(f, dict) and f.get("yanked") for f in files):
+    for text, files in project.listed.items():
+        if not files or all(f.yanked for f in files):
             continue
         try:
-            versions.append(Version(str(text)))
+            versions.append(Version(text))
         except InvalidVersion:
             continue
     return PublicRelease(canonical(name), tuple(sorted(versions)))
@@ -611,15 +586,16 @@ def _private_source(pkg: LockedPackage) -> str | None:
 
 
 def check_confusion_online(
-    inventory: Inventory, options: ScanOptions, session: requests.Session | None = None
+    inventory: Inventory, options: ScanOptions, client: PyPIJson | None = None
 ) -> Iterator[Finding]:
     """WS-META-CONFUSION findings that need public PyPI: a name taken from a private index
     that PyPI serves at a higher version, from a project that never published the locked
     version (the torchtriton shape). A vendor that publishes the same release to both
     (torch 2.4.0 on PyPI and 2.4.0+cu121 on its own index) is not flagged."""
-    base_url = options.metadata.pypi_url
-    own_session = session is None
-    http = session or new_session()
+    own_client = client is None
+    if client is None:
+        cache_dir = response_cache_dir(options.cache_dir) if options.use_cache else None
+        client = pypi_client(options.metadata.pypi_url, cache_dir=cache_dir, timeout=_HTTP_TIMEOUT)
     cache: dict[str, PublicRelease | None] = {}
     try:
         for pkg in inventory.locked_packages:
@@ -631,7 +607,7 @@ def check_confusion_online(
             except InvalidVersion:
                 continue
             if pkg.name not in cache:
-                cache[pkg.name] = fetch_public_release(pkg.name, base_url, http)
+                cache[pkg.name] = fetch_public_release(pkg.name, client)
             public = cache[pkg.name]
             if public is None or public.latest is None:
                 continue
@@ -654,8 +630,8 @@ def check_confusion_online(
                 "PyPI for your organisation",
             )
     finally:
-        if own_session:
-            http.close()
+        if own_client:
+            client.close()
 
 
 # ---------------------------------------------------------------------------------------
