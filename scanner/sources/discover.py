@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import shutil
 import stat
 import sys
@@ -18,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from scanner.errors import SourceError
+from scanner.infra.dist_names import distribution_kind as kind_by_name
 from scanner.infra.files import kind_of
 from scanner.infra.hashing import sha256_file
 from scanner.infra.model_formats import (
@@ -28,7 +28,7 @@ from scanner.infra.model_formats import (
     SHARED_SUFFIXES,
     model_suffix,
 )
-from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped, canonical
+from scanner.models import DistributionFile, Environment, Inventory, ModelFile, Skipped
 from scanner.sources.lockfiles import format_by_name, parse_lockfile
 from scanner.sources.syspath import PathEntry, pth_directories, resolve_sys_path
 
@@ -51,17 +51,10 @@ _SKIP_DIRS = {
 _MAX_WALK_DEPTH = 12
 _MAX_WALK_ENTRIES = 500_000
 
-_SDIST_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*?)\.(tar\.gz|tgz|tar\.bz2|tar\.xz|zip)$")
-_WHEEL_RE = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
-
 
 def distribution_kind(path: Path) -> tuple[str, str | None, str | None] | None:
     """(wheel|sdist, name, version) if the file name is a distribution's, else None."""
-    if (m := _WHEEL_RE.match(path.name)) is not None:
-        return "wheel", canonical(m["name"]), m["version"]
-    if (m := _SDIST_RE.match(path.name)) is not None:
-        return "sdist", canonical(m["name"]), m["version"]
-    return None
+    return kind_by_name(path.name)
 
 
 def is_model_candidate(path: Path) -> bool:

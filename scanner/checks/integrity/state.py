@@ -8,14 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion
-
+from scanner.infra.dist_names import parse_dist_filename
 from scanner.infra.hash_cache import HashCache
 from scanner.infra.hashing import FileHash
 from scanner.models import Environment, Finding, InstalledDistribution, Inventory, RecordEntry
@@ -57,17 +50,9 @@ def _is_code(path: str, mode: int | None) -> bool:
 
 
 def _parse_artifact_name(filename: str) -> tuple[str | None, str | None, str]:
-    if filename.endswith(".whl"):
-        try:
-            name, version, _build, _tags = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            return None, None, "wheel"
-        return str(name), str(version), "wheel"
-    try:
-        sname, sversion = parse_sdist_filename(filename)
-    except (InvalidSdistFilename, InvalidVersion):
-        return None, None, "sdist"
-    return str(sname), str(sversion), "sdist"
+    kind = "wheel" if filename.endswith(".whl") else "sdist"
+    parsed = parse_dist_filename(filename)
+    return (parsed[0], parsed[1], kind) if parsed is not None else (None, None, kind)
 
 
 @dataclass

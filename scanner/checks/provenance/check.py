@@ -53,12 +53,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import platformdirs
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
 from scanner.checks.interface import CheckContext, CheckResult
@@ -83,6 +77,7 @@ from scanner.checks.provenance.drift import (
     regression_finding,
 )
 from scanner.checks.provenance.settings import ProvenancePolicy, Requirement
+from scanner.infra.dist_names import parse_dist_filename
 from scanner.infra.hashing import sha256_file
 from scanner.models import Finding, Inventory, LockedPackage, PinKind, Severity, canonical
 from scanner.options import ScanOptions
@@ -480,11 +475,4 @@ def _packagetype(filename: str | None) -> str:
 
 def distribution_name_version(filename: str) -> tuple[str, str] | None:
     """(canonical name, version) from a wheel or sdist file name, None if it is neither."""
-    try:
-        if filename.endswith(".whl"):
-            name, version, _build, _tags = parse_wheel_filename(filename)
-        else:
-            name, version = parse_sdist_filename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
-    return str(name), str(version)
+    return parse_dist_filename(filename)
