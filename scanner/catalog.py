@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from scanner.errors import RuleError
 from scanner.infra.resources import rules_dir
+from scanner.infra.toml_fields import reject_unknown, required_str, str_list
 from scanner.models import Severity
 
 if sys.version_info >= (3, 11):
@@ -132,21 +133,6 @@ class CatalogRule:
         return matches, len(self.examples) - matches
 
 
-def _str(data: Mapping[str, object], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise RuleError(f"`{key}` must be a non-empty string", path=where)
-    return value
-
-
-def _str_list(value: object, key: str, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise RuleError(f"`{key}` must be a list of strings", path=where)
-    return tuple(value)
-
-
 def _engine(matcher: object, root: Path | None, where: str) -> str:
     if not isinstance(matcher, dict):
         raise RuleError("`[matcher]` table is missing", path=where)
@@ -156,15 +142,13 @@ def _engine(matcher: object, root: Path | None, where: str) -> str:
     if kind != CHECK_KIND:
         kinds = ", ".join((*HEURISTIC_KINDS, CHECK_KIND))
         raise RuleError(f"`matcher.kind` must be one of {kinds} (got {kind!r})", path=where)
-    unknown = sorted(set(matcher) - _CHECK_MATCHER_KEYS)
-    if unknown:
-        raise RuleError(f"unknown field(s) for a check matcher: {', '.join(unknown)}", path=where)
+    reject_unknown(matcher, _CHECK_MATCHER_KEYS, where, label="field(s) for a check matcher")
     check = matcher.get("check")
     if check not in CHECKS:
         raise RuleError(
             f"`matcher.check` must be one of {', '.join(CHECKS)} (got {check!r})", path=where
         )
-    for used in _str_list(matcher.get("uses"), "matcher.uses", where):
+    for used in str_list(matcher.get("uses"), "matcher.uses", where):
         if root is not None and not (root / used).is_file():
             raise RuleError(f"`matcher.uses` names {used}, which is not under rules/", path=where)
     return str(check)
@@ -197,19 +181,17 @@ def read_toml(path: Path) -> dict[str, Any]:
 def parse_rule(data: Mapping[str, object], path: Path, root: Path | None = None) -> CatalogRule:
     """Validate the metadata every rule shares; `root` (the rules dir) checks `uses`."""
     where = str(path)
-    unknown = sorted(set(data) - _KEYS)
-    if unknown:
-        raise RuleError(f"unknown field(s): {', '.join(unknown)}", path=where)
-    rule_id = _str(data, "id", where)
+    reject_unknown(data, _KEYS, where)
+    rule_id = required_str(data, "id", where)
     if not ID_RE.match(rule_id):
         raise RuleError(f"id {rule_id!r} must look like WS-ABC-001", path=where)
     if path.stem != rule_id:
         raise RuleError(f"file name must be {rule_id}.toml", path=where)
     try:
-        severity = Severity.parse(_str(data, "severity", where))
+        severity = Severity.parse(required_str(data, "severity", where))
     except ValueError as err:
         raise RuleError(str(err), path=where) from err
-    identifies = _str(data, "identifies", where)
+    identifies = required_str(data, "identifies", where)
     if not TAXONOMY_RE.match(identifies):
         raise RuleError(
             f"`identifies` {identifies!r} must be a dotted taxonomy (threat.category.detail)",
@@ -222,11 +204,11 @@ def parse_rule(data: Mapping[str, object], path: Path, root: Path | None = None)
         raise RuleError(f"`precision` must be one of {', '.join(PRECISIONS)}", path=where)
     return CatalogRule(
         id=rule_id,
-        title=_str(data, "title", where).strip(),
+        title=required_str(data, "title", where).strip(),
         severity=severity,
         identifies=identifies,
-        description=_str(data, "description", where).strip(),
-        references=_str_list(data.get("references"), "references", where),
+        description=required_str(data, "description", where).strip(),
+        references=str_list(data.get("references"), "references", where),
         precision=precision,
         engine=engine,
         matcher=matcher,  # type: ignore[arg-type]

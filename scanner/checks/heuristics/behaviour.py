@@ -35,6 +35,7 @@ from typing import Literal
 
 from scanner.errors import RuleError
 from scanner.infra.resources import rules_dir
+from scanner.infra.toml_fields import reject_unknown, str_list
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -98,11 +99,7 @@ class Entry:
 
 
 def _strs(raw: object, key: str, where: str) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
-        raise RuleError(f"`{key}` must be a list of non-empty strings", path=where)
-    return tuple(raw)
+    return str_list(raw, key, where, what="a list of non-empty strings")
 
 
 def _opt_str(raw: object, key: str, where: str) -> str | None:
@@ -116,13 +113,7 @@ def _opt_str(raw: object, key: str, where: str) -> str | None:
 def _entry(raw: object, role: Role, where: str) -> Entry:
     if not isinstance(raw, dict):
         raise RuleError("each [[entry]] must be a table", path=where)
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise RuleError(
-            f"unknown [[entry]] field(s): {', '.join(unknown)}",
-            path=where,
-            hint=f"known: {', '.join(sorted(_KEYS))}",
-        )
+    reject_unknown(raw, _KEYS, where, label="[[entry]] field(s)", show_known=True)
     ident = _opt_str(raw.get("id"), "id", where) or ""
     here = f"{where} ({ident or '?'})"
     signals = _strs(raw.get("signals"), "signals", here)

@@ -11,7 +11,7 @@ emit; this module takes the catalogue's data rules (a heuristic `[matcher]`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +26,7 @@ from scanner.catalog import (
 )
 from scanner.checks.heuristics.pyast import SIGNALS
 from scanner.errors import RuleError
+from scanner.infra.toml_fields import reject_unknown, required_str
 from scanner.models import Severity
 
 When = Literal["install", "import", "install-or-import", "anywhere"]
@@ -176,13 +177,6 @@ class Rule:
 _TEST_KEYS = {"expect", "code", "path", "files", "dist", "pure", "entry_points", "note"}
 
 
-def _str(data: Mapping[str, object], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise RuleError(f"`{key}` must be a non-empty string", path=where)
-    return value
-
-
 def _str_tuple(value: object, key: str, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -219,9 +213,7 @@ def parse_matcher(raw: object, where: str) -> Matcher:
     kind = _choice(raw.get("kind"), "matcher.kind", MATCHER_KINDS, where)
     cls = MATCHER_KINDS[kind]
     allowed = set(cls.__dataclass_fields__)
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise RuleError(f"unknown field(s) for a {kind} matcher: {', '.join(unknown)}", path=where)
+    reject_unknown(raw, allowed, where, label=f"field(s) for a {kind} matcher")
     dist = _str_tuple(raw.get("dist"), "matcher.dist", where)
     for kind_name in dist:
         _choice(kind_name, "matcher.dist", ("wheel", "sdist", "installed"), where)
@@ -255,7 +247,7 @@ def parse_matcher(raw: object, where: str) -> Matcher:
             dist=dist,  # type: ignore[arg-type]
         )
     if cls is RegexMatcher:
-        pattern = _str(raw, "pattern", where)
+        pattern = required_str(raw, "pattern", where)
         try:
             re.compile(pattern)
         except re.error as err:
@@ -356,9 +348,7 @@ def parse_example(raw: object, matcher: Matcher, where: str) -> RuleExample:
     """Validate one `[[tests]]` entry."""
     if not isinstance(raw, dict):
         raise RuleError("each [[tests]] entry must be a table", path=where)
-    unknown = sorted(set(raw) - _TEST_KEYS)
-    if unknown:
-        raise RuleError(f"unknown [[tests]] field(s): {', '.join(unknown)}", path=where)
+    reject_unknown(raw, _TEST_KEYS, where, label="[[tests]] field(s)")
     expect = _choice(raw.get("expect"), "tests.expect", ("match", "no-match"), where)
     files: list[tuple[str, bytes]] = []
     if "code" in raw:
