@@ -91,7 +91,10 @@ def _q(text: str) -> str:
 def _step(u: Upgrade, lock: Lockfile | None, env: Environment | None) -> Step:
     if u.target is None:
         what = "remove it" if u.malicious else "remove it or accept the risk with an [[ignore]]"
-        where = lock.path.name if lock is not None else u.path
+        if env is not None:
+            where = f"environment {env.site_packages}"
+        else:
+            where = str(lock.path) if lock is not None else u.path
         return Step(u, where, None, f"no known release of {u.name} clears every advisory: {what}")
     pin = f"{u.name}=={u.target}"
     if env is not None:

@@ -225,7 +225,11 @@ def test_nothing_to_fix(real_osv_subset: Path, tmp_path: Path) -> None:
 
 def test_no_release_clears_it(real_osv_subset: Path, tmp_path: Path) -> None:
     req = tmp_path / "requirements.txt"
-    req.write_text("fabrice==2.9.1\n")
+    req.write_text("fabrice==2.9.1\nclick==8.1.8\n")
     code, out, _ = fix(real_osv_subset, str(req))
-    assert code == 1 and "no known release of fabrice clears every advisory: remove it" in out
-    assert req.read_text() == "fabrice==2.9.1\n"
+    assert code == 1  # fabrice remains
+    assert out.splitlines()[0] == str(req)  # one heading for the file
+    assert (
+        "line 1: fabrice 2.9.1: no known release of fabrice clears every advisory: remove it" in out
+    )
+    assert req.read_text() == "fabrice==2.9.1\nclick==8.3.3\n"
