@@ -49,7 +49,12 @@ from scanner.fixes.requirements_edit import LineEdit, PinChange, plan_edits, wri
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file."
 )
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache directory (databases); default: the user cache.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors.")
 def fix(**params: Any) -> None:
     """Upgrade vulnerable pins to the smallest version that clears every advisory."""
