@@ -6,8 +6,12 @@ network or exec must pass it; prose that merely mentions such words need not.
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import pytest
 
+from scanner.checks.heuristics import pyast
 from scanner.checks.heuristics.pyast import may_have_capability
 
 
@@ -40,3 +44,28 @@ def test_ways_to_reach_a_capability_pass(source: bytes) -> None:
 )
 def test_prose_and_plain_code_are_skipped(source: bytes) -> None:
     assert not may_have_capability(source)
+
+
+def _fragments(token: bytes) -> list[bytes]:
+    """Pieces that sit at the edges of each test: word characters, dots, quotes,
+    whitespace, brackets, `import` lines, `=` and `os.`."""
+    return [token, b"x", b"_", b".", b"'", b'"', b" ", b"\n", b"(", b"=", b"os.", b"import "]
+
+
+@pytest.mark.parametrize("token", sorted(pyast._AMBIGUOUS))
+def test_fast_spelling_of_each_ambiguous_test_agrees_with_its_reference(token: bytes) -> None:
+    """The pre-filter runs each ambiguous test spelled to begin with a literal; on every
+    arrangement of up to three edge pieces around the token both spellings must agree."""
+    reference = re.compile(pyast._AMBIGUOUS[token])
+    fast = pyast._AMBIGUOUS_RE[token]
+    pieces = _fragments(token)
+    seen = 0
+    for n in range(1, 4):
+        for combo in itertools.product(pieces, repeat=n):
+            source = b"".join(combo)
+            if token not in source:
+                continue
+            seen += 1
+            expected = reference.search(source) is not None
+            assert any(rx.search(source) for rx in fast) is expected, source
+    assert seen > 30

@@ -147,7 +147,29 @@ _AMBIGUOUS = {
 }
 
 
-_AMBIGUOUS_RE = {k: re.compile(v) for k, v in _AMBIGUOUS.items()}
+_AMBIGUOUS_FAST = {
+    # the same tests, each spelled to begin with a literal so that `re` jumps between
+    # occurrences of it instead of trying a look-behind at every byte (30x faster on
+    # large files): `(?<![.\w])exec` is `exec(?<![.\w]exec)`, `\bpty` is `pty(?<!\wpty)`,
+    # an alternation is its branches tried in turn (test_prefilter checks they agree)
+    b"exec": (rb"exec(?<![.\w]exec)(?:file|[lv]p?e?)?\b",),
+    b"eval": (rb"eval(?<![.\w]eval)\s*\(",),
+    b"compile": (rb"compile(?<![.\w]compile)\s*\(",),
+    b"system": (
+        rb"system(?<!\wsystem)\s*\(",
+        rb"system(?<=[\"']system)[\"']",
+        rb"import[^\n]*\bsystem\b",
+        rb"=\s*os\.system\b",
+    ),
+    b"pty": (rb"pty(?<!\wpty)\b",),
+    b"getattr": (_AMBIGUOUS[b"getattr"],),
+    b"dns": (rb"dns(?<!\wdns)\b",),
+    b"globals()[": (_AMBIGUOUS[b"globals()["],),
+    b"spawn": (rb"spawn(?<!\wspawn)[lv]", rb"\.spawn\("),
+}
+
+
+_AMBIGUOUS_RE = {k: tuple(re.compile(p) for p in v) for k, v in _AMBIGUOUS_FAST.items()}
 """Source without any of these tokens cannot produce a signal that a rule needs (every
 python-ast rule requires a capability: exec, a process, the network, native calls,
 or an autostart location), so it is not parsed at all: a large speed-up on big wheels.
@@ -159,8 +181,8 @@ def may_have_capability(source: bytes) -> bool:
     """True when the source mentions anything a python-ast rule could need."""
     for token in CAPABILITY_TOKENS:
         if token in source:
-            rx = _AMBIGUOUS_RE.get(token)
-            if rx is None or rx.search(source) is not None:
+            tests = _AMBIGUOUS_RE.get(token)
+            if tests is None or any(rx.search(source) is not None for rx in tests):
                 return True
     return False
 
