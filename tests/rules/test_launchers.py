@@ -102,6 +102,19 @@ def test_anything_else_is_no_launcher(path: str, data: bytes) -> None:
     assert script_launcher(path, data, catalogue()) is None
 
 
+def test_setuptools_arm64_stubs_are_recognised_up_to_the_size_bound() -> None:
+    # setuptools 65.5's cli-arm64.exe is 137,216 bytes: a statically linked CRT
+    dlls = ("KERNEL32.dll",)
+    arm64_sized = make_pe(dlls, (*SETUPTOOLS_MARKS, b"c" * 137_000))
+    assert script_launcher("setuptools/cli-arm64.exe", arm64_sized, catalogue())
+    # past the bound it is judged by WS-BIN, however launcher-like it looks
+    oversized = make_pe(dlls, (*SETUPTOOLS_MARKS, b"c" * 300_000))
+    assert script_launcher("setuptools/cli-arm64.exe", oversized, catalogue()) is None
+    # the same size with a network import is no launcher
+    networked = make_pe((*dlls, "WS2_32.dll"), (*SETUPTOOLS_MARKS, b"c" * 137_000))
+    assert script_launcher("setuptools/cli-arm64.exe", networked, catalogue()) is None
+
+
 def test_real_launchers_of_this_environment_are_recognised() -> None:
     rels = ("pip/_vendor/distlib/t64.exe", "setuptools/cli-64.exe")
     found = [
