@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import pickle
 import struct
@@ -73,6 +74,24 @@ def resolve(name: str) -> Callable[[object, object], object]:
     return func
 
 
+_BOOT = (
+    "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); "
+    "from scanner.infra.worker import main; sys.exit(main())"
+)
+
+
+def worker_command() -> list[str]:
+    """How a worker starts: this interpreter, isolated (`-I`: no PYTHON* variables, no
+    user site, no current directory on the path) and without `site` (`-S`: no `.pth`
+    file or `sitecustomize` runs, which matters when wormsign runs inside the very
+    environment it checks), given this process's module path (the package's own folder
+    first, never the current directory) so that it imports the same wormsign."""
+    here = os.path.abspath(os.curdir)
+    path = [str(_PACKAGE_ROOT)]
+    path += [p for p in sys.path if p and os.path.abspath(p) != here and p not in path]
+    return [sys.executable, "-I", "-S", "-c", _BOOT, json.dumps(path)]
+
+
 class _Rerun:
     """A task to run again in this process (its worker died or raised a bug)."""
 
@@ -109,16 +128,7 @@ class _Pool(Generic[S, T, R]):
             return i
 
     def start(self) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-        )
-        return subprocess.Popen(
-            [sys.executable, "-m", "scanner.infra.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
+        return subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def drive(self, proc: subprocess.Popen[bytes]) -> None:
         """One thread per worker: hand it tasks one by one until none is left."""

@@ -222,3 +222,15 @@ def test_tasks_run_in_other_processes_and_results_keep_their_order() -> None:
     assert len(pids) == 20
     assert os.getpid() not in pids  # no task fell back to this process
     assert 1 <= len(set(pids)) <= 2
+
+
+def worker_flags(shared: int, task: int) -> tuple[int, int, bool]:
+    """How the worker's interpreter was started, and whether `site` ran in it."""
+    return sys.flags.no_site, sys.flags.isolated, "site" in sys.modules
+
+
+def test_workers_run_no_site_hook_of_the_environment() -> None:
+    # wormsign may run inside the environment it checks: a worker must not run that
+    # environment's .pth lines or sitecustomize, so `site` never runs in a worker
+    flags = run_tasks(worker_flags, 0, [1, 2, 3], 2)
+    assert flags == [(1, 1, False)] * 3
