@@ -13,11 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scanner.catalog import load_catalog, render_markdown  # noqa: E402
+from scanner.checks.heuristics.behaviour import (  # noqa: E402
+    load_catalogue,
+    render_catalogue_markdown,
+)
 from scanner.checks.heuristics.rules import catalog_matcher_text  # noqa: E402
 
 
 def main() -> int:
     text = render_markdown(load_catalog(ROOT / "rules"), catalog_matcher_text)
+    text += render_catalogue_markdown(load_catalogue(ROOT / "rules"))
     target = ROOT / "RULES.md"
     if "--check" in sys.argv[1:]:
         current = target.read_text(encoding="utf-8") if target.exists() else ""

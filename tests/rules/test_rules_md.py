@@ -7,6 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from scanner.catalog import load_catalog, render_markdown
+from scanner.checks.heuristics.behaviour import load_catalogue, render_catalogue_markdown
 from scanner.checks.heuristics.rules import catalog_matcher_text
 from scanner.cli.rules import rules
 
@@ -15,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_rules_md_is_up_to_date() -> None:
     expected = render_markdown(load_catalog(REPO / "rules"), catalog_matcher_text)
+    expected += render_catalogue_markdown(load_catalogue(REPO / "rules"))
     actual = (REPO / "RULES.md").read_text(encoding="utf-8")
     assert actual == expected, "run: python scripts/gen_rules_md.py"
 
@@ -37,3 +39,10 @@ def test_rules_show_prints_rule_and_examples() -> None:
 def test_rules_show_unknown_id_is_a_usage_error() -> None:
     result = CliRunner().invoke(rules, ["show", "WS-NOPE-999"])
     assert result.exit_code == 2
+
+
+def test_rules_md_lists_every_behaviour_entry() -> None:
+    text = (REPO / "RULES.md").read_text(encoding="utf-8")
+    section = text.split("## Behaviour catalogue", 1)[1]
+    for entry in load_catalogue(REPO / "rules"):
+        assert f"| `{entry.id}` |" in section, entry.id

@@ -197,3 +197,58 @@ def load_catalogue(directory: Path | None = None) -> tuple[Entry, ...]:
 def catalogue() -> tuple[Entry, ...]:
     """The shipped catalogue (loaded once)."""
     return load_catalogue()
+
+
+def _roads(entry: Entry) -> str:
+    """The roads of one entry, in one Markdown cell."""
+    parts: list[str] = []
+    for label, names in (
+        ("calls", entry.calls),
+        ("methods", entry.methods),
+        ("attributes", entry.attributes),
+        ("callbacks", entry.callbacks),
+        ("hooks", entry.hooks),
+    ):
+        if names:
+            parts.append(f"{label}: " + ", ".join(f"`{n}`" for n in names))
+    if entry.strings is not None:
+        parts.append("strings matching a pattern")
+    conditions = [
+        c
+        for c, on in (
+            ("a constant first argument", entry.literal_arg),
+            ("a first argument matching a pattern", entry.first_arg is not None),
+            (f"the `{entry.keyword}` keyword", entry.keyword is not None),
+        )
+        if on
+    ]
+    if conditions:
+        parts.append("only with " + " and ".join(conditions))
+    return "; ".join(parts).replace("|", "\\|")
+
+
+def render_catalogue_markdown(entries: tuple[Entry, ...]) -> str:
+    """The behaviour catalogue as a RULES.md section: one table per role."""
+    lines = [
+        "",
+        "## Behaviour catalogue",
+        "",
+        "Sources, sinks and triggers (`rules/behaviour/*.toml`) give the signals that the",
+        "`python-ast` rules above combine: a new road to a known signal is one entry here, not",
+        "a new rule. Every entry carries a `match` and a `no_match` example that the suite runs.",
+    ]
+    for role in ROLES:
+        lines += [
+            "",
+            f"### {role.capitalize()}s",
+            "",
+            "| entry | signals | roads | what it is |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{e.id}` | {', '.join(f'`{s}`' for s in e.signals)} | {_roads(e)} "
+            f"| {e.note.replace('|', chr(92) + '|')} |"
+            for e in entries
+            if e.role == role
+        ]
+    return "\n".join(lines) + "\n"
