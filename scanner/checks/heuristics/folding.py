@@ -150,7 +150,7 @@ class _Folder(_Names):
             if func.attr == "decode" and isinstance(base, bytes):
                 if isinstance(enc, str) and enc.lower() in ("hex", "base64", "zlib", "rot13"):
                     return _decode_bytes("codecs.decode", base, [enc])
-                return base.decode("utf-8", "replace")
+                return _decode_text(base, enc)
             if func.attr == "encode" and isinstance(base, str):
                 if isinstance(enc, str) and enc.lower() in ("rot13", "rot_13"):
                     return codecs.encode(base, "rot13")
@@ -275,3 +275,14 @@ class _Folder(_Names):
                     return [chr(i) for i in items]  # type: ignore[arg-type]
             return UNKNOWN
         return self.fold(node, budget)
+
+
+def _decode_text(data: bytes, encoding: object) -> str:
+    """`data.decode(encoding)` for any text encoding Python knows (code hidden as EBCDIC
+    with `cp1026`, or as UTF-16, decodes like UTF-8 does); UTF-8 for anything else."""
+    if isinstance(encoding, str):
+        try:
+            return data.decode(encoding, "replace")
+        except (LookupError, TypeError, ValueError):
+            pass
+    return data.decode("utf-8", "replace")
