@@ -173,6 +173,30 @@ class HttpClient:
             self.cache.put(key, data)
         return data
 
+    def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
+        """Stream the body of `url` into the new file `dest` (at most `max_bytes`); returns
+        its size. Never cached; every failure is a ServiceError naming the URL."""
+        import requests
+
+        size = 0
+        try:
+            with self.session.get(url, timeout=self.timeout, stream=True) as resp:
+                if resp.status_code >= 400:
+                    raise ServiceError(f"{self.service} answered HTTP {resp.status_code}", path=url)
+                with open(dest, "xb") as fh:
+                    for chunk in resp.iter_content(chunk_size=1 << 20):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise ServiceError(
+                                f"{self.service} sent more than {max_bytes} bytes", path=url
+                            )
+                        fh.write(chunk)
+        except requests.RequestException as err:
+            raise ServiceError(f"{self.service} unreachable: {_one_line(err)}", path=url) from err
+        except OSError as err:
+            raise ServiceError(f"cannot write {dest}: {err.strerror or err}", path=url) from err
+        return size
+
     def close(self) -> None:
         """Close the underlying session."""
         self.session.close()
