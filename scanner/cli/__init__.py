@@ -13,6 +13,7 @@ from scanner.cli.fix import fix
 from scanner.cli.rules import rules
 from scanner.cli.run import run
 from scanner.cli.scan import scan
+from scanner.cli.scan_index import inventory, scan_index
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,5 +22,5 @@ def main() -> None:
     """wormsign: a supply-chain integrity gate for Python ML environments."""
 
 
-for _command in (scan, run, db, rules, fix):
+for _command in (scan, run, db, rules, fix, scan_index, inventory):
     main.add_command(_command)
