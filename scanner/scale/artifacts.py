@@ -64,6 +64,8 @@ class Outcome:
     verdict_json: str | None
     error: str | None
     seconds: float
+    cpu_seconds: float
+    """CPU time (user+sys) the worker spent on it."""
     worker: str
     """pid (and host) of the worker, for per-worker figures."""
     peak_rss_kib: int

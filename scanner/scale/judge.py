@@ -52,7 +52,7 @@ def judge_shard(shard: Shard, options: ScanOptions) -> list[Outcome]:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     out: list[Outcome] = []
     for job in shard.jobs:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         verdict_json: str | None = None
         error: str | None = None
         try:
@@ -75,6 +75,7 @@ def judge_shard(shard: Shard, options: ScanOptions) -> list[Outcome]:
                 verdict_json=verdict_json,
                 error=error,
                 seconds=time.perf_counter() - started,
+                cpu_seconds=time.process_time() - cpu,
                 worker=worker,
                 peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             )

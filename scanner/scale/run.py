@@ -40,6 +40,7 @@ class Stats:
     stored: int = 0
     shards: int = 0
     shard_seconds: list[float] = field(default_factory=list)
+    worker_cpu_seconds: float = 0.0
     peak_rss_kib: dict[str, int] = field(default_factory=dict)
     judged_keys: list[str] = field(default_factory=list)
 
@@ -148,6 +149,7 @@ def _take(
     fresh: list[tuple[str, str, Verdict]] = []
     for o in outcomes:
         stats.judged += 1
+        stats.worker_cpu_seconds += o.cpu_seconds
         stats.judged_keys.append(o.key)
         stats.peak_rss_kib[o.worker] = max(stats.peak_rss_kib.get(o.worker, 0), o.peak_rss_kib)
         verdict = Verdict.from_json(o.verdict_json) if o.verdict_json else None

@@ -18,8 +18,12 @@ from scanner.scale.judge import judge_shard
 
 
 def _warm() -> int:
-    import scanner.gate  # noqa: F401  (import the scan path once per worker, at start)
+    """Import the scan path once per worker, at start-up rather than in the first shard."""
+    from scanner.gate import load_check
+    from scanner.scale.judge import CONTENT_CHECKS
 
+    for name in CONTENT_CHECKS:
+        load_check(name)
     return 0
 
 
