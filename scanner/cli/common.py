@@ -7,6 +7,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or configuration 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import os
@@ -14,7 +15,7 @@ import stat
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -46,12 +47,41 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(text.split()))
 
 
-def fail(message: str, code: ExitCode, verbose: bool = False) -> NoReturn:
-    """Print one line to stderr (a traceback too with -v) and exit."""
+def fail(message: str, code: int, verbose: bool = False) -> NoReturn:
+    """Print one line to stderr (a traceback too with -v) and exit with `code` (an
+    ExitCode, or `run`'s 126/127 for a command that cannot run)."""
     if verbose:
         traceback.print_exc(file=sys.stderr)
     click.echo(f"wormsign: error: {printable(message)}", err=True)
     sys.exit(int(code))
+
+
+def warn(message: str, kind: str = "warning") -> None:
+    """One `wormsign: warning: ...` (or `note`) line on stderr."""
+    click.echo(f"wormsign: {kind}: {printable(message)}", err=True)
+
+
+@contextlib.contextmanager
+def exit_on_error(verbose: bool = False) -> Iterator[None]:
+    """The one mapping from errors to exit codes: a configuration error exits 2, any
+    other ScannerError (bad input, a missing database) 3, and a bug of ours fails closed
+    (3) on one line too, with a traceback under -v."""
+    try:
+        yield
+    except ConfigError as err:
+        fail(err.diagnostics(), ExitCode.USAGE, verbose)
+    except ScannerError as err:
+        fail(err.diagnostics(), ExitCode.INCOMPLETE, verbose)
+    except RecursionError:
+        fail("input nested too deeply to scan", ExitCode.INCOMPLETE, verbose)
+    except click.ClickException:
+        raise
+    except Exception as err:  # a bug of ours must still fail closed, on one line
+        fail(
+            f"internal error: {type(err).__name__}: {err} (rerun with -v and report it)",
+            ExitCode.INCOMPLETE,
+            verbose,
+        )
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -267,8 +297,7 @@ def run_scan(params: dict[str, Any]) -> Report:
     """Scan as the command line asked; errors become exit codes."""
     from scanner.gate import check
 
-    verbose = bool(params.get("verbose"))
-    try:
+    with exit_on_error(bool(params.get("verbose"))):
         options = build_options(params)
         with stderr_progress(options.progress):
             return check(
@@ -279,18 +308,7 @@ def run_scan(params: dict[str, Any]) -> Report:
                 config_path=params.get("config_path"),
                 overridden=overridden(params),
             )
-    except ConfigError as err:
-        fail(err.diagnostics(), ExitCode.USAGE, verbose)
-    except ScannerError as err:
-        fail(err.diagnostics(), ExitCode.INCOMPLETE, verbose)
-    except RecursionError:
-        fail("input nested too deeply to scan", ExitCode.INCOMPLETE, verbose)
-    except Exception as err:  # a bug of ours must still fail closed, on one line
-        fail(
-            f"internal error: {type(err).__name__}: {err} (rerun with -v and report it)",
-            ExitCode.INCOMPLETE,
-            verbose,
-        )
+    raise AssertionError("unreachable")  # exit_on_error exits on every error
 
 
 def emit(

@@ -4,7 +4,6 @@ scanner.checks.advisories.database."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,15 +16,12 @@ from scanner.checks.advisories.database import (
     default_db_path,
     update_database,
 )
-from scanner.cli.common import printable
+from scanner.cli.common import ExitCode, fail, printable, warn
 from scanner.errors import ScannerError
-
-_EXIT_INCOMPLETE = 3  # the gate's "could not be completed" code (scanner.cli.ExitCode)
 
 
 def _fail(err: ScannerError) -> NoReturn:
-    click.echo(f"wormsign: error: {printable(err.diagnostics())}", err=True)
-    sys.exit(_EXIT_INCOMPLETE)
+    fail(err.diagnostics(), ExitCode.INCOMPLETE)
 
 
 @click.group()
@@ -71,10 +67,9 @@ def update(source: str | None, db_path: Path | None, timeout: float) -> None:
         )
     )
     if summary.notes:
-        click.echo(
-            f"wormsign: warning: {len(summary.notes)} entries could not be imported "
-            "(`wormsign db status -v` lists them)",
-            err=True,
+        warn(
+            f"{len(summary.notes)} entries could not be imported "
+            "(`wormsign db status -v` lists them)"
         )
 
 
@@ -109,18 +104,16 @@ def status(db_path: Path | None, verbose: bool) -> None:
     click.echo(f"newest modified: {st.newest_modified or 'none'}")
     click.echo(f"age:             {age}")
     if st.future_modified:
-        click.echo(
-            f"wormsign: note: {st.future_modified} records have a `modified` date in the "
+        warn(
+            f"{st.future_modified} records have a `modified` date in the "
             "future (ignored for the age)",
-            err=True,
+            "note",
         )
     if st.import_notes:
-        click.echo(f"wormsign: note: {st.import_notes} entries could not be imported", err=True)
+        warn(f"{st.import_notes} entries could not be imported", "note")
     for note in notes:
         click.echo(f"  {printable(note)}", err=True)
     if st.stale:
-        click.echo(
-            f"wormsign: warning: the advisory database is older than {STALE_AFTER_DAYS} "
-            "days; run `wormsign db update`",
-            err=True,
+        warn(
+            f"the advisory database is older than {STALE_AFTER_DAYS} days; run `wormsign db update`"
         )

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from scanner.cli.common import ExitCode, emit, printable, run_scan, scan_options
+from scanner.cli.common import ExitCode, emit, fail, run_scan, scan_options
 from scanner.infra.progress import stderr_progress
 from scanner.launcher import Interpreter, find_executable, interpreter_for
 from scanner.models import Report
@@ -39,15 +40,41 @@ class _SplitAtDoubleDash(click.Command):
             args = args[:cut]
         else:
             ctx.meta[_COMMAND_KEY] = []
+            try:
+                return super().parse_args(ctx, list(args))  # click consumes its list
+            except click.UsageError as err:
+                hint = _double_dash_hint(args, _value_options(self))
+                if hint is None:
+                    raise
+                raise click.UsageError(f"{err.format_message()}\n{hint}", ctx) from None
         return super().parse_args(ctx, args)
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
 
 
-def _die(message: str, code: int) -> NoReturn:
-    click.echo(f"wormsign: error: {printable(message)}", err=True)
-    sys.exit(code)
+def _value_options(command: click.Command) -> frozenset[str]:
+    """The option names of `command` that take a value (`--db PATH`, not `--offline`)."""
+    return frozenset(
+        name
+        for p in command.params
+        if isinstance(p, click.Option) and not p.is_flag
+        for name in p.opts
+    )
+
+
+def _double_dash_hint(args: list[str], value_options: frozenset[str]) -> str | None:
+    """When `run` was given a command without `--` (`wormsign run python -c ...`): the
+    same line with the `--` in place, from the first word that is neither an option, an
+    option's value nor an existing path."""
+    for i, arg in enumerate(args):
+        if arg.startswith("-") or os.path.exists(arg):
+            continue
+        if i > 0 and args[i - 1] in value_options:
+            continue
+        fixed = shlex.join(["wormsign", "run", *args[:i], "--", *args[i:]])
+        return f"Put the command to run after `--`: {fixed}"
+    return None
 
 
 def _emit_to_stderr(
@@ -103,8 +130,8 @@ def run_command(**params: Any) -> None:
     if executable is None:
         if os.sep in command[0] and os.path.exists(command[0]):
             # A path that names a file which cannot be executed: env(1) says 126.
-            _die(f"{command[0]}: cannot run: not an executable file", COMMAND_NOT_EXECUTABLE)
-        _die(f"{command[0]}: command not found", COMMAND_NOT_FOUND)
+            fail(f"{command[0]}: cannot run: not an executable file", COMMAND_NOT_EXECUTABLE)
+        fail(f"{command[0]}: command not found", COMMAND_NOT_FOUND)
     params, interpreter, note = _with_interpreter(params, command)
     started = time.monotonic()
     with stderr_progress(sys.stderr.isatty()):
@@ -116,14 +143,14 @@ def run_command(**params: Any) -> None:
         report = dataclasses.replace(report, notes=(*report.notes, note))
     _emit_to_stderr(report, params["fmt"], params["output"], params["verbose"], elapsed)
     if report.blocked:
-        _die(f"blocked: not running {command[0]}", int(ExitCode.FINDINGS))
+        fail(f"blocked: not running {command[0]}", int(ExitCode.FINDINGS))
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         # The file found above, not a second PATH search: what runs is what was resolved.
         os.execv(executable, command)
     except OSError as err:
-        _die(f"{command[0]}: cannot run: {err.strerror or err}", COMMAND_NOT_EXECUTABLE)
+        fail(f"{command[0]}: cannot run: {err.strerror or err}", COMMAND_NOT_EXECUTABLE)
 
 
 # Built without decorator syntax so the command has a declared type: cli.py imports it

@@ -37,6 +37,9 @@ _MAX_CFG_BYTES = 64 << 10
 _MAX_PTH_BYTES = 32 << 20  # as heuristics.MAX_STARTUP: a larger .pth is itself a finding
 _VERSION_DIR = re.compile(r"^python(\d+\.\d+)t?$")
 _VERSION_NAME = re.compile(r"^(?:python|pypy)(\d+\.\d+)t?$")
+_INTERPRETER_NAME = re.compile(r"^(?:python|pypy)", re.IGNORECASE)
+"""What an interpreter's file name starts with (python3.12, pypy3, python.exe): `--python
+/bin/ls` is a mistake to name, not a system to scan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,13 @@ def resolve_sys_path(python: Path, environ: Mapping[str, str] | None = None) -> 
     exe = Path(os.path.abspath(python))
     if not exe.is_file():
         raise SourceError("interpreter not found", path=str(python))
+    real_name = os.path.basename(os.path.realpath(exe))
+    if not (_INTERPRETER_NAME.match(exe.name) or _INTERPRETER_NAME.match(real_name)):
+        raise SourceError(
+            "not a Python interpreter (its name does not start with python or pypy)",
+            path=str(python),
+            hint="name the interpreter (.venv/bin/python) or its environment with --env",
+        )
     name_version = m.group(1) if (m := _VERSION_NAME.match(exe.name)) else None
     exe_dir = exe.parent
     venv_prefix = exe_dir.parent
