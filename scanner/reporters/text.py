@@ -26,6 +26,8 @@ MIN_WIDTH = 40
 INDENT = 10
 """Where a row's details start: under the package, past the severity."""
 MAX_PLACES = 3
+MAX_IDS = 8
+"""Advisory ids shown per package; the JSON and SARIF reports list every one."""
 
 _ANSI = {
     Severity.CRITICAL: "\x1b[1;31m",
@@ -113,7 +115,8 @@ class Row:
     """`transformers 4.51.3`, or the place of a finding without a package."""
     upgrade: str | None
     """The one version that clears every advisory of the package."""
-    advisories: tuple[str, ...]
+    advisories: tuple[tuple[str, tuple[str, ...]], ...]
+    """Per advisory rule (WS-ADV-MAL first), the advisory ids."""
     places: tuple[str, ...]
     """Where the advisories were found (a lock file line, a dist-info); `line N` when
     they all lie in `file`."""
@@ -128,6 +131,10 @@ class Row:
 def advisory_id(f: Finding) -> str:
     """The advisory's own id (PYSEC-, GHSA-, MAL-), else the rule id."""
     return f.references[0] if f.references and "://" not in f.references[0] else f.rule_id
+
+
+def _ids(findings: Iterable[Finding]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(safe_text(advisory_id(f)) for f in findings))
 
 
 def group_rows(report: Report, places: Places) -> list[Row]:
@@ -169,7 +176,11 @@ def _row(findings: Sequence[Finding], places: Places) -> Row:
         severity=max(f.severity for f in findings),
         title=title,
         upgrade=safe_text(upgrades[0]) if upgrades else None,
-        advisories=tuple(dict.fromkeys(safe_text(advisory_id(f)) for f in advisories)),
+        advisories=tuple(
+            (rule, ids)
+            for rule in sorted(ADVISORY_RULES, key=lambda r: r != "WS-ADV-MAL")
+            if (ids := _ids(f for f in advisories if f.rule_id == rule))
+        ),
         places=tuple(
             dict.fromkeys(
                 (f"line {f.line}" if f.line else "") if file else places.show(f.path, f.line)
@@ -201,8 +212,9 @@ def wrap(text: str, width: int, first: str = "", indent: int = INDENT) -> list[s
     return [ln.strip() if len(ln) > width and ln.startswith(pad) else ln for ln in lines]
 
 
-def render_row(row: Row, width: int, color: bool = False) -> list[str]:
-    """One row's lines, each at most `width` long (whole words only)."""
+def render_row(row: Row, width: int, color: bool = False, all_ids: bool = False) -> list[str]:
+    """One row's lines, each at most `width` long (whole words only); at most MAX_IDS
+    advisory ids per rule unless `all_ids`."""
     label = row.severity.label
     head = row.title
     shown = [p for p in row.places[:MAX_PLACES] if p]
@@ -212,16 +224,19 @@ def render_row(row: Row, width: int, color: bool = False) -> list[str]:
         head += f" ({where})"
     if row.upgrade:
         head += f"  upgrade to {row.upgrade}"
+    elif any(rule == "WS-ADV-MAL" for rule, _ in row.advisories):
+        head += "  malicious: remove it"
     elif row.unfixed:
         head += "  no fixed release"
     lines = wrap(head, width, first=f"{label:<{INDENT - 2}}  ")
     if color:
         lines[0] = _ANSI[row.severity] + label + _RESET + lines[0][len(label) :]
-    if row.advisories:
-        n = len(row.advisories)
-        lines += wrap(
-            f"{n} {'advisory' if n == 1 else 'advisories'}: {' '.join(row.advisories)}", width
-        )
+    for rule, ids in row.advisories:
+        n = len(ids)
+        what = "malicious" if rule == "WS-ADV-MAL" else ("advisory" if n == 1 else "advisories")
+        cap = len(ids) if all_ids else MAX_IDS
+        listed = " ".join(ids[:cap]) + (f" and {n - cap} more" if n > cap else "")
+        lines += wrap(f"{n} {what} ({rule}): {listed}", width)
     if row.file is None and shown:
         lines += wrap(f"at {where}", width)
     for other in row.others:
@@ -268,7 +283,7 @@ def render_text(
             if file is not None:
                 lines += wrap(file, width, indent=0)
             for row in file_rows:
-                lines += render_row(row, width, color)
+                lines += render_row(row, width, color, all_ids=verbose)
         lines += _wrapped("skipped: ", (f"{s.target}: {s.reason}" for s in report.skipped), width)
         lines += _wrapped("note: ", report.notes, width)
     lines.append(summary_line(report, elapsed, detailed or quiet))
