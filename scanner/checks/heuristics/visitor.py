@@ -22,6 +22,19 @@ from scanner.checks.heuristics.vocabulary import (
 )
 
 _VISITORS: dict[type, Callable[[_Analyzer, ast.AST], None]] = {}
+_PATCH_WRAPPERS = frozenset(
+    {
+        "builtins.classmethod",
+        "builtins.staticmethod",
+        "builtins.property",
+        "types.MethodType",
+        "functools.partial",
+        "functools.partialmethod",
+        "functools.update_wrapper",
+    }
+)
+"""Wrappers the object model calls through: a function wrapped in one and assigned over
+a library's attribute still runs when the library's attribute is used."""
 
 
 class _Analyzer(_Detectors):
@@ -233,8 +246,10 @@ class _Analyzer(_Detectors):
                     )
                 ):
                     self.aliases[target.id] = q
-            elif isinstance(target, ast.Attribute) and isinstance(node.value, ast.Name):
-                self._monkey_patch(target.value, node.value, node)
+            elif isinstance(target, ast.Attribute):
+                patched = self._patch_value(node.value)
+                if patched is not None:
+                    self._monkey_patch(target.value, patched, node)
             if isinstance(target, ast.Attribute) and target.attr == "daemon":
                 v = node.value
                 if isinstance(v, ast.Constant) and v.value is True:
@@ -409,10 +424,11 @@ class _Analyzer(_Detectors):
         if (
             q == "builtins.setattr"
             and len(node.args) == 3
-            and isinstance(node.args[2], ast.Name)
             and isinstance(node.args[0], (ast.Name, ast.Attribute))
         ):
-            self._monkey_patch(node.args[0], node.args[2], node)
+            patched = self._patch_value(node.args[2])
+            if patched is not None:
+                self._monkey_patch(node.args[0], patched, node)
         if q is not None:
             self._call(node, q)
             if q in self.decoder_wrappers:
@@ -435,6 +451,28 @@ class _Analyzer(_Detectors):
             if attr in ("write", "write_text", "write_bytes") and node.args:
                 self._written_code(node, node.args[0])
         self.generic_visit(node)
+
+    def _patch_value(self, value: ast.expr) -> ast.Name | None:
+        """The local function that an assignment puts in place, seen through the wrappers
+        the object model applies when the attribute is looked up or called
+        (`classmethod(f)`, `staticmethod(f)`, `property(f)`, `types.MethodType(f, obj)`,
+        `functools.wraps(orig)(f)`, `functools.partial(f, ...)`)."""
+        for _ in range(3):
+            if isinstance(value, ast.Name):
+                return value
+            if not isinstance(value, ast.Call) or not value.args:
+                return None
+            q = self.qualname(value.func) or ""
+            if q in ("classmethod", "staticmethod", "property") and q not in self.defined:
+                q = "builtins." + q
+            wraps = isinstance(value.func, ast.Call) and (self.qualname(value.func.func) or "") in (
+                "functools.wraps",
+                "functools.update_wrapper",
+            )
+            if not (q in _PATCH_WRAPPERS or wraps):
+                return None
+            value = value.args[0]
+        return None
 
     def _monkey_patch(self, owner: ast.expr, value: ast.Name, node: ast.AST) -> None:
         """`torch.hub.load_state_dict_from_url = _hook` (or `setattr(mod, name, _hook)`): a
