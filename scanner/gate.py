@@ -26,7 +26,15 @@ from scanner.errors import ConfigError, SourceError
 from scanner.infra.progress import advance
 from scanner.models import ADVISORY_RULES, Finding, Inventory, Report, Severity, Suppression
 from scanner.options import ScanOptions
-from scanner.policy import Config, apply_config, apply_policy, governs, load_config, weakening_notes
+from scanner.policy import (
+    Config,
+    apply_config,
+    apply_policy,
+    governs,
+    load_config,
+    weakening_notes,
+    with_command_line_ignores,
+)
 from scanner.sources.discover import collect, nothing_scanned, unverifiable
 
 # Check name -> "module:function". Names are what `checks = [...]` in config selects.
@@ -118,6 +126,7 @@ def build_report(
         verdicts=sum(r.count(VERDICTS) for r in results),
         verdicts_reused=sum(r.count(VERDICTS_REUSED) for r in results),
         inventory=inventory,
+        errors=inventory.errors,
     )
 
 
@@ -212,7 +221,17 @@ def check(
         config = Config()
     config_notes += weakening_notes(config, CHECKS)
     options = apply_config(options, config, overridden)
-    inventory = collect(paths, [Path(e) for e in env_paths], [Path(p) for p in pythons])
+    config = with_command_line_ignores(config, options.ignore_vulns)
+    inventory = collect(
+        paths, [Path(e) for e in env_paths], [Path(p) for p in pythons], exclude=options.exclude
+    )
+    if nothing_scanned(inventory) and inventory.errors:
+        first = inventory.errors[0]
+        more = len(inventory.errors) - 1
+        raise SourceError(
+            first.reason + (f" (and {more} more unreadable files)" if more else ""),
+            path=first.target,
+        )
     if nothing_scanned(inventory):
         raise SourceError(
             f"nothing to scan in {', '.join(inventory.targets)}: no lock entry, "
@@ -242,4 +261,7 @@ def require_clean(
     )
     if report.blocked:
         raise GateBlocked(report)
+    if report.incomplete:  # fail closed: what could not be read was not judged
+        first = report.errors[0]
+        raise SourceError(first.reason, path=first.target)
     return report

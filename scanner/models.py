@@ -230,6 +230,9 @@ class Inventory:
     distribution_files: tuple[DistributionFile, ...] = ()
     model_files: tuple[ModelFile, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    errors: tuple[Skipped, ...] = ()
+    """Files of a project walk that could not be read or parsed (a requirements file
+    whose `-r` names nothing): the rest was scanned, the scan is incomplete."""
 
     @property
     def locked_packages(self) -> tuple[LockedPackage, ...]:
@@ -250,6 +253,7 @@ class Inventory:
             distribution_files=self.distribution_files + other.distribution_files,
             model_files=self.model_files + other.model_files,
             skipped=self.skipped + other.skipped,
+            errors=self.errors + other.errors,
         )
 
 
@@ -326,6 +330,14 @@ class Report:
     """Of those, the verdicts taken from the verdict store (not judged again)."""
     inventory: Inventory = field(default_factory=Inventory)
     """What was scanned (the SBOM lists it; `wormsign fix` edits its lock files)."""
+    errors: tuple[Skipped, ...] = ()
+    """Inputs that could not be read or parsed while the rest was scanned: the scan is
+    incomplete (exit 3) whatever the findings."""
+
+    @property
+    def incomplete(self) -> bool:
+        """True if some input could not be scanned: never a pass."""
+        return bool(self.errors)
 
     @property
     def blocked(self) -> bool:

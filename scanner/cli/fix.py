@@ -6,6 +6,9 @@ the lock's own tool (uv, poetry, pipenv, pdm, conda-lock) or of pip for an envir
 Without it, wormsign applies the requirements-file edits itself (atomically, the rest of
 the line untouched) and prints the rest as the commands to run.
 
+A project file that could not be scanned is named on stderr, and the run exits 3 after
+printing the rest.
+
 Exit codes: 0 nothing to fix, or everything fixed; 1 something remains (the dry run's
 edits, commands to run by hand, hashed entries, pins no release clears); 2 usage or
 configuration error; 3 the scan or a write could not be completed.
@@ -20,7 +23,7 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import ExitCode, fail, printable, run_scan
+from scanner.cli.common import ExitCode, fail, printable, run_scan, warn
 from scanner.fixes.plan import Step, plan, steps_by_place
 from scanner.fixes.requirements_edit import LineEdit, PinChange, plan_edits, write_atomically
 
@@ -70,10 +73,12 @@ def fix(**params: Any) -> None:
         "as_of": None,
     }
     report = run_scan(scan_params)
+    for error in report.errors:
+        warn(f"{error.target}: could not be scanned: {error.reason}")
     steps = plan(report)
     if not steps:
         click.echo("nothing to fix: no pinned package is affected by a known advisory")
-        sys.exit(int(ExitCode.CLEAN))
+        sys.exit(int(ExitCode.INCOMPLETE if report.incomplete else ExitCode.CLEAN))
     remaining = 0
     for where, group in steps_by_place(steps):
         click.echo(printable(where))
@@ -81,6 +86,8 @@ def fix(**params: Any) -> None:
         results = _requirements(edits, apply=not params["dry_run"]) if edits else {}
         for step in group:
             remaining += _show(step, results.get(id(step)), applied=not params["dry_run"])
+    if report.incomplete:
+        sys.exit(int(ExitCode.INCOMPLETE))
     if params["dry_run"]:
         sys.exit(int(ExitCode.FINDINGS))
     sys.exit(int(ExitCode.FINDINGS if remaining else ExitCode.CLEAN))

@@ -279,7 +279,7 @@ def _annotation(kind: str, f: Finding) -> str:
 
 def _scan(inputs: ScanInputs) -> tuple[Report | None, int, str]:
     """Run `wormsign scan` in-process: (report, exit code, error message)."""
-    from scanner.cli.common import run_scan
+    from scanner.cli.common import exit_code, run_scan
     from scanner.cli.scan import scan
 
     errors = io.StringIO()
@@ -292,7 +292,7 @@ def _scan(inputs: ScanInputs) -> tuple[Report | None, int, str]:
     except SystemExit as stop:  # run_scan's fail(): the message is on (captured) stderr
         code = stop.code if isinstance(stop.code, int) else _INCOMPLETE
         return None, code or _INCOMPLETE, errors.getvalue().strip() or "scan failed"
-    return report, 1 if report.blocked else 0, ""
+    return report, int(exit_code(report)), ""
 
 
 def step_scan(env: Mapping[str, str]) -> int:

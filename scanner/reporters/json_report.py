@@ -43,6 +43,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "findings": report.counts(),
             "fail_on": report.fail_on.label,
             "blocked": report.blocked,
+            "incomplete": report.incomplete,
             "suppressed": len(report.suppressed),
         },
         "findings": [finding_to_dict(f) for f in report.findings],
@@ -51,6 +52,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             for s in report.suppressed
         ],
         "skipped": [{"target": s.target, "reason": s.reason} for s in report.skipped],
+        "errors": [{"target": s.target, "reason": s.reason} for s in report.errors],
         "notes": list(report.notes),
     }
 

@@ -82,8 +82,16 @@ def render_markdown(report: Report) -> str:
         )
     else:
         verdict = f"**Passed**: nothing at or above `{report.fail_on.label}`."
+    heading = "❌ blocked" if report.blocked else "✅ passed"
+    if report.incomplete:
+        n = len(report.errors)
+        verdict = (
+            f"**INCOMPLETE**: {n} file{'s' if n != 1 else ''} could not be scanned; "
+            f"the job must not start. {verdict}"
+        )
+        heading = "❌ incomplete"
     lines = [
-        f"## wormsign {'❌ blocked' if report.blocked else '✅ passed'}",
+        f"## wormsign {heading}",
         "",
         verdict,
         "",
@@ -99,6 +107,13 @@ def render_markdown(report: Report) -> str:
     if report.findings:
         lines += ["", "### Findings", ""]
         lines += _findings_table(report.findings)
+    if report.errors:
+        lines += [
+            "",
+            f"### Could not be scanned ({len(report.errors)}): the scan is incomplete",
+            "",
+        ]
+        lines += [f"- {md_escape(s.target)}: {md_escape(s.reason)}" for s in report.errors]
     if report.skipped:
         lines += ["", f"### Skipped ({len(report.skipped)})", ""]
         lines += [

@@ -395,8 +395,17 @@ def sarif_log(
         "results": results,
         "invocations": [
             {
-                "executionSuccessful": True,
+                "executionSuccessful": not report.incomplete,
                 "toolExecutionNotifications": [
+                    {
+                        "level": "error",
+                        "message": {
+                            "text": f"could not scan {safe_text(s.target)}: {safe_text(s.reason)}"
+                        },
+                    }
+                    for s in report.errors
+                ]
+                + [
                     {
                         "level": "warning",
                         "message": {
@@ -411,6 +420,7 @@ def sarif_log(
         "properties": {
             "fail_on": report.fail_on.label,
             "blocked": report.blocked,
+            "incomplete": report.incomplete,
             "packages": report.packages,
             "files_hashed": report.files_hashed,
             "suppressed": len(report.suppressed),

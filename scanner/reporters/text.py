@@ -54,19 +54,20 @@ def summary_line(report: Report, elapsed: float | None = None, detailed: bool = 
     """The one line every text report ends with: verdict, counts by severity, verdicts
     reused from the cache, time."""
     counts = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
-    verdict = "BLOCKED" if report.blocked else "passed"
+    verdict = "INCOMPLETE" if report.incomplete else ("BLOCKED" if report.blocked else "passed")
     line = (
         f"wormsign: {verdict} (fail-on {report.fail_on.label}): {report.packages} packages, "
         f"{report.files_hashed} files hashed, "
         f"{len(report.findings)} findings{' (' + counts + ')' if counts else ''}, "
         f"{len(report.skipped)} skipped"
         f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
+        f"{f', {len(report.errors)} could not be scanned' if report.errors else ''}"
     )
     if report.verdicts:
         line += f", reused {report.verdicts_reused} of {report.verdicts} verdicts"
     if elapsed is not None:
         line += f" in {elapsed:.1f} s"
-    if not detailed and (report.findings or report.skipped or report.notes):
+    if not detailed and (report.findings or report.skipped or report.notes or report.errors):
         line += " (-v for details)"
     return safe_text(line)
 
@@ -268,7 +269,7 @@ def render_text(
     alone in every case."""
     color = bool(color) and not os.environ.get("NO_COLOR")
     width = max(MIN_WIDTH, width if width is not None else terminal_width())
-    detailed = (verbose or report.blocked) and not quiet
+    detailed = (verbose or report.blocked or report.incomplete) and not quiet
     lines: list[str] = []
     if detailed:
         places = Places(report)
@@ -285,6 +286,9 @@ def render_text(
             for row in file_rows:
                 lines += render_row(row, width, color, all_ids=verbose)
         lines += _wrapped("skipped: ", (f"{s.target}: {s.reason}" for s in report.skipped), width)
+        lines += _wrapped(
+            "error: ", (f"{places.show(s.target)}: {s.reason}" for s in report.errors), width
+        )
         lines += _wrapped("note: ", report.notes, width)
     lines.append(summary_line(report, elapsed, detailed or quiet))
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ virtualenv) or a project, walked for all of the above.
 from __future__ import annotations
 
 import atexit
+import fnmatch
 import os
 import shutil
 import stat
@@ -186,13 +187,32 @@ def collect_interpreter(python: Path) -> Inventory:
     return _collect_entries(resolved.entries, python, resolved.version)
 
 
-def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, bool]]:
+def excluded(relative: str, patterns: Sequence[str]) -> bool:
+    """Whether a path of a project walk (POSIX, relative to the walked directory) matches
+    an exclude glob: the whole relative path (`tests/fixtures`, `*/vendor/*`), or, for a
+    glob without `/`, its last part (`*.ipynb`, `node_modules`)."""
+    name = relative.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        pattern = pattern.strip().removeprefix("./").rstrip("/")
+        if not pattern:
+            continue
+        if fnmatch.fnmatchcase(relative, pattern):
+            return True
+        if "/" not in pattern and fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
+
+
+def _walk(
+    root: Path, skipped: list[Skipped], exclude: Sequence[str] = ()
+) -> Iterator[tuple[Path, bool]]:
     """(path, is_environment_dir) for every regular file of a project.
 
     A symbolic link is followed when it resolves inside the project (a linked file is
     read, a linked directory is walked where it really is); links that leave the
     project, dangle or loop, files that are not regular (FIFOs, devices, sockets) and
-    directories past the depth limit are listed in `skipped`, never read.
+    directories past the depth limit are listed in `skipped`, never read. Paths that
+    match an `exclude` glob are passed over (a directory is not entered).
     """
     seen = 0
     real_root = _real(root) or root
@@ -204,6 +224,8 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, bool]]:
         for d in sorted(dirnames):
             sub = current / d
             if d in _SKIP_DIRS:
+                continue
+            if exclude and excluded(sub.relative_to(root).as_posix(), exclude):
                 continue
             if sub.is_symlink():
                 target = _real(sub)
@@ -227,6 +249,8 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, bool]]:
                     f"more than {_MAX_WALK_ENTRIES} files; name narrower targets", path=str(root)
                 )
             p = current / f
+            if exclude and excluded(p.relative_to(root).as_posix(), exclude):
+                continue
             if p.is_symlink():
                 target = _real(p)
                 if target is None or not _is_under(target, real_root):
@@ -262,28 +286,36 @@ def _raise_walk(err: OSError) -> None:
     ) from err
 
 
-def collect_project(root: Path) -> Inventory:
-    """Lock files, distribution files, model files and virtualenvs inside a project."""
+def collect_project(root: Path, exclude: Sequence[str] = ()) -> Inventory:
+    """Lock files, distribution files, model files and virtualenvs inside a project.
+
+    One file that cannot be read or parsed (a test fixture whose `-r` names nothing)
+    does not hide the rest: it is listed in `errors` and the walk goes on; the scan is
+    then incomplete (exit 3) with everything else reported."""
     lockfiles = []
     dists = []
     models = []
     envs = Inventory()
     skipped: list[Skipped] = []
+    errors: list[Skipped] = []
     included: set[Path] = set()
-    for path, is_env in _walk(root, skipped):
-        if is_env:
-            envs = envs.merge(_environments_of(path))
-            continue
-        if (dk := distribution_kind(path)) is not None:
-            dists.append(_distribution_file(path, *dk))
-        elif format_by_name(path) is not None:
-            if path.resolve() in included:
+    for path, is_env in _walk(root, skipped, exclude):
+        try:
+            if is_env:
+                envs = envs.merge(_environments_of(path))
                 continue
-            lf = parse_lockfile(path, root=root)
-            included.update(p.resolve() for p in lf.includes)
-            lockfiles.append(lf)
-        elif is_model_candidate(path):
-            models.append(_model_file(path))
+            if (dk := distribution_kind(path)) is not None:
+                dists.append(_distribution_file(path, *dk))
+            elif format_by_name(path) is not None:
+                if path.resolve() in included:
+                    continue
+                lf = parse_lockfile(path, root=root)
+                included.update(p.resolve() for p in lf.includes)
+                lockfiles.append(lf)
+            elif is_model_candidate(path):
+                models.append(_model_file(path))
+        except SourceError as err:
+            errors.append(_error(err, path))
     # A file pulled in with -r by another lock file is reported once, as part of it.
     lockfiles = [lf for lf in lockfiles if lf.path.resolve() not in included]
     return Inventory(
@@ -293,10 +325,19 @@ def collect_project(root: Path) -> Inventory:
         distribution_files=tuple(dists),
         model_files=tuple(models),
         skipped=(*envs.skipped, *skipped),
+        errors=(*envs.errors, *errors),
     )
 
 
-def collect_target(path: Path) -> Inventory:
+def _error(err: SourceError, path: Path) -> Skipped:
+    """A walk's unreadable file as the report lists it: the file, the problem, the hint."""
+    reason = f"{err.message} ({err.hint})" if err.hint else err.message
+    if err.path and err.path != str(path):
+        reason = f"{err.path}: {reason}"
+    return Skipped(target=str(path), reason=" ".join(reason.split()))
+
+
+def collect_target(path: Path, exclude: Sequence[str] = ()) -> Inventory:
     """One target given on the command line (`-`: a lock file read from stdin)."""
     if str(path) == STDIN:
         return _collect_stdin()
@@ -317,7 +358,7 @@ def collect_target(path: Path) -> Inventory:
     if path.is_dir():
         if is_environment_dir(path):
             return Inventory(targets=(str(path),)).merge(_environments_of(path))
-        return collect_project(path)
+        return collect_project(path, exclude)
     if (dk := distribution_kind(path)) is not None:
         return Inventory(targets=(str(path),), distribution_files=(_distribution_file(path, *dk),))
     if model_suffix(path.name) is not None and format_by_name(path) is None:
@@ -364,11 +405,14 @@ def collect(
     targets: Sequence[Path],
     env_paths: Iterable[Path] = (),
     pythons: Iterable[Path] = (),
+    *,
+    exclude: Sequence[str] = (),
 ) -> Inventory:
-    """Everything the targets, environments and interpreters hold, as one Inventory."""
+    """Everything the targets, environments and interpreters hold, as one Inventory
+    (`exclude`: globs project walks pass over; named targets are always read)."""
     inventory = Inventory()
     for target in targets:
-        inventory = inventory.merge(collect_target(target))
+        inventory = inventory.merge(collect_target(target, exclude))
     for env in env_paths:
         inventory = inventory.merge(Inventory(targets=(str(env),)).merge(_environments_of(env)))
     for python in pythons:
