@@ -49,3 +49,10 @@ class ScanOptions:
     """The cooldown policy, `min-release-age`."""
     as_of: datetime | None = None
     """The reference time for ages and expiry dates (`--as-of`); None = now."""
+    exclude: tuple[str, ...] = ()
+    """Globs of paths a project walk passes over (`--exclude`, config `exclude`): matched
+    against the path relative to the walked directory, or the bare name for a glob
+    without `/`. Targets named on the command line are always read."""
+    ignore_vulns: tuple[str, ...] = ()
+    """Advisory ids (or aliases) whose WS-ADV-VULN findings are suppressed
+    (`--ignore-vuln`); a config `[[ignore]]` still needs a reason and an expiry."""

@@ -8,6 +8,7 @@ Config lives in `wormsign.toml` (top-level keys) or in `[tool.wormsign]` of
     checks = ["lock", "advisories", "metadata"]
     offline = true
     db = ".wormsign/osv.sqlite"          # relative to the config file
+    exclude = ["tests/fixtures", "*.ipynb"] # globs a project walk passes over
     min-release-age = "P3D"                # ISO 8601: a file uploaded less than 3 days ago
     min-release-age-severity = "high"      # is a finding of this severity (default high)
 
@@ -77,6 +78,7 @@ _TOP_KEYS = frozenset(
         "models",
         "min-release-age",
         "min-release-age-severity",
+        "exclude",
     }
 )
 _IGNORE_KEYS = frozenset({"rule", "id", "package", "path", "reason", "expires"})
@@ -168,6 +170,8 @@ class Config:
     """The `[models]` table, parsed: the models check's allowlist."""
     min_release_age: timedelta | None = None
     release_age_severity: Severity | None = None
+    exclude: tuple[str, ...] = ()
+    """Globs of paths project walks pass over (see ScanOptions.exclude)."""
 
     @property
     def base_dir(self) -> Path | None:
@@ -359,6 +363,12 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
             min_release_age = parse_duration(text)
         except ValueError as err:
             top.fail("min-release-age", f"is not a duration: {err}", hint='e.g. "P3D"')
+    exclude: tuple[str, ...] = ()
+    if "exclude" in top.table:
+        value = top.table["exclude"]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            top.fail("exclude", "must be a list of globs", hint='exclude = ["tests/fixtures"]')
+        exclude = tuple(str(v).strip() for v in value)
     checks: frozenset[str] | None = None
     if "checks" in top.table:
         value = top.table["checks"]
@@ -412,6 +422,7 @@ def parse_config(table: Mapping[str, object], source: Path, prefix: str = "") ->
         models=None if models is None else _parse_models(models, source, prefix),
         min_release_age=min_release_age,
         release_age_severity=_severity(top, "min-release-age-severity"),
+        exclude=exclude,
     )
 
 
@@ -538,7 +549,31 @@ def apply_config(
         freshness = dataclasses.replace(freshness, severity=config.release_age_severity)
     if freshness != options.freshness:
         changes["freshness"] = freshness
+    if config.exclude:
+        changes["exclude"] = tuple(dict.fromkeys((*options.exclude, *config.exclude)))
     return dataclasses.replace(options, **changes)  # type: ignore[arg-type]
+
+
+COMMAND_LINE = Path("the command line")
+"""The `source` of ignores given with `--ignore-vuln`."""
+
+
+def with_command_line_ignores(config: Config, ids: Iterable[str]) -> Config:
+    """`config` with one ignore per `--ignore-vuln ID`: the WS-ADV-VULN findings of that
+    advisory (by id or alias) are suppressed, with the flag as their reason. Only
+    vulnerabilities: a malicious-package finding is never ignored from the command line."""
+    extra = tuple(
+        Ignore(
+            source=COMMAND_LINE,
+            position=n,
+            reason=f"--ignore-vuln {vuln_id} on the command line",
+            expires=date.max,
+            rule="WS-ADV-VULN",
+            id=vuln_id,
+        )
+        for n, vuln_id in enumerate(dict.fromkeys(i.strip() for i in ids if i.strip()), 1)
+    )
+    return dataclasses.replace(config, ignores=(*config.ignores, *extra)) if extra else config
 
 
 def _path_forms(finding_path: str, base: Path | None) -> list[str]:
@@ -692,6 +727,8 @@ def weakening_notes(config: Config, known_checks: Collection[str]) -> list[str]:
         off = sorted(set(known_checks) - set(config.checks))
         if off:
             notes.append(f"{config.source} disables checks: {', '.join(off)}")
+    if config.exclude:
+        notes.append(f"{config.source} excludes from project walks: {', '.join(config.exclude)}")
     for ignore in config.ignores:
         broad_rule = ignore.rule is None or all(
             fnmatch.fnmatchcase(r, ignore.rule.upper()) for r in _PROBE_RULES

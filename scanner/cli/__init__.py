@@ -17,7 +17,7 @@ from scanner.cli.scan_index import inventory, scan_index
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="wormsign")
+@click.version_option(__version__, "-V", "--version", prog_name="wormsign")
 def main() -> None:
     """wormsign: a supply-chain integrity gate for Python ML environments."""
 

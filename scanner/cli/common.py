@@ -84,6 +84,16 @@ def exit_on_error(verbose: bool = False) -> Iterator[None]:
         )
 
 
+def exit_code(report: Report, *, exit_zero: bool = False) -> ExitCode:
+    """The gate's verdict as an exit code: 3 when some input could not be scanned
+    (whatever else was found), 1 when blocked (0 with `--exit-zero`), else 0."""
+    if report.incomplete:
+        return ExitCode.INCOMPLETE
+    if report.blocked and not exit_zero:
+        return ExitCode.FINDINGS
+    return ExitCode.CLEAN
+
+
 def write_output(text: str, output: Path | None) -> None:
     """Write the report to stdout or, atomically, to a file: never half-written.
 
@@ -226,6 +236,30 @@ def scan_options(func: F) -> F:
             "default: now), for reproducible CI.",
         ),
         click.option(
+            "--exclude",
+            "exclude",
+            multiple=True,
+            metavar="GLOB",
+            help="Pass over matching paths when walking a project (repeatable; relative to "
+            "the walked directory, or a bare name: tests/fixtures, '*.ipynb'). Also the "
+            "config's `exclude` list.",
+        ),
+        click.option(
+            "--ignore-vuln",
+            "ignore_vulns",
+            multiple=True,
+            metavar="ID",
+            help="Suppress the vulnerability findings of this advisory id or alias "
+            "(repeatable; never a malicious-package finding). For a lasting ignore, use "
+            "the config's [[ignore]] with a reason and an expiry.",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            help="Text report: the summary line alone, even when blocked.",
+        ),
+        click.option(
             "-v",
             "--verbose",
             is_flag=True,
@@ -276,6 +310,8 @@ def build_options(params: dict[str, Any]) -> ScanOptions:
         progress=sys.stderr.isatty(),
         freshness=freshness,
         as_of=params.get("as_of"),
+        exclude=tuple(params.get("exclude") or ()),
+        ignore_vulns=tuple(params.get("ignore_vulns") or ()),
     )
 
 
@@ -317,10 +353,11 @@ def emit(
     output: Path | None,
     *,
     verbose: bool = False,
+    quiet: bool = False,
     elapsed: float | None = None,
 ) -> None:
     """Render the report in the chosen format (text: one summary line on a pass, the
-    table too when blocked or with -v)."""
+    table too when blocked or with -v; the summary line alone with -q)."""
     chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
     if chosen is OutputFormat.TEXT:
         from scanner.reporters.text import render_text
@@ -329,6 +366,7 @@ def emit(
             report,
             color=output is None and sys.stdout.isatty(),
             verbose=verbose,
+            quiet=quiet,
             elapsed=elapsed,
         )
     else:

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import ExitCode, emit, fail, run_scan, scan_options
+from scanner.cli.common import ExitCode, emit, exit_code, fail, run_scan, scan_options
 from scanner.infra.progress import stderr_progress
 from scanner.launcher import Interpreter, find_executable, interpreter_for
 from scanner.models import Report
@@ -78,18 +78,25 @@ def _double_dash_hint(args: list[str], value_options: frozenset[str]) -> str | N
 
 
 def _emit_to_stderr(
-    report: Report, fmt: str | None, output: Path | None, verbose: bool, elapsed: float
+    report: Report,
+    fmt: str | None,
+    output: Path | None,
+    verbose: bool,
+    elapsed: float,
+    quiet: bool = False,
 ) -> None:
     """The report to --output if given, else to stderr (COMMAND owns stdout). Text is one
     summary line on a pass, the table too when blocked or with -v."""
     if output is not None:
-        emit(report, fmt, output, verbose=verbose, elapsed=elapsed)
+        emit(report, fmt, output, verbose=verbose, quiet=quiet, elapsed=elapsed)
         return
     chosen = OutputFormat(fmt) if fmt else OutputFormat.TEXT
     if chosen is OutputFormat.TEXT:
         from scanner.reporters.text import render_text
 
-        text = render_text(report, color=sys.stderr.isatty(), verbose=verbose, elapsed=elapsed)
+        text = render_text(
+            report, color=sys.stderr.isatty(), verbose=verbose, quiet=quiet, elapsed=elapsed
+        )
     else:
         text = renderer_for(chosen)(report)
     click.echo(text, nl=False, err=True)
@@ -141,9 +148,14 @@ def run_command(**params: Any) -> None:
         note = f"scanned the environment of {interpreter.path} ({interpreter.how})"
     if note is not None:
         report = dataclasses.replace(report, notes=(*report.notes, note))
-    _emit_to_stderr(report, params["fmt"], params["output"], params["verbose"], elapsed)
-    if report.blocked:
-        fail(f"blocked: not running {command[0]}", int(ExitCode.FINDINGS))
+    _emit_to_stderr(
+        report, params["fmt"], params["output"], params["verbose"], elapsed, params["quiet"]
+    )
+    code = exit_code(report)
+    if code is ExitCode.INCOMPLETE:
+        fail(f"incomplete scan: not running {command[0]}", code)
+    if code is ExitCode.FINDINGS:
+        fail(f"blocked: not running {command[0]}", code)
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -8,15 +8,28 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import ExitCode, emit, run_scan, scan_options
+from scanner.cli.common import emit, exit_code, run_scan, scan_options
 
 
 @click.command()
 @scan_options
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Report, don't fail: exit 0 even when findings block (errors still exit 2 or 3).",
+)
 def scan(**params: Any) -> None:
-    """Scan lock files, environments, distributions and model files; exit 1 if blocked."""
+    """Scan lock files, environments, distributions and model files; exit 1 if blocked,
+    3 if some input could not be scanned (the rest is still reported)."""
     started = time.monotonic()
     report = run_scan(params)
     elapsed = time.monotonic() - started
-    emit(report, params["fmt"], params["output"], verbose=params["verbose"], elapsed=elapsed)
-    sys.exit(int(ExitCode.FINDINGS if report.blocked else ExitCode.CLEAN))
+    emit(
+        report,
+        params["fmt"],
+        params["output"],
+        verbose=params["verbose"],
+        quiet=params["quiet"],
+        elapsed=elapsed,
+    )
+    sys.exit(int(exit_code(report, exit_zero=params["exit_zero"])))
