@@ -155,6 +155,18 @@ def group_rows(report: Report, places: Places) -> list[Row]:
 
 def _row(findings: Sequence[Finding], places: Places) -> Row:
     first = findings[0]
+    if not first.package and first.path:
+        # About a file as a whole (a lock file without hashes): under that file's heading.
+        fix = f" (fix: {first.fix})" if first.fix else ""
+        return Row(
+            severity=first.severity,
+            title=safe_text(first.rule_id + (f" line {first.line}" if first.line else "")),
+            upgrade=None,
+            advisories=(),
+            places=(),
+            file=places.show(first.path),
+            others=(safe_text(f"{first.message}{fix}"),),
+        )
     advisories = [f for f in findings if f.rule_id in ADVISORY_RULES]
     if first.package:
         title = safe_text(f"{first.package} {first.version}" if first.version else first.package)

@@ -161,4 +161,21 @@ def test_a_word_longer_than_the_width_is_never_cut(tmp_path: Path) -> None:
     long_name = "x" * 90 + ".py"
     finding = Finding("WS-T-1", Severity.HIGH, "bad", path=f"{SITE}/{long_name}", line=2)
     text = render_text(make_report([finding]), width=80, verbose=True)
-    assert f"{long_name}:2" in text.split()
+    assert long_name in text.split()
+
+
+def test_a_finding_about_a_whole_file_sits_under_its_heading(tmp_path: Path) -> None:
+    lock = tmp_path / "serve" / "requirements.txt"
+    lock.parent.mkdir()
+    findings = [
+        _advisory("requests", "2.32.0", "PYSEC-2026-1872", "2.33.0", 2),
+        Finding("WS-LOCK-003", Severity.LOW, "no entry carries a hash", path=str(lock)),
+    ]
+    findings[0] = dataclasses.replace(findings[0], path=str(lock))
+    text = render_text(make_report(findings, targets=(str(tmp_path),)), width=80, verbose=True)
+    lines = text.splitlines()
+    assert lines[0] == "serve/requirements.txt"
+    assert text.count("serve/requirements.txt") == 1
+    assert lines[1].startswith("high      requests 2.32.0 (line 2)")
+    assert lines[3].split() == ["low", "WS-LOCK-003"]
+    assert lines[4].strip() == "no entry carries a hash"
