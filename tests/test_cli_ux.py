@@ -113,6 +113,10 @@ def test_one_broken_file_in_a_walk_is_reported_and_the_rest_scanned(osv: Path, p
     (error,) = report["errors"]
     assert error["target"].endswith("tests/fixtures/requirements-broken.txt")
     assert "missing.txt" in error["reason"]
+    # One line on stderr too, naming the file, as any input error does.
+    assert err.count("\n") == 1
+    assert err.startswith("wormsign: error: incomplete scan: ")
+    assert "requirements-broken.txt" in err
 
 
 def test_the_broken_file_is_in_the_text_and_sarif_reports(osv: Path, proj: Path) -> None:
@@ -226,4 +230,29 @@ def test_run_does_not_start_the_command_when_the_scan_is_incomplete(osv: Path, p
     )
     assert out.returncode == 3, out.stderr
     assert not marker.exists()
-    assert "incomplete scan: not running" in out.stderr
+    assert out.stderr.splitlines()[-1].startswith("wormsign: error: incomplete scan: ")
+    assert out.stderr.splitlines()[-1].endswith(f"; not running {sys.executable}")
+
+
+def test_shell_completion_as_the_readme_documents_it() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_WORMSIGN_COMPLETE=bash_source wormsign)"' in readme
+    env = {**os.environ, "PYTHONPATH": str(REPO), "_WORMSIGN_COMPLETE": "bash_complete"}
+    env |= {"COMP_WORDS": "wormsign scan --ex", "COMP_CWORD": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from scanner.cli import main; main(prog_name='wormsign')"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert "plain,--exclude" in out.stdout.splitlines()
+    assert "plain,--exit-zero" in out.stdout.splitlines()
+
+
+def test_the_readme_sample_report_fits_80_columns() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("$ COLUMNS=80 wormsign scan")
+    block = readme[start : readme.index("```", start)].splitlines()[1:]
+    assert any(line.startswith("wormsign: INCOMPLETE") for line in block)
+    assert all(len(line) <= 80 for line in block if not line.startswith("wormsign: "))

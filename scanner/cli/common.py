@@ -94,6 +94,15 @@ def exit_code(report: Report, *, exit_zero: bool = False) -> ExitCode:
     return ExitCode.CLEAN
 
 
+def incomplete_line(report: Report) -> str:
+    """The one stderr line of an incomplete scan: the first file that could not be
+    scanned and why, and how many more (the report lists them all)."""
+    first = report.errors[0]
+    more = len(report.errors) - 1
+    also = f" (and {more} more: see the report)" if more else ""
+    return f"incomplete scan: {first.target}: {first.reason}{also}"
+
+
 def write_output(text: str, output: Path | None) -> None:
     """Write the report to stdout or, atomically, to a file: never half-written.
 

@@ -19,7 +19,15 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import ExitCode, emit, exit_code, fail, run_scan, scan_options
+from scanner.cli.common import (
+    ExitCode,
+    emit,
+    exit_code,
+    fail,
+    incomplete_line,
+    run_scan,
+    scan_options,
+)
 from scanner.infra.progress import stderr_progress
 from scanner.launcher import Interpreter, find_executable, interpreter_for
 from scanner.models import Report
@@ -153,7 +161,7 @@ def run_command(**params: Any) -> None:
     )
     code = exit_code(report)
     if code is ExitCode.INCOMPLETE:
-        fail(f"incomplete scan: not running {command[0]}", code)
+        fail(f"{incomplete_line(report)}; not running {command[0]}", code)
     if code is ExitCode.FINDINGS:
         fail(f"blocked: not running {command[0]}", code)
     sys.stdout.flush()

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from scanner.cli.common import emit, exit_code, run_scan, scan_options
+from scanner.cli.common import (
+    ExitCode,
+    emit,
+    exit_code,
+    fail,
+    incomplete_line,
+    run_scan,
+    scan_options,
+)
 
 
 @click.command()
@@ -32,4 +40,7 @@ def scan(**params: Any) -> None:
         quiet=params["quiet"],
         elapsed=elapsed,
     )
-    sys.exit(int(exit_code(report, exit_zero=params["exit_zero"])))
+    code = exit_code(report, exit_zero=params["exit_zero"])
+    if code is ExitCode.INCOMPLETE:
+        fail(incomplete_line(report), code)
+    sys.exit(int(code))
