@@ -256,3 +256,36 @@ def test_the_readme_sample_report_fits_80_columns() -> None:
     block = readme[start : readme.index("```", start)].splitlines()[1:]
     assert any(line.startswith("wormsign: INCOMPLETE") for line in block)
     assert all(len(line) <= 80 for line in block if not line.startswith("wormsign: "))
+
+
+def test_ignore_vuln_is_a_suppression_with_its_justification_in_sarif(
+    osv: Path, proj: Path
+) -> None:
+    args = ("--exclude", "tests", "--format", "sarif", str(proj))
+    code, out, _ = scan(osv, "--ignore-vuln", "CVE-2099-1234", *args)
+    assert code == 0
+    (result,) = json.loads(out)["runs"][0]["results"]
+    assert result["ruleId"] == "GHSA-aaaa-bbbb-cccc"
+    (suppression,) = result["suppressions"]
+    assert suppression["kind"] == "external"
+    assert suppression["justification"] == "--ignore-vuln CVE-2099-1234 on the command line"
+
+
+@pytest.mark.parametrize("command", ["scan-index", "inventory"])
+def test_every_command_maps_errors_the_same_way(tmp_path: Path, command: str) -> None:
+    """A file the OS refuses is one line naming it, exit 3, from scan-index and inventory
+    as from scan (common.exit_on_error)."""
+    missing_dir = tmp_path / "no-such-dir" / "out.jsonl"
+    if command == "scan-index":
+        (tmp_path / "src").mkdir()
+        args = ["scan-index", str(tmp_path / "src"), "--jsonl", str(missing_dir)]
+    else:
+        site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+        site.mkdir(parents=True)
+        (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        args = ["inventory", "--env", str(tmp_path / "venv"), "--output", str(missing_dir)]
+    args += ["--cache-dir", str(tmp_path / "cache")]
+    code, _, err = invoke(*args)
+    assert code == 3, err
+    assert err.count("\n") == 1 and err.startswith("wormsign: error: ")
+    assert "no-such-dir" in err and "Traceback" not in err

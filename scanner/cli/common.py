@@ -64,8 +64,8 @@ def warn(message: str, kind: str = "warning") -> None:
 @contextlib.contextmanager
 def exit_on_error(verbose: bool = False) -> Iterator[None]:
     """The one mapping from errors to exit codes: a configuration error exits 2, any
-    other ScannerError (bad input, a missing database) 3, and a bug of ours fails closed
-    (3) on one line too, with a traceback under -v."""
+    other ScannerError (bad input, a missing database) or a file the OS refused 3, and a
+    bug of ours fails closed (3) on one line too, with a traceback under -v."""
     try:
         yield
     except ConfigError as err:
@@ -74,6 +74,8 @@ def exit_on_error(verbose: bool = False) -> Iterator[None]:
         fail(err.diagnostics(), ExitCode.INCOMPLETE, verbose)
     except RecursionError:
         fail("input nested too deeply to scan", ExitCode.INCOMPLETE, verbose)
+    except OSError as err:  # a file we were told to read or write, as the OS refused it
+        fail(f"{err.filename or 'a file'}: {err.strerror or err}", ExitCode.INCOMPLETE, verbose)
     except click.ClickException:
         raise
     except Exception as err:  # a bug of ours must still fail closed, on one line

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import click
 
-from scanner.cli.common import ExitCode, emit, fail, printable, write_output
+from scanner.cli.common import ExitCode, emit, exit_on_error, fail, warn, write_output
 from scanner.models import Severity
 from scanner.reporters import OutputFormat
 
@@ -61,8 +61,6 @@ from scanner.reporters import OutputFormat
 @click.option("-v", "--verbose", is_flag=True)
 def scan_index(**params: Any) -> None:
     """Judge every artifact of SOURCE... (directories, PEP 691 index URLs, manifests) once."""
-    from scanner.errors import ConfigError, ScannerError
-
     started = time.monotonic()
     if not params["sources"] and not params["inventories"]:
         fail("scan-index needs a SOURCE or --from-inventory", ExitCode.USAGE)
@@ -70,14 +68,9 @@ def scan_index(**params: Any) -> None:
         fail("--scheduler needs --engine dask", ExitCode.USAGE)
     stream: IO[str] | None = None
     try:
-        stream = _open_stream(params["jsonl_path"], params["output"], params["fmt"])
-        result = _run(params, stream)
-    except ConfigError as err:
-        fail(err.diagnostics(), ExitCode.USAGE, params["verbose"])
-    except ScannerError as err:
-        fail(err.diagnostics(), ExitCode.INCOMPLETE, params["verbose"])
-    except OSError as err:
-        fail(f"{err.filename or 'output'}: {err.strerror or err}", ExitCode.INCOMPLETE)
+        with exit_on_error(params["verbose"]):
+            stream = _open_stream(params["jsonl_path"], params["output"], params["fmt"])
+            result = _run(params, stream)
     finally:
         if stream is not None and stream not in (sys.stdout, sys.stderr):
             stream.close()
@@ -92,7 +85,7 @@ def scan_index(**params: Any) -> None:
         err=True,
     )
     for line in errors:
-        click.echo(f"wormsign: error: {printable(line)}", err=True)
+        warn(line, "error")
     if errors:
         sys.exit(int(ExitCode.INCOMPLETE))
     sys.exit(int(ExitCode.FINDINGS if report.blocked else ExitCode.CLEAN))
@@ -190,15 +183,13 @@ def inventory(
 ) -> None:
     """Write what this node has (distributions, versions, every file's sha256) for
     `scan-index --from-inventory`."""
-    from scanner.errors import ScannerError
     from scanner.infra.hash_cache import HashCache
     from scanner.scale.fleet import inventory_lines
 
     cache = None if no_cache else HashCache.open(cache_dir)
     try:
-        text = "".join(line + "\n" for line in inventory_lines(env_path, cache, node))
-    except ScannerError as err:
-        fail(err.diagnostics(), ExitCode.INCOMPLETE)
+        with exit_on_error():
+            text = "".join(line + "\n" for line in inventory_lines(env_path, cache, node))
     finally:
         if cache is not None:
             cache.close()
