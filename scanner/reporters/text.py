@@ -174,7 +174,9 @@ def _row(findings: Sequence[Finding], places: Places) -> Row:
         title = places.show(first.path, first.line) or safe_text(first.rule_id)
     upgrades = [f.fix_version for f in advisories if f.fix_version]
     files = {places.show(f.path) for f in findings}
-    file = files.pop() if len(files) == 1 and first.package else None
+    # A heading only for a file whose lines the findings name (a lock file); an installed
+    # package's findings keep their places inline.
+    file = files.pop() if len(files) == 1 and any(f.line for f in findings) else None
     others = []
     for f in findings:
         if f.rule_id in ADVISORY_RULES:

@@ -179,3 +179,17 @@ def test_a_finding_about_a_whole_file_sits_under_its_heading(tmp_path: Path) -> 
     assert lines[1].startswith("high      requests 2.32.0 (line 2)")
     assert lines[3].split() == ["low", "WS-LOCK-003"]
     assert lines[4].strip() == "no entry carries a hash"
+
+
+def test_an_installed_packages_file_is_shown_inline_not_as_a_heading() -> None:
+    finding = Finding(
+        "WS-INT-001",
+        Severity.CRITICAL,
+        "Installed file differs from the hash in its distribution's RECORD.",
+        package="pyyaml",
+        version="6.0",
+        path=f"{SITE}/yaml/_yaml.cpython-311-x86_64-linux-gnu.so",
+    )
+    lines = render_text(make_report([finding]), width=80, verbose=True).splitlines()
+    assert lines[0].split() == ["critical", "pyyaml", "6.0"]
+    assert lines[1].split()[:2] == ["WS-INT-001", "yaml/_yaml.cpython-311-x86_64-linux-gnu.so:"]
