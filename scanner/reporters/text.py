@@ -102,7 +102,8 @@ class Places:
             if p.parts[i] in _SITE_DIRS:
                 return Path(*p.parts[i + 1 :]).as_posix()
         for root in (self.cwd, *self.roots):
-            if p != root and p.is_relative_to(root):
+            # Never relative to `/`: `etc/x` would read as a path under the project.
+            if root != Path(root.anchor) and p != root and p.is_relative_to(root):
                 return p.relative_to(root).as_posix()
         return path
 

@@ -193,3 +193,12 @@ def test_an_installed_packages_file_is_shown_inline_not_as_a_heading() -> None:
     lines = render_text(make_report([finding]), width=80, verbose=True).splitlines()
     assert lines[0].split() == ["critical", "pyyaml", "6.0"]
     assert lines[1].split()[:2] == ["WS-INT-001", "yaml/_yaml.cpython-311-x86_64-linux-gnu.so:"]
+
+
+def test_a_path_is_never_shown_relative_to_the_filesystem_root() -> None:
+    from scanner.reporters.text import Places
+
+    report = make_report([], targets=("/",))
+    places = Places(report, cwd=Path("/"))
+    assert places.show("/etc/pip.conf", 3) == "/etc/pip.conf:3"
+    assert Places(report, cwd=Path("/etc")).show("/etc/pip.conf") == "pip.conf"
