@@ -22,8 +22,10 @@ built in layers: `vocabulary` (signals), `values` (folded values, bounded decode
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scanner.checks.heuristics.detectors import MAX_DEPTH
 from scanner.checks.heuristics.parsing import (
@@ -187,6 +189,22 @@ def may_have_capability(source: bytes) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Hold the cycle collector off while one file is parsed and walked. A tree is
+    hundreds of thousands of objects and holds no cycles; the collector would traverse
+    it again and again as it grows (a third of the cost of `ast.parse` on an ML stack).
+    Whatever cycles the walk leaves are collected once it is over."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def analyse(
     source: str | bytes, *, setup_like: bool = False, entry_names: frozenset[str] = frozenset()
 ) -> Analysis:
@@ -197,6 +215,11 @@ def analyse(
     `entry_names`: functions of this file that another one calls when it runs (what
     setup.py imports from a helper module), counted as running like module-level code.
     """
+    with _no_cycle_collection():
+        return _analyse(source, setup_like=setup_like, entry_names=entry_names)
+
+
+def _analyse(source: str | bytes, *, setup_like: bool, entry_names: frozenset[str]) -> Analysis:
     result = Analysis()
     if isinstance(source, bytes):
         source = source.decode("utf-8", "replace")
