@@ -69,3 +69,27 @@ def test_fast_spelling_of_each_ambiguous_test_agrees_with_its_reference(token: b
             expected = reference.search(source) is not None
             assert any(rx.search(source) for rx in fast) is expected, source
     assert seen > 30
+
+
+def _reference(source: bytes) -> bool:
+    """One substring search per token, confirmed for the ambiguous ones."""
+    for token in pyast.CAPABILITY_TOKENS:
+        if token in source:
+            tests = pyast._AMBIGUOUS_RE.get(token)
+            if tests is None or any(rx.search(source) for rx in tests):
+                return True
+    return False
+
+
+def test_one_pass_over_the_plain_tokens_agrees_with_a_search_per_token() -> None:
+    """Each token alone, inside a word, at the edges, and each with its last byte cut."""
+    for token in pyast.CAPABILITY_TOKENS:
+        for source in (
+            token,
+            b"x" + token + b"y",
+            b"# " + token + b"\n",
+            token[:-1],
+            b"a = 1\n" + token[:-1] + b"\n",
+            b"import os\n" + token + b"(x)\n",
+        ):
+            assert may_have_capability(source) is _reference(source), source

@@ -78,6 +78,12 @@ def anchored(pattern: str, flags: int = 0) -> bool:
     return len(tree) > 0 and tree[0] == (_c.AT, _c.AT_BEGINNING)
 
 
+def literal_regex_bytes(literals: Iterable[bytes]) -> re.Pattern[bytes]:
+    """`literal_regex` over bytes (each literal read as Latin-1, which maps bytes 1:1)."""
+    text = literal_regex(lit.decode("latin-1") for lit in literals).pattern
+    return re.compile(text.encode("latin-1"))
+
+
 def literal_regex(literals: Iterable[str]) -> re.Pattern[str]:
     """A regex that finds any of the literals, shaped as a trie (`a(?:b|c)` rather than
     `ab|ac`): `re` tries alternatives one by one at every position, so a flat alternation
