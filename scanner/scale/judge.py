@@ -22,7 +22,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from scanner.checks.advisories.settings import AdvisorySettings
+from scanner.checks.freshness.settings import FreshnessSettings
 from scanner.checks.interface import CheckContext
+from scanner.checks.provenance.settings import ProvenancePolicy
 from scanner.errors import ScannerError
 from scanner.models import Finding, Inventory
 from scanner.options import ScanOptions
@@ -43,8 +46,23 @@ def content_checks(options: ScanOptions) -> tuple[str, ...]:
 
 
 def worker_options(options: ScanOptions) -> ScanOptions:
-    """The options a worker judges with: one process, no cache of its own, no network."""
-    return replace(options, jobs=1, use_cache=False, progress=False, online=False)
+    """The options a worker judges with, and all it is sent: one process, no cache of its
+    own, no network, and none of the context (database, cache and wheelhouse paths,
+    advisory services, provenance policy) the content checks do not read."""
+    return replace(
+        options,
+        jobs=1,
+        use_cache=False,
+        progress=False,
+        online=False,
+        db_path=None,
+        cache_dir=None,
+        wheelhouses=(),
+        attestations_dir=None,
+        advisories=AdvisorySettings(),
+        provenance=ProvenancePolicy(),
+        freshness=FreshnessSettings(),
+    )
 
 
 def judge_shard(shard: Shard, options: ScanOptions) -> list[Outcome]:
@@ -90,11 +108,12 @@ def judge_artifact(artifact: Artifact, options: ScanOptions) -> Verdict:
             local = Path(tmp) / Path(artifact.filename).name
             _fetch(artifact, local)
             return _judge_local(artifact, local, options)
+    if artifact.kind != "installed":
+        _verify(artifact, Path(artifact.location), "listed")
     return _judge_local(artifact, Path(artifact.location), options)
 
 
 def _fetch(artifact: Artifact, dest: Path) -> None:
-    from scanner.infra.hashing import sha256_file
     from scanner.infra.http import HttpClient
 
     client = HttpClient("index")
@@ -102,10 +121,22 @@ def _fetch(artifact: Artifact, dest: Path) -> None:
         client.download(artifact.location, dest, max_bytes=MAX_DOWNLOAD)
     finally:
         client.close()
-    digest, _size = sha256_file(dest)
+    _verify(artifact, dest, "index's")
+
+
+def _verify(artifact: Artifact, local: Path, whose: str) -> None:
+    """The bytes judged are the bytes the verdict is stored under: a file whose sha256
+    differs from the one listed (a manifest's claim, a file changed since the listing, a
+    tampered download) is an error, never a verdict under someone else's address."""
+    from scanner.infra.hashing import sha256_file
+
+    try:
+        digest, _size = sha256_file(local)
+    except OSError as err:
+        raise ScannerError(f"cannot read: {err.strerror or err}", path=artifact.location) from err
     if artifact.sha256 is not None and digest != artifact.sha256:
         raise ScannerError(
-            f"sha256 {digest} differs from the index's {artifact.sha256}",
+            f"sha256 {digest} differs from the {whose} {artifact.sha256}",
             path=artifact.location,
         )
 
