@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from scanner.errors import ScannerError, SourceError
 from scanner.infra.hash_cache import HashCache
@@ -42,6 +42,27 @@ def classify(filename: str, local: bool = False) -> tuple[str, str | None, str |
     return ("model", None, None) if suffix is not None and suffix not in NOT_WALKED else None
 
 
+def public_url(url: str) -> str:
+    """`url` without its user name and password (and fragment): what workers are sent and
+    reports show. Workers fetch with their own credentials (`~/.netrc`), never ours."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("http"):
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """`text` with the user name and password of every http(s) URL in it removed."""
+    return _USERINFO.sub(r"\1", text)
+
+
 def list_sources(sources: tuple[str, ...], cache: HashCache | None) -> Listed:
     """Every artifact of every source; a source that cannot be read is an error line."""
     artifacts: list[Artifact] = []
@@ -61,7 +82,7 @@ def _one_source(source: str, cache: HashCache | None) -> tuple[list[Artifact], l
             return from_directory(Path(source), cache)
         return from_manifest(Path(source)), []
     except ScannerError as err:  # unreadable manifest, unreachable index
-        return [], [err.diagnostics()]
+        return [], [redact(err.diagnostics())]
 
 
 def from_directory(root: Path, cache: HashCache | None) -> tuple[list[Artifact], list[str]]:
@@ -125,7 +146,9 @@ def from_manifest(path: Path) -> list[Artifact]:
         if len(parts) != 3 or not _SHA256.match(parts[0].lower()) or not parts[1].isdigit():
             raise SourceError(f"line {number}: expected `sha256 size url-or-path`", path=str(path))
         digest, size, where = parts[0].lower(), int(parts[1]), parts[2]
-        if not where.startswith(("http://", "https://")) and not os.path.isabs(where):
+        if where.startswith(("http://", "https://")):
+            where = public_url(where)
+        elif not os.path.isabs(where):
             where = str(path.parent / where)
         filename = where.rstrip("/").rsplit("/", 1)[-1]
         found = classify(filename)
@@ -162,14 +185,14 @@ def from_simple_index(url: str) -> Iterator[Artifact]:
         for project in projects:
             name = project.get("name")
             if not isinstance(name, str):
-                raise SourceError("a project without a name", path=root)
+                raise SourceError("a project without a name", path=public_url(root))
             from scanner.models import canonical
 
             project_url = urljoin(root, f"{canonical(name)}/")
             detail = client.get_json(project_url, accept=SIMPLE_JSON)
             for entry in _list(detail, "files", project_url):
                 if classify(str(entry.get("filename", ""))) is not None:
-                    yield _file_artifact(entry, project_url, root)
+                    yield _file_artifact(entry, project_url, public_url(root))
     finally:
         client.close()
 
@@ -192,7 +215,7 @@ def _file_artifact(entry: dict[str, object], page_url: str, source: str) -> Arti
     size = entry.get("size")
     kind, name, version = classify(filename) or ("sdist", None, None)
     return Artifact(
-        location=urljoin(page_url, href).split("#", 1)[0],
+        location=public_url(urljoin(page_url, href)),
         filename=filename,
         kind=kind,
         sha256=digest.lower(),

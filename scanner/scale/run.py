@@ -20,7 +20,13 @@ from scanner.options import ScanOptions
 from scanner.policy import Config, apply_policy
 from scanner.scale.artifacts import Artifact, Outcome
 from scanner.scale.engines import Engine
-from scanner.scale.judge import CONTEXT_CHECKS, content_checks, findings_of, skipped_of
+from scanner.scale.judge import (
+    CONTEXT_CHECKS,
+    content_checks,
+    findings_of,
+    skipped_of,
+    worker_options,
+)
 from scanner.scale.plan import Plan, make_plan
 from scanner.scale.shards import DEFAULT_SHARD_SIZE, make_shards
 from scanner.scale.store import SharedStore
@@ -103,7 +109,7 @@ def scan_artifacts(
     by_key = _artifacts_by_key(plan)
     for key in sorted(plan.stored):
         out(_verdict_event(key, plan.stored[key], by_key[key], cached=True, error=None))
-    for outcomes in engine.map_shards(shards, options):
+    for outcomes in engine.map_shards(shards, worker_options(options)):
         stats.shard_seconds.append(sum(o.seconds for o in outcomes))
         _take(outcomes, store, stats, verdicts, errors)
         for o in outcomes:
