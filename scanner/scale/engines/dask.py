@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from scanner.errors import ConfigError
+from scanner.errors import ConfigError, SourceError
 from scanner.infra.hashing import default_workers
 from scanner.options import ScanOptions
 from scanner.scale.artifacts import Outcome, Shard
@@ -22,7 +22,12 @@ class DaskEngine:
     name = "dask"
 
     def __init__(
-        self, *, workers: int | None = None, scheduler: str | None = None, processes: bool = True
+        self,
+        *,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        processes: bool = True,
+        connect_timeout: float = 30.0,
     ) -> None:
         try:
             distributed: Any = importlib.import_module("distributed")
@@ -30,7 +35,16 @@ class DaskEngine:
             raise ConfigError("--engine dask needs Dask: pip install 'wormsign[dask]'") from None
         self._cluster: Any = None
         if scheduler is not None:
-            self._client: Any = distributed.Client(scheduler, timeout=30)
+            try:
+                self._client: Any = distributed.Client(scheduler, timeout=connect_timeout)
+            except ValueError as err:  # not an address Dask knows: a usage error
+                raise ConfigError(f"--scheduler {scheduler}: {err}".splitlines()[0]) from err
+            except (OSError, TimeoutError) as err:
+                raise SourceError(
+                    f"cannot reach the Dask scheduler: {err}".splitlines()[0],
+                    path=scheduler,
+                    hint="check --scheduler (tcp://host:8786) and that the scheduler runs",
+                ) from err
         else:
             n = max(1, workers or default_workers())
             self._cluster = distributed.LocalCluster(
@@ -39,7 +53,7 @@ class DaskEngine:
                 processes=processes,
                 host="127.0.0.1",
                 protocol="tcp://",
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # its HTTP server always starts: any free port
                 silence_logs=40,
             )
             self._client = distributed.Client(self._cluster)
