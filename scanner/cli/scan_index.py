@@ -66,14 +66,18 @@ def scan_index(**params: Any) -> None:
         fail("scan-index needs a SOURCE or --from-inventory", ExitCode.USAGE)
     if params["scheduler"] and params["engine"] != "dask":
         fail("--scheduler needs --engine dask", ExitCode.USAGE)
-    stream: IO[str] | None = None
+    stream = _LazyStream(params["jsonl_path"])
     try:
         with exit_on_error(params["verbose"]):
-            stream = _open_stream(params["jsonl_path"], params["output"], params["fmt"])
             result = _run(params, stream)
+    except KeyboardInterrupt:
+        fail(
+            "interrupted: the verdicts judged so far are stored; "
+            "run the same command again to resume",
+            ExitCode.INCOMPLETE,
+        )
     finally:
-        if stream is not None and stream not in (sys.stdout, sys.stderr):
-            stream.close()
+        stream.close()
     report, errors, stats = result.report, result.errors, result.stats
     elapsed = time.monotonic() - started
     if params["output"] is not None or params["jsonl_path"] is not None:
@@ -91,20 +95,36 @@ def scan_index(**params: Any) -> None:
     sys.exit(int(ExitCode.FINDINGS if report.blocked else ExitCode.CLEAN))
 
 
-def _open_stream(path: Path | None, output: Path | None, fmt: str | None) -> IO[str]:
-    if path is None or str(path) == "-":
-        return sys.stdout
-    return open(path, "w", encoding="utf-8")
+class _LazyStream:
+    """Where the JSON Lines go: stdout, or a file opened at the first line, so that a run
+    stopped by a usage or input error before any line leaves an existing file alone."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = None if path is None or str(path) == "-" else path
+        self._fh: IO[str] | None = None
+
+    def write_line(self, line: str) -> None:
+        if self.path is None:
+            click.echo(line)
+            return
+        if self._fh is None:
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+        self._fh.write(line + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
 
 
-def _run(params: dict[str, Any], stream: IO[str]) -> Any:
+def _run(params: dict[str, Any], stream: _LazyStream) -> Any:
     from scanner.cli.common import build_options, overridden
     from scanner.infra.hash_cache import HashCache, default_cache_dir
     from scanner.infra.verdict_store import open_store
     from scanner.policy import apply_config, load_config
     from scanner.scale.engines import make_engine
     from scanner.scale.fleet import read_inventories
-    from scanner.scale.index_source import list_sources
+    from scanner.scale.index_source import list_sources, redact
     from scanner.scale.run import json_line, rules_fingerprint, scan_artifacts
     from scanner.scale.store import SharedStore
 
@@ -135,10 +155,9 @@ def _run(params: dict[str, Any], stream: IO[str]) -> Any:
     )
 
     def out(event: dict[str, object]) -> None:
-        stream.write(json_line(event) + "\n")
-        stream.flush()
+        stream.write_line(json_line(event))
 
-    targets = [*params["sources"], *(str(p) for p in params["inventories"])]
+    targets = [redact(s) for s in params["sources"]] + [str(p) for p in params["inventories"]]
     try:
         with make_engine(
             params["engine"], workers=params["workers"], scheduler=params["scheduler"]
