@@ -65,6 +65,15 @@ def worker_options(options: ScanOptions) -> ScanOptions:
     )
 
 
+def warm() -> int:
+    """Import the scan path once per worker, at start-up rather than in its first shard."""
+    from scanner.gate import load_check
+
+    for name in CONTENT_CHECKS:
+        load_check(name)
+    return 0
+
+
 def judge_shard(shard: Shard, options: ScanOptions) -> list[Outcome]:
     """Judge every job of the shard; never raises for one bad artifact."""
     worker = f"{socket.gethostname()}:{os.getpid()}"

@@ -14,17 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from scanner.infra.hashing import default_workers
 from scanner.options import ScanOptions
 from scanner.scale.artifacts import Outcome, Shard
-from scanner.scale.judge import judge_shard
-
-
-def _warm() -> int:
-    """Import the scan path once per worker, at start-up rather than in the first shard."""
-    from scanner.gate import load_check
-    from scanner.scale.judge import CONTENT_CHECKS
-
-    for name in CONTENT_CHECKS:
-        load_check(name)
-    return 0
+from scanner.scale.judge import judge_shard, warm
 
 
 class LocalEngine:
@@ -36,7 +26,7 @@ class LocalEngine:
         self.workers = max(1, workers or default_workers())
         context = multiprocessing.get_context("forkserver")
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        for future in [self._pool.submit(_warm) for _ in range(self.workers)]:
+        for future in [self._pool.submit(warm) for _ in range(self.workers)]:
             future.result()
 
     def map_shards(self, shards: Sequence[Shard], options: ScanOptions) -> Iterator[list[Outcome]]:
