@@ -268,7 +268,8 @@ def _bench(tmp: Path, args: argparse.Namespace) -> None:
                 print(
                     f"{name:5} shard {size:4}: {result.stats.shards:4} shards, {wall:6.1f}s wall,"
                     f" {used:6.1f}s CPU, {result.stats.judged / wall:6.1f} artifacts/s,"
-                    f" {result.stats.judged / used:6.1f} artifacts per CPU s"
+                    f" {result.stats.judged / used:6.1f} artifacts per CPU s,"
+                    f" errors {len(result.errors)}"
                 )
     if not args.skip_dask:
         for size in sizes:
@@ -324,7 +325,7 @@ def _bench(tmp: Path, args: argparse.Namespace) -> None:
                 f"{label:16}: {wall:6.2f}s wall, {used:6.2f}s CPU, {result.stats.judged:5} judged,"
                 f" cache hit rate {hit:4.0%}, {cold_wall / wall:6.1f}x faster than cold"
                 f" ({cold_cpu / max(used, 1e-3):6.1f}x in CPU), {len(result.report.findings)}"
-                f" findings"
+                f" findings, errors {len(result.errors)}"
             )
 
     print("\n== recall on the malware part: scan-index against a plain scan of each file ==")
