@@ -12,6 +12,7 @@ is pure Python, its entry points); each rule's matcher then judges the view.
 
 from __future__ import annotations
 
+import ast
 import configparser
 import fnmatch
 import json
@@ -157,7 +158,13 @@ class DistView:
                 if not is_install_file(f.path) or not f.complete:
                     continue
                 base = posixpath.dirname(f.path)
-                for module, names in _local_imports(self.text(f)):
+                text = self.text(f)
+                for script in _interpreter_scripts(text):
+                    path = posixpath.normpath(posixpath.join(base, script)) if base else script
+                    if path in paths and not is_install_file(path):
+                        # run by a child interpreter as a script: its `__main__` block too
+                        helpers.setdefault(path, set()).add("__main__")
+                for module, names in _local_imports(text):
                     rel = module.replace(".", "/")
                     for cand in (f"{rel}.py", f"src/{rel}.py", f"{rel}/__init__.py"):
                         path = posixpath.join(base, cand) if base else cand
@@ -256,8 +263,38 @@ _LOCAL_IMPORT = re.compile(
 )
 
 
+_INTERPRETER = re.compile(r"sys\.executable|[\"'](?:python|py)(?:\d[\d.]*)?(?:\.exe)?[\"' ]")
+_SCRIPT_LITERAL = re.compile(r"[\"']((?:\./)?[\w.-]+(?:/[\w.-]+)*\.pyw?)[\"']")
+_INLINE_CODE = re.compile(r"[\"']-c[\"']\s*,\s*(?:r|f|rf|fr)?([\"'])(.+?)\1")
+
+
+def _interpreter_scripts(text: str) -> Iterator[str]:
+    """Shipped scripts that an install file hands to a child interpreter
+    (`subprocess.call([sys.executable, "hello.py"])`, `python bypass.py`): the child
+    runs them, `__main__` block included, while pip installs. Found by text: the file
+    names a Python interpreter and a `.py` file in a string literal."""
+    if _INTERPRETER.search(text) is None:
+        return
+    for m in _SCRIPT_LITERAL.finditer(text):
+        name = m.group(1).removeprefix("./")
+        if posixpath.basename(name) not in INSTALL_FILES:
+            yield name
+
+
+def _inline_imports(text: str) -> Iterator[tuple[str, set[str]]]:
+    """The imports and calls of `python -c "import pkg.post; pkg.post.run()"` in an
+    install file: what the child interpreter imports runs at install too."""
+    for m in _INLINE_CODE.finditer(text):
+        code = m.group(2).replace(";", "\n")
+        called = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", code))
+        for module, names in _local_imports(code):
+            yield module, names | called
+
+
 def _local_imports(text: str) -> Iterator[tuple[str, set[str]]]:
-    """(module, imported names) for each import statement of a file (by its text)."""
+    """(module, imported names) for each import statement of a file (by its text), and
+    of the code an install file passes to `python -c`."""
+    yield from _inline_imports(text)
     for m in _LOCAL_IMPORT.finditer(text):
         if m.group(1):
             names = {n.strip().split(" ")[0] for n in m.group(2).split(",") if n.strip()}
@@ -764,6 +801,56 @@ def match_layout(m: FileLayoutMatcher, view: DistView) -> Iterator[Match]:
                     break
     elif m.layout == "js-runtime-wired":
         yield from _js_runtime_wired(view)
+    elif m.layout == "install-runs-unshipped-script":
+        yield from _unshipped_scripts(view)
+
+
+_SPAWNERS = frozenset({"call", "run", "Popen", "check_call", "check_output", "system", "popen"})
+_PY_INTERPRETER = re.compile(r"^(?:python|py)(?:\d[\d.]*)?(?:\.exe)?(?:\s|$)")
+_PY_SCRIPT = re.compile(r"(?:^|[\s\"'/\\])([\w.-]+\.pyw?)(?=$|[\s\"'])")
+
+
+def _unshipped_scripts(view: DistView) -> Iterator[Match]:
+    """An install file that hands a `.py` file to a Python interpreter
+    (`subprocess.call([sys.executable, "hello.py"])`, `os.system("python x.py")`) when the
+    distribution ships no such file: pip would run code that is not in the package (fetched
+    or dropped there first), which no scan of the package can judge."""
+    if view.kind != "sdist":
+        return
+    shipped = {posixpath.basename(f.path) for f in view.files}
+    for f in view.files:
+        if not is_install_file(f.path) or not f.complete or b".py" not in f.data:
+            continue
+        try:
+            tree = ast.parse(f.data)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in _SPAWNERS:
+                continue
+            parts = [n for a in node.args for n in ast.walk(a)]
+            texts = [
+                n.value for n in parts if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+            interpreter = any(
+                isinstance(n, ast.Attribute) and n.attr == "executable" for n in parts
+            ) or any(_PY_INTERPRETER.match(t.strip()) or " python" in f" {t}" for t in texts)
+            if not interpreter:
+                continue
+            for text in texts:
+                for script in _PY_SCRIPT.findall(text):
+                    if script not in shipped:
+                        yield Match(
+                            f.path,
+                            node.lineno,
+                            f"runs {script} with a Python interpreter at install; "
+                            "the distribution ships no such file",
+                        )
+                        return
 
 
 def _js_runtime_wired(view: DistView) -> Iterator[Match]:

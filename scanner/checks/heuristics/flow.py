@@ -250,6 +250,8 @@ class _Flow(_Folder):
         """Units reachable from module-level code (and, in setup.py, from install hooks)."""
         start = {self.unit_stack[0]}
         start |= {self.defined[n] for n in self.entry_names if n in self.defined}
+        if "__main__" in self.entry_names:
+            start.add(self.unit_prefix + "<main>")  # run as a script by another file
         if setup_like:
             start.add(self.unit_prefix + "<main>")  # setup.py runs as __main__
             start |= {

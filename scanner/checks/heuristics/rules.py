@@ -82,13 +82,21 @@ class RegexMatcher:
         )
 
 
-Layout = Literal["pth-exec", "pth-import", "startup-module", "npm-install-hook", "js-runtime-wired"]
+Layout = Literal[
+    "pth-exec",
+    "pth-import",
+    "startup-module",
+    "npm-install-hook",
+    "js-runtime-wired",
+    "install-runs-unshipped-script",
+]
 LAYOUTS: tuple[str, ...] = (
     "pth-exec",
     "pth-import",
     "startup-module",
     "npm-install-hook",
     "js-runtime-wired",
+    "install-runs-unshipped-script",
 )
 
 

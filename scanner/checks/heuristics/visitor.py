@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 
 from scanner.checks.heuristics.detectors import _Detectors
@@ -22,6 +23,38 @@ from scanner.checks.heuristics.vocabulary import (
 )
 
 _VISITORS: dict[type, Callable[[_Analyzer, ast.AST], None]] = {}
+_FIXED_SENDS = frozenset(
+    {
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.get",
+        "httpx.post",
+        "httpx.put",
+        "httpx.get",
+        "urllib.request.urlopen",
+    }
+)
+"""Module-level request functions: no session or client object keeps what they return."""
+_CREDENTIAL_NAME = re.compile(
+    r"(?i)(?:^|_)(?:access_?key(?:_?id|_?secret)?|secret(?:_?access)?(?:_?key)?|sk|ak"
+    r"|password|passwd|private_?key|api_?key|auth_?token|access_?token|refresh_?token"
+    r"|mnemonic|seed_?phrase|security_?token|client_?secret)$"
+)
+"""Names of credential values, as SDKs and wallets call them."""
+
+
+def _label(node: ast.expr | None) -> str | None:
+    """A dict key's text, or the last name of a value (`cfg.access_key_secret`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
+
+
 _PATCH_WRAPPERS = frozenset(
     {
         "builtins.classmethod",
@@ -307,7 +340,53 @@ class _Analyzer(_Detectors):
         # a bare string statement (a docstring) is never executed: skip it
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return
+        if isinstance(node.value, ast.Call):
+            self._credential_sent(node.value)
         self.generic_visit(node)
+
+    def _credential_sent(self, call: ast.Call) -> None:
+        """A request to a fixed address whose payload holds values named as credentials
+        (`{"ak": cfg.access_key_id, "secret": cfg.access_key_secret}`) and whose reply is
+        thrown away: the call does nothing for the caller, it only hands the secret over.
+        A client that authenticates with a credential reads the reply (a token, a
+        session, a result)."""
+        q = self.qualname(call.func) or ""
+        if q not in _FIXED_SENDS:
+            return
+        kw = {k.arg: k.value for k in call.keywords if k.arg}
+        url_node = call.args[0] if call.args else kw.get("url")
+        url = self.fold(url_node) if url_node is not None else None
+        if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            return
+        payload = [kw[k] for k in ("json", "data", "params", "files") if k in kw]
+        payload += list(call.args[1:2])
+        for part in payload:
+            named = self._credential_named(part)
+            if named is not None:
+                self.hit("credential-sent", call, f"{q}({url[:60]!r}, ... {named} ...)")
+                return
+
+    def _credential_named(self, node: ast.expr, depth: int = 0) -> str | None:
+        """The first key or value of a payload that names a credential, looking through
+        a local name to the dict it was assigned."""
+        if isinstance(node, ast.Name) and depth < 2:
+            bound = self.assigned.get(node.id)
+            if isinstance(bound, ast.expr):
+                return self._credential_named(bound, depth + 1)
+            return None
+        if isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values, strict=True):
+                for part in (k, v):
+                    label = _label(part)
+                    if label is not None and _CREDENTIAL_NAME.search(label):
+                        return label
+        if isinstance(node, ast.Call) and self.qualname(node.func) == "builtins.dict":
+            for item in node.keywords:
+                label = _label(item.value)
+                for name in (item.arg, label):
+                    if name is not None and _CREDENTIAL_NAME.search(name):
+                        return name
+        return None
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, (str, bytes)):

@@ -206,7 +206,7 @@ STRING_SIGNALS: tuple[tuple[str, str], ...] = (
     (
         "recon",
         r"^\s*(?:hostname|whoami|id|uname(?: -a)?|pwd|ifconfig|ipconfig(?: /all)?|systeminfo"
-        r"|net user|cat /etc/passwd|ls -la)\s*$",
+        r"|net user|cat /etc/passwd|ls -la|cat\s+/(?!proc/|sys/|dev/)[\w./-]+)\s*$",
     ),
     (
         "recon",
@@ -381,6 +381,7 @@ STRUCTURAL_SIGNALS = (
     "embedded-binary",  # a bytes literal that is an ELF / PE / Mach-O program
     "exec-data",  # exec / runpy of text read from a shipped data file (.txt, .json, .dat)
     "monkey-patch",  # a function of this module assigned over an imported module's attribute
+    "credential-sent",  # credential-named values posted to a fixed address, the reply ignored
 )
 
 
