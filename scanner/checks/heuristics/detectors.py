@@ -505,6 +505,9 @@ class _Detectors(_Flow):
             if first is None:
                 return False
             value = self.fold(first)
+            if isinstance(value, bytes):
+                # socket functions take a name as bytes too (`b64decode(...)` unfinished)
+                value = value.decode("latin-1")
             if isinstance(value, str):
                 text = value
             elif isinstance(value, list):  # an argument list: its known words, in order

@@ -66,6 +66,14 @@ class _Names(_State):
                     if mod == "builtins" or mod == "__builtin__":
                         self.hit("builtins-access", node, f"__import__({mod!r})")
                         return "builtins"
+                    if (
+                        callee == "builtins.__import__"
+                        and len(node.args) < 4
+                        and not any(k.arg == "fromlist" for k in node.keywords)
+                    ):
+                        # `__import__("urllib.request")` imports the submodule but returns
+                        # the top-level package, as the import statement binds it
+                        return mod.split(".")[0]
                     return mod
             if callee == "builtins.getattr" and len(node.args) >= 2:
                 attr = self.fold(node.args[1])

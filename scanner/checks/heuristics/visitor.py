@@ -200,6 +200,19 @@ class _Analyzer(_Detectors):
             return
         self.generic_visit(node)
 
+    def _iterates_environ(self, it: ast.expr, node: ast.AST) -> None:
+        # `for k in os.environ` / `[k for k in os.environ]`: every variable, one by one
+        if self.qualname(it) == "os.environ":
+            self.hit("env-all", node, "iterates over os.environ")
+
+    def visit_For(self, node: ast.For) -> None:
+        self._iterates_environ(node.iter, node)
+        self.generic_visit(node)
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self._iterates_environ(node.iter, node.iter)
+        self.generic_visit(node)
+
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.generic_visit(node)
 
