@@ -41,6 +41,17 @@ _DATA_FILE = re.compile(
 _READS = frozenset({"read", "read_text", "read_bytes", "get_data", "read_binary", "readlines"})
 
 
+_SAVE_TO_SECOND_ARG = frozenset(
+    {
+        "urllib.request.urlretrieve",
+        "urllib.urlretrieve",
+        "wget.download",
+        "gdown.download",
+    }
+)
+"""Download functions whose second argument is the file they write."""
+
+
 class _Detectors(_Flow):
     """Turns calls, strings, spawns and execs into hits."""
 
@@ -91,6 +102,11 @@ class _Detectors(_Flow):
             ):
                 self.hit("obfuscated-names", node, f"{q} called as {node.func.id}()")
             self._exec(node)
+        if q in _SAVE_TO_SECOND_ARG and len(node.args) >= 2:
+            # `urlretrieve(url, filename)` / `wget.download(url, out)`: the download is
+            # written to the file named by the second argument
+            self.hit("writes-file", node, f"{q}(..., {ast.unparse(node.args[1])[:60]})")
+            self._note_written(node.args[1])
         if q in ("builtins.open", "io.open", "codecs.open") and len(node.args) >= 2:
             mode = self.fold(node.args[1])
             if isinstance(mode, str) and any(c in mode for c in "wa"):
@@ -214,6 +230,10 @@ class _Detectors(_Flow):
                     self.hit("net-send", node, f"{pieces[:60]} (sends data)")
             if re.search(r"\bpip3?\b.*\binstall\b", text):
                 self.hit("pip-install", node, text[:100])
+                if re.search(r"\binstall\b.*\s(?:https?://|git\+)\S*", text):
+                    # an archive or repository by URL: pip downloads it and runs its build
+                    self.hit("download", node, text[:100])
+                    self.hit("pip-install-url", node, text[:100])
             # The runtime must be a command word (`node app.js`, `sh -c "bun x.js"`), not part
             # of an option (`gprof2dot --node-label=...` in torch).
             if re.search(

@@ -382,6 +382,7 @@ STRUCTURAL_SIGNALS = (
     "exec-data",  # exec / runpy of text read from a shipped data file (.txt, .json, .dat)
     "monkey-patch",  # a function of this module assigned over an imported module's attribute
     "credential-sent",  # credential-named values posted to a fixed address, the reply ignored
+    "pip-install-url",  # pip install of an archive or repository URL (downloads, then builds)
 )
 
 
